@@ -1,0 +1,53 @@
+// Decoding of raw MQTT payloads into typed messages, with stable error codes instead of throws.
+import type { z } from 'zod';
+import { batchSchema, commandSchema, LIMITS, statusSchema, type Batch, type Command, type Status } from './schemas.ts';
+
+export type DecodeErrorCode = 'E_PAYLOAD_TOO_LARGE' | 'E_BAD_JSON' | 'E_SCHEMA';
+
+export class DecodeError extends Error {
+  readonly code: DecodeErrorCode;
+  constructor(code: DecodeErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'DecodeError';
+    this.code = code;
+  }
+}
+
+export type DecodeResult<T> = { ok: true; value: T } | { ok: false; error: DecodeError };
+
+/** Human-readable list of schema problems, each with its path (`points.3.t: ...`). */
+export function describeIssues(issues: readonly z.core.$ZodIssue[], max = 5): string {
+  const parts = issues.slice(0, max).map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`);
+  if (issues.length > max) parts.push(`… ${issues.length - max} more`);
+  return parts.join('; ');
+}
+
+function decodeWith<T>(schema: z.ZodType<T>, payload: Uint8Array | string, maxBytes: number): DecodeResult<T> {
+  const size = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.byteLength;
+  if (size > maxBytes) {
+    return { ok: false, error: new DecodeError('E_PAYLOAD_TOO_LARGE', `payload of ${size} bytes exceeds ${maxBytes}`) };
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(typeof payload === 'string' ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString('utf8'));
+  } catch (err: unknown) {
+    return { ok: false, error: new DecodeError('E_BAD_JSON', 'payload is not valid JSON', { cause: err }) };
+  }
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) {
+    return { ok: false, error: new DecodeError('E_SCHEMA', describeIssues(parsed.error.issues), { cause: parsed.error }) };
+  }
+  return { ok: true, value: parsed.data };
+}
+
+export function decodeBatch(payload: Uint8Array | string, maxBytes: number = LIMITS.maxPayloadBytes): DecodeResult<Batch> {
+  return decodeWith(batchSchema, payload, maxBytes);
+}
+
+export function decodeStatus(payload: Uint8Array | string): DecodeResult<Status> {
+  return decodeWith(statusSchema, payload, 4096);
+}
+
+export function decodeCommand(payload: Uint8Array | string): DecodeResult<Command> {
+  return decodeWith(commandSchema, payload, 64 * 1024);
+}

@@ -1,0 +1,102 @@
+// zod schemas of every payload on the wire, with their size limits.
+import { z } from 'zod';
+import { RESERVED_TAG_KEYS } from './measurements.ts';
+import { SLUG_PATTERN } from './topics.ts';
+
+export const LIMITS = {
+  /** Largest MQTT payload the hub accepts (bytes). */
+  maxPayloadBytes: 512 * 1024,
+  /** Points in one telemetry/event batch. */
+  maxPointsPerBatch: 5000,
+  maxTagsPerPoint: 16,
+  maxFieldsPerPoint: 64,
+  maxTagValueLength: 256,
+  maxStringFieldLength: 1024,
+} as const;
+
+/** 2001-09-09 .. 2286: anything outside is a unit error (seconds instead of ms), not a time. */
+const MIN_EPOCH_MS = 1_000_000_000_000;
+const MAX_EPOCH_MS = 9_999_999_999_999;
+
+export const slugSchema = z.string().regex(SLUG_PATTERN, 'must be a slug: 1-64 of a-z, 0-9, -');
+export const epochMsSchema = z.int().min(MIN_EPOCH_MS, 'epoch milliseconds expected').max(MAX_EPOCH_MS, 'epoch milliseconds expected');
+
+const measurementNameSchema = z.string().regex(/^[a-z][a-z0-9_]{0,63}$/, 'measurement: lowercase letters, digits, _');
+const keySchema = z.string().regex(/^[a-z][a-z0-9_]{0,63}$/, 'key: lowercase letters, digits, _');
+const tagValueSchema = z.string().min(1).max(LIMITS.maxTagValueLength);
+const fieldValueSchema = z.union([z.number(), z.boolean(), z.string().max(LIMITS.maxStringFieldLength)]);
+
+export const pointSchema = z.strictObject({
+  /** Measurement. */
+  m: measurementNameSchema,
+  /** Collection time, epoch ms. */
+  t: epochMsSchema,
+  tags: z
+    .record(keySchema, tagValueSchema)
+    .optional()
+    .refine((tags) => tags === undefined || Object.keys(tags).length <= LIMITS.maxTagsPerPoint, `at most ${LIMITS.maxTagsPerPoint} tags`)
+    .refine(
+      (tags) => tags === undefined || Object.keys(tags).every((k) => !RESERVED_TAG_KEYS.has(k)),
+      'tags site, agent, province and area are set by the hub',
+    ),
+  fields: z
+    .record(keySchema, fieldValueSchema)
+    .refine((f) => Object.keys(f).length >= 1, 'at least one field')
+    .refine((f) => Object.keys(f).length <= LIMITS.maxFieldsPerPoint, `at most ${LIMITS.maxFieldsPerPoint} fields`),
+});
+export type Point = z.infer<typeof pointSchema>;
+export type FieldValue = z.infer<typeof fieldValueSchema>;
+
+export const batchSchema = z.strictObject({
+  /** Rises by one per batch per agent, survives restarts. */
+  seq: z.int().min(0),
+  /** Agent clock when the batch was (re)sent, epoch ms. */
+  sentAt: epochMsSchema,
+  points: z.array(pointSchema).min(1).max(LIMITS.maxPointsPerBatch),
+});
+export type Batch = z.infer<typeof batchSchema>;
+
+export const statusSchema = z.strictObject({
+  online: z.boolean(),
+  ts: epochMsSchema,
+  version: z.string().max(64),
+  bootId: z.string().max(64),
+  configRev: z.union([z.string().max(64), z.int()]),
+  clockSynced: z.boolean(),
+});
+export type Status = z.infer<typeof statusSchema>;
+
+export const commandSchema = z.strictObject({
+  id: z.string().regex(/^[A-Za-z0-9_.-]{1,128}$/),
+  name: z.string().regex(/^[A-Za-z0-9_.-]{1,128}$/),
+  issuedAt: epochMsSchema,
+  args: z.record(z.string(), z.unknown()).default({}),
+});
+export type Command = z.infer<typeof commandSchema>;
+
+export const commandResultSchema = z.strictObject({
+  id: z.string().regex(/^[A-Za-z0-9_.-]{1,128}$/),
+  ok: z.boolean(),
+  at: epochMsSchema,
+  error: z.string().max(1024).optional(),
+  result: z.unknown().optional(),
+});
+export type CommandResult = z.infer<typeof commandResultSchema>;
+
+export const SEVERITIES = ['info', 'warning', 'critical'] as const;
+export const ALERT_STATES = ['pending', 'firing', 'acknowledged', 'resolved'] as const;
+
+export const alertRecordSchema = z.strictObject({
+  id: z.string().regex(/^[A-Za-z0-9_.-]{1,128}$/),
+  site: slugSchema,
+  rule: z.string().min(1).max(128),
+  severity: z.enum(SEVERITIES),
+  state: z.enum(ALERT_STATES),
+  since: epochMsSchema,
+  updatedAt: epochMsSchema,
+  value: z.number().optional(),
+  summary: z.strictObject({ vi: z.string().max(1024), en: z.string().max(1024) }),
+  labels: z.record(z.string(), z.string()).default({}),
+  ackedBy: z.string().max(128).optional(),
+});
+export type AlertRecord = z.infer<typeof alertRecordSchema>;
