@@ -99,3 +99,17 @@ export function parseTopic(topic: string): ParsedTopic | null {
   if (c === 'cmd-result') return { kind: 'cmd-result', site: a, agent: b, id: d };
   return null;
 }
+
+/** MQTT username and client id of an agent: `{site}/{agent}` (slugs hold no `/`, so it parses back). */
+export function agentIdentity(site: string, agent: string): string {
+  checkSiteAgent(site, agent);
+  return `${site}/${agent}`;
+}
+
+export function parseAgentIdentity(identity: string): { site: string; agent: string } | null {
+  const parts = identity.split('/');
+  if (parts.length !== 2) return null;
+  const [site, agent] = parts;
+  if (site === undefined || agent === undefined || !isSiteSlug(site) || !isSlug(agent)) return null;
+  return { site, agent };
+}
