@@ -1,0 +1,150 @@
+// Hub configuration: zod schema with every default, YAML file + IOC_HUB_* env overrides, frozen result.
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { LIMITS, MAX_TOPIC_DEPTH, describeIssues } from '../protocol/index.ts';
+import { deepFreeze, type DeepReadonly } from './deep-freeze.ts';
+import { HubError, errorMessage } from './errors.ts';
+
+const portSchema = z.int().min(0).max(65535);
+const durationSchema = z.string().regex(/^(INF|\d+[hdw])$/, 'an InfluxDB duration such as 90d, 12w, 720h or INF');
+
+const tlsSchema = z.strictObject({
+  port: portSchema.default(8883),
+  certFile: z.string().min(1),
+  keyFile: z.string().min(1),
+  caFile: z.string().min(1).optional(),
+});
+
+const mqttSchema = z.strictObject({
+  host: z.string().min(1).default('0.0.0.0'),
+  port: portSchema.default(1883),
+  tls: tlsSchema.optional(),
+});
+
+const httpSchema = z.strictObject({
+  host: z.string().min(1).default('0.0.0.0'),
+  port: portSchema.default(8080),
+});
+
+const influxSchema = z.strictObject({
+  url: z.url({ protocol: /^https?$/ }).default('http://127.0.0.1:8086'),
+  database: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).default('ioc'),
+  username: z.string().min(1).optional(),
+  password: z.string().min(1).optional(),
+  retention: durationSchema.default('90d'),
+  batchSize: z.int().min(1).max(100_000).default(5000),
+  flushIntervalMs: z.int().min(1).max(60_000).default(100),
+  maxInflightWrites: z.int().min(1).max(64).default(2),
+  timeoutMs: z.int().min(100).max(300_000).default(10_000),
+});
+
+const registrySchema = z.strictObject({
+  path: z.string().min(1).default('./data/registry.json'),
+});
+
+const limitsSchema = z.strictObject({
+  maxPayloadBytes: z.int().min(256).max(64 * 1024 * 1024).default(LIMITS.maxPayloadBytes),
+  maxTopicDepth: z.int().min(4).max(100).default(MAX_TOPIC_DEPTH),
+  maxPendingPoints: z.int().min(1).default(200_000),
+});
+
+const logSchema = z.strictObject({
+  level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export const hubConfigSchema = z.strictObject({
+  mqtt: mqttSchema.prefault({}),
+  http: httpSchema.prefault({}),
+  influx: influxSchema.prefault({}),
+  registry: registrySchema.prefault({}),
+  limits: limitsSchema.prefault({}),
+  log: logSchema.prefault({}),
+});
+
+export type HubConfigInput = z.input<typeof hubConfigSchema>;
+export type HubConfig = DeepReadonly<z.output<typeof hubConfigSchema>>;
+
+/** Environment variables and the config path each one overrides. */
+export const ENV_OVERRIDES: Readonly<Record<string, readonly string[]>> = {
+  IOC_HUB_MQTT_HOST: ['mqtt', 'host'],
+  IOC_HUB_MQTT_PORT: ['mqtt', 'port'],
+  IOC_HUB_HTTP_HOST: ['http', 'host'],
+  IOC_HUB_HTTP_PORT: ['http', 'port'],
+  IOC_HUB_INFLUX_URL: ['influx', 'url'],
+  IOC_HUB_INFLUX_DATABASE: ['influx', 'database'],
+  IOC_HUB_INFLUX_USERNAME: ['influx', 'username'],
+  IOC_HUB_INFLUX_PASSWORD: ['influx', 'password'],
+  IOC_HUB_REGISTRY_PATH: ['registry', 'path'],
+  IOC_HUB_LOG_LEVEL: ['log', 'level'],
+};
+
+/** Validates a raw config object (already merged) and freezes it. */
+export function parseHubConfig(raw: unknown, source = 'config'): HubConfig {
+  const parsed = hubConfigSchema.safeParse(raw ?? {});
+  if (!parsed.success) {
+    throw new HubError('E_CONFIG', `invalid ${source}: ${describeIssues(parsed.error.issues, 20)}`, { cause: parsed.error });
+  }
+  return deepFreeze(parsed.data);
+}
+
+export interface LoadHubConfigOptions {
+  /** YAML file; optional (defaults + env alone are a valid config). */
+  path?: string;
+  /** Environment, default `process.env`. */
+  env?: Readonly<Record<string, string | undefined>>;
+}
+
+export function loadHubConfig(opts: LoadHubConfigOptions = {}): HubConfig {
+  const raw = opts.path === undefined ? {} : readYamlFile(opts.path);
+  applyEnvOverrides(raw, opts.env ?? process.env);
+  return parseHubConfig(raw, opts.path ?? 'config');
+}
+
+function readYamlFile(path: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err: unknown) {
+    throw new HubError('E_CONFIG', `cannot read config file ${path}: ${errorMessage(err)}`, { cause: err });
+  }
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (err: unknown) {
+    throw new HubError('E_CONFIG', `${path} is not valid YAML: ${errorMessage(err)}`, { cause: err });
+  }
+  if (doc === null || doc === undefined) return {};
+  if (!isRecord(doc)) throw new HubError('E_CONFIG', `${path}: (root): expected a mapping`);
+  return doc;
+}
+
+function applyEnvOverrides(raw: Record<string, unknown>, env: Readonly<Record<string, string | undefined>>): void {
+  for (const [name, path] of Object.entries(ENV_OVERRIDES)) {
+    const value = env[name];
+    if (value === undefined || value === '') continue;
+    setPath(raw, path, /^\d+$/.test(value) && path.at(-1) === 'port' ? Number(value) : value, name);
+  }
+}
+
+function setPath(target: Record<string, unknown>, path: readonly string[], value: unknown, envName: string): void {
+  let node = target;
+  for (const key of path.slice(0, -1)) {
+    const child = node[key];
+    if (child === undefined || child === null) {
+      const created: Record<string, unknown> = {};
+      node[key] = created;
+      node = created;
+    } else if (isRecord(child)) {
+      node = child;
+    } else {
+      throw new HubError('E_CONFIG', `${envName}: ${path.join('.')} cannot be set, ${key} is not a mapping`);
+    }
+  }
+  const last = path.at(-1);
+  if (last !== undefined) node[last] = value;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

@@ -1,0 +1,29 @@
+// The ready-to-use edge agent YAML printed by `ioc-hub enroll`.
+import { stringify } from 'yaml';
+
+export const PROVINCIAL_PORTAL = 'https://dichvucong.vinhphuc.gov.vn';
+
+export interface EdgeConfigInput {
+  site: string;
+  agent: string;
+  token: string;
+  hubUrl: string;
+}
+
+export function edgeConfigYaml(input: EdgeConfigInput): string {
+  const hubHost = new URL(input.hubUrl).hostname;
+  const hubPort = Number(new URL(input.hubUrl).port || (input.hubUrl.startsWith('mqtts:') ? 8883 : 1883));
+  const doc = {
+    site: input.site,
+    agent: input.agent,
+    hub: { url: input.hubUrl, token: input.token },
+    dataDir: '/var/lib/ioc-edge',
+    collectors: [
+      { type: 'icmp', name: 'hub', target: hubHost },
+      { type: 'tcp', name: 'hub-mqtt', target: `${hubHost}:${hubPort}` },
+      { type: 'http', name: 'portal', url: PROVINCIAL_PORTAL },
+      { type: 'host' },
+    ],
+  };
+  return `# ioc-edge config for ${input.site}/${input.agent}: the token is shown only once, keep this file private (chmod 600).\n${stringify(doc)}`;
+}

@@ -1,0 +1,19 @@
+// Turns an agent's batch into storable points with the hub's tags (site, agent, province, area).
+import type { Batch } from '../protocol/index.ts';
+import type { Site } from './registry.ts';
+import type { HubPoint } from './sink.ts';
+
+export function hubTags(site: Site, agent: string): Record<string, string> {
+  return { site: site.slug, agent, province: site.province, area: site.area };
+}
+
+export function enrichBatch(batch: Batch, site: Site, agent: string): HubPoint[] {
+  const tags = hubTags(site, agent);
+  // Hub tags last: they win over anything (the schema already refuses them from agents).
+  return batch.points.map((p) => ({ measurement: p.m, tags: { ...p.tags, ...tags }, fields: p.fields, timestamp: p.t }));
+}
+
+/** A point of the hub's own `agent` measurement, stamped with the hub's clock. */
+export function agentPoint(site: Site, agent: string, fields: HubPoint['fields'], at: number): HubPoint {
+  return { measurement: 'agent', tags: hubTags(site, agent), fields, timestamp: at };
+}

@@ -1,0 +1,102 @@
+// HTTP API of the hub: health, Prometheus metrics, site status. Built separately from listen() for inject() tests.
+import { fastify } from 'fastify';
+import type { Logger } from 'pino';
+import type { AgentStateTable } from './agent-state.ts';
+import type { HubMetrics } from './metrics.ts';
+import type { PointsToday } from './points-today.ts';
+import type { Registry } from './registry.ts';
+
+export interface HttpDeps {
+  metrics: HubMetrics;
+  registry: Pick<Registry, 'listSites' | 'listAgents'>;
+  agentState: AgentStateTable;
+  pointsToday: PointsToday;
+  /** True when InfluxDB answers (bounded by its own timeout). */
+  influxUp: () => Promise<boolean>;
+  brokerUp: () => boolean;
+  logger: Logger;
+}
+
+export type HubHttp = ReturnType<typeof buildHttp>;
+
+export interface SiteAgentView {
+  agent: string;
+  online: boolean;
+  connected: boolean;
+  lastSeen: string | null;
+  version: string | null;
+  clockSynced: boolean | null;
+  clockOffsetMs: number | null;
+}
+
+export interface SiteView {
+  slug: string;
+  name: string;
+  area: string;
+  areaName: string;
+  province: string;
+  lat: number;
+  lon: number;
+  online: boolean;
+  lastSeen: string | null;
+  agents: SiteAgentView[];
+  pointsToday: number;
+}
+
+export function buildHttp(deps: HttpDeps) {
+  // Request lines are info: a warn-level child keeps scrapes and health checks out of the log.
+  const logger = deps.logger.child({ component: 'http' }, { level: deps.logger.isLevelEnabled('warn') ? 'warn' : deps.logger.level });
+  const app = fastify({ loggerInstance: logger, connectionTimeout: 30_000, requestTimeout: 30_000 });
+
+  app.get('/healthz', async (_req, reply) => {
+    const influx = await deps.influxUp();
+    const broker = deps.brokerUp();
+    const ok = influx && broker;
+    return reply.code(ok ? 200 : 503).send({ ok, influx, broker });
+  });
+
+  app.get('/metrics', async (_req, reply) => reply.type('text/plain; version=0.0.4; charset=utf-8').send(deps.metrics.render()));
+
+  app.get('/api/sites', async () => ({ sites: siteViews(deps) }));
+
+  return app;
+}
+
+export function siteViews(deps: Pick<HttpDeps, 'registry' | 'agentState' | 'pointsToday'>): SiteView[] {
+  const agentsBySite = new Map<string, SiteAgentView[]>();
+  const lastSeenBySite = new Map<string, number>();
+  for (const { site, agent } of deps.registry.listAgents()) {
+    const s = deps.agentState.get(site, agent);
+    const view: SiteAgentView = {
+      agent,
+      online: s?.online ?? false,
+      connected: s?.connected ?? false,
+      lastSeen: iso(s?.lastSeen ?? null),
+      version: s?.version ?? null,
+      clockSynced: s?.clockSynced ?? null,
+      clockOffsetMs: s?.clockOffsetMs ?? null,
+    };
+    agentsBySite.set(site, [...(agentsBySite.get(site) ?? []), view]);
+    if (s?.lastSeen != null) lastSeenBySite.set(site, Math.max(lastSeenBySite.get(site) ?? 0, s.lastSeen));
+  }
+  return deps.registry.listSites().map((site) => {
+    const agents = agentsBySite.get(site.slug) ?? [];
+    return {
+      slug: site.slug,
+      name: site.name,
+      area: site.area,
+      areaName: site.areaName,
+      province: site.province,
+      lat: site.lat,
+      lon: site.lon,
+      online: agents.some((a) => a.online),
+      lastSeen: iso(lastSeenBySite.get(site.slug) ?? null),
+      agents,
+      pointsToday: deps.pointsToday.get(site.slug),
+    };
+  });
+}
+
+function iso(ms: number | null): string | null {
+  return ms === null ? null : new Date(ms).toISOString();
+}

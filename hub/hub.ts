@@ -1,0 +1,216 @@
+// The hub: registry, InfluxDB sink, ingest, MQTT broker and HTTP API wired together with idempotent start/stop.
+import type { Logger } from 'pino';
+import { parseAgentIdentity } from '../protocol/index.ts';
+import { AgentStateTable } from './agent-state.ts';
+import { fullJitterDelay } from './backoff.ts';
+import { BrokerPolicy } from './broker-policy.ts';
+import { MqttBroker } from './broker.ts';
+import type { HubConfig } from './config.ts';
+import { buildHttp, type HubHttp } from './http.ts';
+import { InfluxSink } from './influx-sink.ts';
+import { Ingest } from './ingest.ts';
+import { silentLogger } from './logger.ts';
+import { HubMetrics } from './metrics.ts';
+import { PointsToday } from './points-today.ts';
+import { Registry, type RegistryOptions } from './registry.ts';
+import type { HubPoint, Sink } from './sink.ts';
+import { statusWatcher } from './status-watch.ts';
+
+export interface HubOptions {
+  logger?: Logger;
+  /** Replaces the InfluxDB sink (tests, or a spool in front of it). */
+  sink?: Sink;
+  registry?: RegistryOptions;
+}
+
+export interface HubStats {
+  connectedClients: number;
+  agentsOnline: number;
+  pointsReceived: number;
+  pointsWritten: number;
+  /** Points InfluxDB refused (HTTP 400), acknowledged and dropped. */
+  pointsRejected: number;
+  /** Malformed messages acknowledged and dropped (all codes). */
+  batchesRejected: number;
+  publishDenied: number;
+  authFailures: number;
+  pendingPoints: number;
+  writeErrors: number;
+}
+
+interface Running {
+  registry: Registry;
+  influx: InfluxSink;
+  ingest: Ingest;
+  broker: MqttBroker;
+  http: HubHttp;
+  httpPort: number;
+}
+
+export class Hub {
+  readonly metrics = new HubMetrics();
+  readonly agentState = new AgentStateTable();
+  private readonly pointsToday = new PointsToday();
+  private readonly log: Logger;
+  private running: Running | undefined;
+  private starting: Promise<void> | undefined;
+  private stopping: Promise<void> | undefined;
+  private setupTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    readonly config: HubConfig,
+    private readonly opts: HubOptions = {},
+  ) {
+    this.log = (opts.logger ?? silentLogger()).child({ component: 'hub' });
+  }
+
+  start(): Promise<void> {
+    this.starting ??= this.doStart();
+    return this.starting;
+  }
+
+  private async doStart(): Promise<void> {
+    const { config } = this;
+    const logger = this.opts.logger ?? silentLogger();
+    const registry = await Registry.open(config.registry.path, this.opts.registry);
+    const influx = new InfluxSink({ ...config.influx, logger });
+    const ingest = new Ingest({
+      sink: this.opts.sink ?? influx,
+      metrics: this.metrics,
+      logger,
+      batchSize: config.influx.batchSize,
+      flushIntervalMs: config.influx.flushIntervalMs,
+      maxInflightWrites: config.influx.maxInflightWrites,
+      maxPendingPoints: config.limits.maxPendingPoints,
+      onWritten: (points) => this.countWritten(points),
+    });
+    this.ensureDatabase(influx, 0);
+    const policy = new BrokerPolicy({ registry, ingest, agentState: this.agentState, metrics: this.metrics, limits: config.limits, logger });
+    const broker = await MqttBroker.start({ policy, logger, listen: config.mqtt, maxTopicLevels: Math.max(config.limits.maxTopicDepth, 8) });
+    this.watchBroker(broker, registry, ingest, policy);
+    const http = buildHttp({
+      metrics: this.metrics,
+      registry,
+      agentState: this.agentState,
+      pointsToday: this.pointsToday,
+      influxUp: () => influx.ping(),
+      brokerUp: () => broker.up,
+      logger,
+    });
+    this.addGauges(broker, ingest);
+    let httpPort: number;
+    try {
+      await http.listen({ host: config.http.host, port: config.http.port });
+      const addr = http.server.address();
+      httpPort = addr !== null && typeof addr === 'object' ? addr.port : config.http.port;
+    } catch (err: unknown) {
+      await broker.close();
+      await ingest.stop();
+      throw err;
+    }
+    this.running = { registry, influx, ingest, broker, http, httpPort };
+    this.log.info({ mqttPort: broker.port, tlsPort: broker.tlsPort, httpPort }, 'hub started');
+  }
+
+  /** Creates the database in the background until InfluxDB answers: the hub starts even while it is down. */
+  private ensureDatabase(influx: InfluxSink, attempt: number): void {
+    influx.ensureDatabase().then(
+      () => undefined,
+      (err: unknown) => {
+        if (this.stopping !== undefined) return;
+        const delay = fullJitterDelay(attempt, 500, 30_000);
+        this.log.warn({ err, attempt, retryInMs: delay }, 'InfluxDB setup failed; retrying');
+        this.setupTimer = setTimeout(() => this.ensureDatabase(influx, attempt + 1), delay);
+      },
+    );
+  }
+
+  private watchBroker(broker: MqttBroker, registry: Registry, ingest: Ingest, policy: BrokerPolicy): void {
+    broker.aedes.on('publish', statusWatcher({ registry, ingest, agentState: this.agentState, logger: this.opts.logger ?? silentLogger() }));
+    const track = (connected: boolean) => (client: { id: string }) => {
+      const id = parseAgentIdentity(client.id);
+      if (id !== null) this.agentState.setConnected(id.site, id.agent, connected, Date.now());
+    };
+    broker.aedes.on('client', (client) => {
+      if (policy.identityOf(client) !== undefined) track(true)(client);
+    });
+    broker.aedes.on('clientDisconnect', track(false));
+  }
+
+  private addGauges(broker: MqttBroker, ingest: Ingest): void {
+    this.metrics.addGauge({ name: 'ioc_hub_connected_clients', help: 'Open MQTT connections', read: () => broker.connectedClients });
+    this.metrics.addGauge({ name: 'ioc_hub_agents_online', help: 'Agents whose last status says online', read: () => this.agentState.onlineCount() });
+    this.metrics.addGauge({ name: 'ioc_hub_pending_points', help: 'Points queued or being written', read: () => ingest.pendingPoints });
+  }
+
+  private countWritten(points: readonly HubPoint[]): void {
+    const bySite = new Map<string, number>();
+    for (const p of points) {
+      const site = p.tags.site;
+      if (site !== undefined && p.measurement !== 'agent') bySite.set(site, (bySite.get(site) ?? 0) + 1);
+    }
+    for (const [site, n] of bySite) this.pointsToday.add(site, n);
+  }
+
+  /** Stops accepting, closes the broker and its clients, writes what is pending, closes HTTP. Idempotent. */
+  stop(): Promise<void> {
+    this.stopping ??= this.doStop();
+    return this.stopping;
+  }
+
+  private async doStop(): Promise<void> {
+    await this.starting?.catch(() => undefined);
+    if (this.setupTimer !== undefined) clearTimeout(this.setupTimer);
+    const r = this.running;
+    if (r === undefined) return;
+    await r.broker.close();
+    await r.ingest.stop();
+    await r.http.close();
+    this.log.info({}, 'hub stopped');
+  }
+
+  private get live(): Running {
+    if (this.running === undefined) throw new Error('hub not started');
+    return this.running;
+  }
+
+  get mqttPort(): number {
+    return this.live.broker.port;
+  }
+
+  get mqttTlsPort(): number | undefined {
+    return this.live.broker.tlsPort;
+  }
+
+  get httpPort(): number {
+    return this.live.httpPort;
+  }
+
+  get registry(): Registry {
+    return this.live.registry;
+  }
+
+  get http(): HubHttp {
+    return this.live.http;
+  }
+
+  get broker(): MqttBroker {
+    return this.live.broker;
+  }
+
+  stats(): HubStats {
+    const m = this.metrics;
+    return {
+      connectedClients: this.running?.broker.connectedClients ?? 0,
+      agentsOnline: this.agentState.onlineCount(),
+      pointsReceived: m.pointsReceived.get(),
+      pointsWritten: m.pointsWritten.get(),
+      pointsRejected: m.pointsRejected.get(),
+      batchesRejected: m.batchesRejected.total(),
+      publishDenied: m.publishDenied.get(),
+      authFailures: m.authFailures.get(),
+      pendingPoints: this.running?.ingest.pendingPoints ?? 0,
+      writeErrors: m.writeErrors.get(),
+    };
+  }
+}

@@ -1,0 +1,102 @@
+// Hub counters and the Prometheus text rendering of them (no client library: a dozen series).
+
+export class Counter {
+  private readonly values = new Map<string, number>();
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    readonly labelName?: string,
+  ) {}
+
+  inc(by = 1, label = ''): void {
+    this.values.set(label, (this.values.get(label) ?? 0) + by);
+  }
+
+  get(label = ''): number {
+    return this.values.get(label) ?? 0;
+  }
+
+  total(): number {
+    let sum = 0;
+    for (const v of this.values.values()) sum += v;
+    return sum;
+  }
+
+  render(): string[] {
+    const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} counter`];
+    if (this.labelName === undefined) lines.push(`${this.name} ${this.get()}`);
+    else for (const [label, v] of [...this.values].sort()) lines.push(`${this.name}{${this.labelName}="${escapeLabel(label)}"} ${v}`);
+    return lines;
+  }
+}
+
+export class Histogram {
+  private readonly counts: number[];
+  private sum = 0;
+  private count = 0;
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    readonly buckets: readonly number[],
+  ) {
+    this.counts = buckets.map(() => 0);
+  }
+
+  observe(value: number): void {
+    this.sum += value;
+    this.count++;
+    this.buckets.forEach((le, i) => {
+      if (value <= le) this.counts[i] = (this.counts[i] ?? 0) + 1;
+    });
+  }
+
+  get observations(): number {
+    return this.count;
+  }
+
+  render(): string[] {
+    const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} histogram`];
+    this.buckets.forEach((le, i) => lines.push(`${this.name}_bucket{le="${le}"} ${this.counts[i] ?? 0}`));
+    lines.push(`${this.name}_bucket{le="+Inf"} ${this.count}`, `${this.name}_sum ${this.sum}`, `${this.name}_count ${this.count}`);
+    return lines;
+  }
+}
+
+export interface GaugeSource {
+  name: string;
+  help: string;
+  read: () => number;
+}
+
+/** Every metric the hub exports. Gauges read live values through callbacks set by the Hub. */
+export class HubMetrics {
+  readonly pointsReceived = new Counter('ioc_hub_points_received_total', 'Points in accepted telemetry/event batches');
+  readonly pointsWritten = new Counter('ioc_hub_points_written_total', 'Points written to the sink');
+  readonly pointsRejected = new Counter('ioc_hub_points_rejected_total', 'Points refused by InfluxDB (HTTP 400), acknowledged and dropped');
+  readonly batchesRejected = new Counter('ioc_hub_batches_rejected_total', 'Malformed batches acknowledged and dropped', 'code');
+  readonly publishDenied = new Counter('ioc_hub_publish_denied_total', 'Publishes refused by the ACL (connection closed)');
+  readonly subscribeDenied = new Counter('ioc_hub_subscribe_denied_total', 'Subscriptions refused by the ACL');
+  readonly authFailures = new Counter('ioc_hub_auth_failures_total', 'Refused MQTT connections');
+  readonly writeErrors = new Counter('ioc_hub_write_errors_total', 'Failed sink writes');
+  readonly backpressureWaits = new Counter('ioc_hub_backpressure_waits_total', 'Submits that waited for pending points to drain');
+  readonly writeLatency = new Histogram('ioc_hub_write_latency_seconds', 'Latency of one batch write to the sink', [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]);
+  private readonly gauges: GaugeSource[] = [];
+
+  addGauge(gauge: GaugeSource): void {
+    this.gauges.push(gauge);
+  }
+
+  render(): string {
+    const lines: string[] = [];
+    for (const c of [this.pointsReceived, this.pointsWritten, this.pointsRejected, this.batchesRejected, this.publishDenied, this.subscribeDenied, this.authFailures, this.writeErrors, this.backpressureWaits]) {
+      lines.push(...c.render());
+    }
+    lines.push(...this.writeLatency.render());
+    for (const g of this.gauges) lines.push(`# HELP ${g.name} ${g.help}`, `# TYPE ${g.name} gauge`, `${g.name} ${g.read()}`);
+    return `${lines.join('\n')}\n`;
+  }
+}
+
+function escapeLabel(value: string): string {
+  return value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+}

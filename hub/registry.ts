@@ -1,0 +1,217 @@
+// Registry of sites and enrolled agents, kept in one JSON file replaced atomically on every change.
+import { readFile } from 'node:fs/promises';
+import { z } from 'zod';
+import { describeIssues, isSiteSlug, isSlug, slugSchema } from '../protocol/index.ts';
+import { writeFileAtomic } from './atomic-file.ts';
+import { HubError, errorCode, errorMessage } from './errors.ts';
+import { DEFAULT_SCRYPT, generateToken, hashToken, sha256, verifyToken, type ScryptParams } from './token.ts';
+import { readCommunesCsv } from './communes-csv.ts';
+
+export const siteSchema = z.strictObject({
+  slug: slugSchema.refine(isSiteSlug, 'reserved site slug'),
+  name: z.string().min(1).max(256),
+  code: z.string().max(32),
+  province: slugSchema,
+  provinceName: z.string().max(256),
+  area: slugSchema,
+  areaName: z.string().max(256),
+  lat: z.number().min(-90).max(90),
+  lon: z.number().min(-180).max(180),
+});
+export type Site = z.infer<typeof siteSchema>;
+
+const agentRecordSchema = z.strictObject({
+  site: slugSchema,
+  agent: slugSchema,
+  tokenHash: z.string().startsWith('scrypt$'),
+  createdAt: z.string(),
+});
+export type AgentRecord = z.infer<typeof agentRecordSchema>;
+export type AgentInfo = Omit<AgentRecord, 'tokenHash'>;
+
+const registryFileSchema = z.strictObject({
+  version: z.literal(1),
+  sites: z.array(siteSchema),
+  agents: z.array(agentRecordSchema),
+});
+
+export interface EnrolledAgent {
+  site: string;
+  agent: string;
+  /** Shown once; only its hash is kept. */
+  token: string;
+}
+
+export interface ImportResult {
+  added: number;
+  updated: number;
+  total: number;
+}
+
+export interface RegistryOptions {
+  scrypt?: ScryptParams;
+  /** Successful verifications kept in memory (keyed by sha256(token)). */
+  verifyCacheSize?: number;
+}
+
+interface CachedVerification {
+  identity: string;
+  tokenHash: string;
+}
+
+export class Registry {
+  private readonly sites = new Map<string, Site>();
+  private readonly agents = new Map<string, AgentRecord>();
+  private readonly verified = new Map<string, CachedVerification>();
+  private saving: Promise<void> = Promise.resolve();
+
+  private constructor(
+    readonly path: string,
+    private readonly opts: Required<RegistryOptions>,
+  ) {}
+
+  /** Opens the registry file; a missing file is an empty registry. */
+  static async open(path: string, opts: RegistryOptions = {}): Promise<Registry> {
+    const reg = new Registry(path, { scrypt: opts.scrypt ?? DEFAULT_SCRYPT, verifyCacheSize: opts.verifyCacheSize ?? 10_000 });
+    await reg.load();
+    return reg;
+  }
+
+  private async load(): Promise<void> {
+    let text: string;
+    try {
+      text = await readFile(this.path, 'utf8');
+    } catch (err: unknown) {
+      if (errorCode(err) === 'ENOENT') return;
+      throw new HubError('E_REGISTRY_IO', `cannot read registry ${this.path}: ${errorMessage(err)}`, { cause: err });
+    }
+    let raw: unknown;
+    try {
+      raw = JSON.parse(text);
+    } catch (err: unknown) {
+      throw new HubError('E_REGISTRY_CORRUPT', `registry ${this.path} is not valid JSON`, { cause: err });
+    }
+    const parsed = registryFileSchema.safeParse(raw);
+    if (!parsed.success) {
+      throw new HubError('E_REGISTRY_CORRUPT', `registry ${this.path}: ${describeIssues(parsed.error.issues)}`, { cause: parsed.error });
+    }
+    for (const site of parsed.data.sites) this.sites.set(site.slug, site);
+    for (const agent of parsed.data.agents) this.agents.set(agentKey(agent.site, agent.agent), agent);
+  }
+
+  private save(): Promise<void> {
+    const snapshot = JSON.stringify({ version: 1, sites: this.listSites(), agents: [...this.agents.values()] }, null, 2);
+    const next = this.saving.then(() => writeFileAtomic(this.path, `${snapshot}\n`));
+    this.saving = next.catch(() => undefined);
+    return next.catch((err: unknown) => {
+      throw new HubError('E_REGISTRY_IO', `cannot write registry ${this.path}: ${errorMessage(err)}`, { cause: err });
+    });
+  }
+
+  listSites(): Site[] {
+    return [...this.sites.values()].sort((a, b) => a.slug.localeCompare(b.slug));
+  }
+
+  getSite(slug: string): Site | undefined {
+    return this.sites.get(slug);
+  }
+
+  listAgents(): AgentInfo[] {
+    return [...this.agents.values()]
+      .map(({ site, agent, createdAt }) => ({ site, agent, createdAt }))
+      .sort((a, b) => agentKey(a.site, a.agent).localeCompare(agentKey(b.site, b.agent)));
+  }
+
+  getAgent(site: string, agent: string): AgentInfo | undefined {
+    const rec = this.agents.get(agentKey(site, agent));
+    return rec === undefined ? undefined : { site: rec.site, agent: rec.agent, createdAt: rec.createdAt };
+  }
+
+  async upsertSite(site: Site): Promise<void> {
+    const parsed = siteSchema.safeParse(site);
+    if (!parsed.success) throw new HubError('E_BAD_SLUG', `invalid site: ${describeIssues(parsed.error.issues)}`, { cause: parsed.error });
+    this.sites.set(parsed.data.slug, parsed.data);
+    await this.save();
+  }
+
+  /** Creates the agent or rotates its token; returns the token (the only time it is visible). */
+  async enroll(site: string, agent: string): Promise<EnrolledAgent> {
+    const [enrolled] = await this.enrollMany([{ site, agent }]);
+    if (enrolled === undefined) throw new HubError('E_REGISTRY_IO', 'enrollment produced no token');
+    return enrolled;
+  }
+
+  /** Enrolls several agents with one file write. */
+  async enrollMany(list: readonly { site: string; agent: string }[]): Promise<EnrolledAgent[]> {
+    for (const { site, agent } of list) this.checkEnrollable(site, agent);
+    const out: EnrolledAgent[] = [];
+    for (const { site, agent } of list) {
+      const token = generateToken();
+      const tokenHash = await hashToken(token, this.opts.scrypt);
+      this.agents.set(agentKey(site, agent), { site, agent, tokenHash, createdAt: new Date().toISOString() });
+      out.push({ site, agent, token });
+    }
+    await this.save();
+    return out;
+  }
+
+  private checkEnrollable(site: string, agent: string): void {
+    if (!isSlug(agent)) throw new HubError('E_BAD_SLUG', `invalid agent slug ${JSON.stringify(agent)}: 1-64 of a-z, 0-9, -`);
+    if (!this.sites.has(site)) throw new HubError('E_UNKNOWN_SITE', `unknown site ${JSON.stringify(site)}: import or add it first`);
+  }
+
+  /** True when the token belongs to the agent. Successful checks are cached so mass reconnects cost no scrypt. */
+  async verify(site: string, agent: string, token: string): Promise<boolean> {
+    const rec = this.agents.get(agentKey(site, agent));
+    if (rec === undefined || token.length === 0 || token.length > 1024) return false;
+    const key = sha256(token);
+    const cached = this.verified.get(key);
+    if (cached !== undefined) return cached.identity === agentKey(site, agent) && cached.tokenHash === rec.tokenHash;
+    if (!(await verifyToken(token, rec.tokenHash))) return false;
+    this.remember(key, { identity: agentKey(site, agent), tokenHash: rec.tokenHash });
+    return true;
+  }
+
+  private remember(key: string, entry: CachedVerification): void {
+    if (this.verified.size >= this.opts.verifyCacheSize) {
+      const oldest = this.verified.keys().next();
+      if (oldest.done !== true) this.verified.delete(oldest.value);
+    }
+    this.verified.set(key, entry);
+  }
+
+  /** Imports communes (see communes-csv.ts) as sites; an existing site with the same code keeps its slug. */
+  async importCommunesCsv(path: string): Promise<ImportResult> {
+    const rows = await readCommunesCsv(path);
+    const byCode = new Map([...this.sites.values()].filter((s) => s.code !== '').map((s) => [s.code, s]));
+    let added = 0;
+    let updated = 0;
+    for (const row of rows) {
+      const existing = byCode.get(row.code);
+      if (existing !== undefined) {
+        this.sites.set(existing.slug, { ...row, slug: existing.slug });
+        updated++;
+        continue;
+      }
+      const slug = this.freeSlug(row.slug, row.code);
+      const site: Site = { ...row, slug };
+      this.sites.set(slug, site);
+      byCode.set(row.code, site);
+      added++;
+    }
+    await this.save();
+    return { added, updated, total: this.sites.size };
+  }
+
+  private freeSlug(base: string, code: string): string {
+    if (!this.sites.has(base) && isSiteSlug(base)) return base;
+    const suffix = `-${code.toLowerCase().replace(/[^a-z0-9]+/g, '')}`;
+    const slug = `${base.slice(0, 64 - suffix.length).replace(/-+$/, '')}${suffix}`;
+    if (this.sites.has(slug) || !isSiteSlug(slug)) throw new HubError('E_BAD_SLUG', `cannot find a free slug for ${base} (code ${code})`);
+    return slug;
+  }
+}
+
+function agentKey(site: string, agent: string): string {
+  return `${site}/${agent}`;
+}

@@ -1,0 +1,50 @@
+// Agent tokens: 32 random bytes (base64url), stored only as `scrypt$N$r$p$salt$hash`.
+import { createHash, randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+
+export interface ScryptParams {
+  N: number;
+  r: number;
+  p: number;
+}
+
+export const DEFAULT_SCRYPT: ScryptParams = { N: 16384, r: 8, p: 1 };
+const KEY_LENGTH = 32;
+
+export function generateToken(): string {
+  return randomBytes(32).toString('base64url');
+}
+
+function scryptAsync(password: string, salt: Buffer, params: ScryptParams): Promise<Buffer> {
+  const opts: ScryptOptions = { N: params.N, r: params.r, p: params.p, maxmem: 256 * params.N * params.r + 1024 * 1024 };
+  return new Promise((resolve, reject) => {
+    scrypt(password, salt, KEY_LENGTH, opts, (err, key) => (err ? reject(err) : resolve(key)));
+  });
+}
+
+export async function hashToken(token: string, params: ScryptParams = DEFAULT_SCRYPT): Promise<string> {
+  const salt = randomBytes(16);
+  const key = await scryptAsync(token, salt, params);
+  return `scrypt$${params.N}$${params.r}$${params.p}$${salt.toString('base64url')}$${key.toString('base64url')}`;
+}
+
+/** False for a wrong token and for a malformed hash (never throws on bad input). */
+export async function verifyToken(token: string, stored: string): Promise<boolean> {
+  const parts = stored.split('$');
+  if (parts.length !== 6 || parts[0] !== 'scrypt') return false;
+  const [, n, r, p, saltText, hashText] = parts;
+  const params = { N: Number(n), r: Number(r), p: Number(p) };
+  if (!Number.isInteger(params.N) || !Number.isInteger(params.r) || !Number.isInteger(params.p)) return false;
+  if (saltText === undefined || hashText === undefined) return false;
+  const expected = Buffer.from(hashText, 'base64url');
+  if (expected.length !== KEY_LENGTH) return false;
+  try {
+    const actual = await scryptAsync(token, Buffer.from(saltText, 'base64url'), params);
+    return timingSafeEqual(actual, expected);
+  } catch {
+    return false;
+  }
+}
+
+export function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('base64url');
+}
