@@ -1,0 +1,217 @@
+// The edge agent: schedules collectors, batches their points into the outbox, and runs the link that drains it.
+import { mkdirSync } from 'node:fs';
+import { createCollector, collectorLabel, type Collector, type CollectorConfig } from './collectors/index.ts';
+import type { EdgeConfig } from './config.ts';
+import { Batcher } from './batcher.ts';
+import { silentLogger, type Logger } from './logger.ts';
+import { MqttLink } from './link.ts';
+import { MemoryOutbox, type Outbox } from './outbox.ts';
+import { SeqStore } from './seq-store.ts';
+import { EdgeError } from './errors.ts';
+
+export interface AgentOptions {
+  logger?: Logger;
+  /** Defaults to a MemoryOutbox of config.outbox.maxBatches. */
+  outbox?: Outbox;
+  /** Period of the `agent` self-metrics point. */
+  agentPointIntervalMs?: number;
+  /** Upper bound of each collector's random start phase. */
+  maxPhaseMs?: number;
+  /** Overrides clock-sync detection in the status message. */
+  clockSynced?: boolean;
+  /** How long stop() keeps draining before going offline. */
+  drainTimeoutMs?: number;
+}
+
+export interface AgentStats {
+  pointsCollected: number;
+  batchesAcked: number;
+  pointsAcked: number;
+  outboxDepth: number;
+  droppedTotal: number;
+  connected: boolean;
+}
+
+interface ScheduledCollector {
+  label: string;
+  config: CollectorConfig;
+  collector: Collector;
+  phase: NodeJS.Timeout | undefined;
+  timer: NodeJS.Timeout | undefined;
+  running: Promise<void> | undefined;
+  overruns: number;
+}
+
+/** No gather may run longer than this, whatever its interval. */
+const MAX_GATHER_MS = 60_000;
+
+export class Agent {
+  private readonly log: Logger;
+  private readonly outbox: Outbox;
+  private link: MqttLink | undefined;
+  private batcher: Batcher | undefined;
+  private seqStore: SeqStore | undefined;
+  private collectors: ScheduledCollector[] = [];
+  private agentTimer: NodeJS.Timeout | undefined;
+  private readonly abort = new AbortController();
+  private readonly startedAt = Date.now();
+  private state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
+  private stopping: Promise<void> | undefined;
+
+  constructor(
+    private readonly config: EdgeConfig,
+    private readonly opts: AgentOptions = {},
+  ) {
+    this.log = (opts.logger ?? silentLogger()).child({ component: 'agent' });
+    this.outbox = opts.outbox ?? new MemoryOutbox({ maxBatches: config.outbox.maxBatches });
+  }
+
+  async start(): Promise<void> {
+    if (this.state !== 'new') return;
+    this.state = 'running';
+    const { config } = this;
+    try {
+      mkdirSync(config.dataDir, { recursive: true });
+    } catch (err: unknown) {
+      throw new EdgeError('E_CONFIG', `cannot create dataDir ${config.dataDir}`, { cause: err });
+    }
+    const seqStore = SeqStore.open(config.dataDir);
+    this.seqStore = seqStore;
+    const link = new MqttLink({
+      url: config.hub.url,
+      site: config.site,
+      agent: config.agent,
+      token: config.hub.token,
+      outbox: this.outbox,
+      ...(config.hub.caFile === undefined ? {} : { caFile: config.hub.caFile }),
+      rejectUnauthorized: config.hub.rejectUnauthorized,
+      keepaliveS: config.hub.keepaliveS,
+      connectTimeoutMs: config.hub.connectTimeoutMs,
+      maxInflight: config.link.maxInflight,
+      reconnectMinMs: config.link.reconnectMinMs,
+      reconnectMaxMs: config.link.reconnectMaxMs,
+      configRev: config.configRev,
+      logger: this.opts.logger ?? silentLogger(),
+      ...(this.opts.clockSynced === undefined ? {} : { clockSynced: this.opts.clockSynced }),
+    });
+    this.link = link;
+    const batcher = new Batcher({
+      outbox: this.outbox,
+      maxPoints: config.batch.maxPoints,
+      flushIntervalMs: config.batch.flushIntervalMs,
+      nextSeq: () => seqStore.next(),
+      onBatch: () => link.kick(),
+      logger: this.opts.logger ?? silentLogger(),
+    });
+    this.batcher = batcher;
+    link.handleCommand('probe-now', async () => await this.probeNow());
+    batcher.start();
+    link.start();
+    this.collectors = config.collectors.map((c) => this.schedule(c));
+    const agentEvery = this.opts.agentPointIntervalMs ?? 30_000;
+    this.agentTimer = setInterval(() => this.addAgentPoint(), agentEvery);
+    this.log.info({ site: config.site, agent: config.agent, collectors: this.collectors.length, hub: config.hub.url }, 'agent started');
+  }
+
+  /** Runs every collector now; resolves with how many points they added. */
+  async probeNow(): Promise<{ collectors: number; points: number }> {
+    const before = this.batcher?.collected ?? 0;
+    await Promise.all(this.collectors.map((s) => this.runOnce(s)));
+    return { collectors: this.collectors.length, points: (this.batcher?.collected ?? 0) - before };
+  }
+
+  stats(): AgentStats {
+    const link = this.link?.stats();
+    return {
+      pointsCollected: this.batcher?.collected ?? 0,
+      batchesAcked: link?.batchesAcked ?? 0,
+      pointsAcked: link?.pointsAcked ?? 0,
+      outboxDepth: this.outbox.depth,
+      droppedTotal: this.outbox.droppedTotal,
+      connected: link?.connected ?? false,
+    };
+  }
+
+  /** Stops collectors, flushes the batch, drains briefly, goes offline (retained), disconnects. Idempotent. */
+  stop(): Promise<void> {
+    if (this.stopping !== undefined) return this.stopping;
+    if (this.state === 'new') {
+      this.state = 'stopped';
+      return Promise.resolve();
+    }
+    this.state = 'stopping';
+    this.stopping = this.doStop();
+    return this.stopping;
+  }
+
+  private async doStop(): Promise<void> {
+    clearInterval(this.agentTimer);
+    for (const s of this.collectors) {
+      clearTimeout(s.phase);
+      clearInterval(s.timer);
+    }
+    this.abort.abort();
+    await Promise.allSettled(this.collectors.map((s) => s.running));
+    for (const s of this.collectors) {
+      try {
+        await s.collector.close?.();
+      } catch (err: unknown) {
+        this.log.warn({ err, collector: s.label }, 'collector close failed');
+      }
+    }
+    this.batcher?.stop();
+    await this.batcher?.flush();
+    await this.link?.stop({ drainTimeoutMs: this.opts.drainTimeoutMs ?? 3000 });
+    await this.outbox.close();
+    this.state = 'stopped';
+    this.log.info(this.stats(), 'agent stopped');
+  }
+
+  private schedule(config: CollectorConfig): ScheduledCollector {
+    const logger = (this.opts.logger ?? silentLogger()).child({ component: 'collector', collector: collectorLabel(config) });
+    const s: ScheduledCollector = {
+      label: collectorLabel(config),
+      config,
+      collector: createCollector(config, { logger }),
+      phase: undefined,
+      timer: undefined,
+      running: undefined,
+      overruns: 0,
+    };
+    const intervalMs = config.intervalS * 1000;
+    // A random phase keeps collectors (and agents booted together) from firing in lockstep.
+    const phase = Math.floor(Math.random() * Math.min(intervalMs, this.opts.maxPhaseMs ?? 5000));
+    s.phase = setTimeout(() => {
+      s.phase = undefined;
+      void this.runOnce(s);
+      s.timer = setInterval(() => void this.runOnce(s), intervalMs);
+    }, phase);
+    return s;
+  }
+
+  private runOnce(s: ScheduledCollector): Promise<void> {
+    const batcher = this.batcher;
+    if (batcher === undefined || this.abort.signal.aborted) return Promise.resolve();
+    if (s.running !== undefined) {
+      s.overruns += 1;
+      this.log.debug({ collector: s.label, overruns: s.overruns }, 'gather still running, tick skipped');
+      return s.running;
+    }
+    const signal = AbortSignal.any([this.abort.signal, AbortSignal.timeout(Math.min(s.config.intervalS * 1000, MAX_GATHER_MS))]);
+    s.running = s.collector
+      .gather(batcher, signal)
+      .catch((err: unknown) => this.log.warn({ err, collector: s.label }, 'gather failed'))
+      .finally(() => {
+        s.running = undefined;
+      });
+    return s.running;
+  }
+
+  private addAgentPoint(): void {
+    this.batcher?.add('agent', {
+      uptime_s: Math.round((Date.now() - this.startedAt) / 1000),
+      outbox_depth: this.outbox.depth,
+      dropped_total: this.outbox.droppedTotal,
+    });
+  }
+}

@@ -1,0 +1,127 @@
+// host: health of the device itself: CPU, memory, disk, SoC temperature, Pi throttling, uptime.
+import { execFile } from 'node:child_process';
+import { access, constants, readFile, statfs } from 'node:fs/promises';
+import { delimiter, join } from 'node:path';
+import { z } from 'zod';
+import type { FieldValue } from '../../protocol/index.ts';
+import { collectorBaseShape, type CollectorPlugin } from './types.ts';
+
+export const hostConfigSchema = z.strictObject({
+  type: z.literal('host'),
+  ...collectorBaseShape,
+  /** Filesystem whose usage is `disk_pct` (the data directory's, usually). */
+  diskPath: z.string().min(1).default('/'),
+  procDir: z.string().min(1).default('/proc'),
+  thermalFile: z.string().min(1).default('/sys/class/thermal/thermal_zone0/temp'),
+});
+export type HostConfig = z.infer<typeof hostConfigSchema>;
+
+export interface CpuSample {
+  busy: number;
+  total: number;
+}
+
+/** The aggregate `cpu` line of /proc/stat. iowait counts as idle. */
+export function parseProcStat(text: string): CpuSample | undefined {
+  const line = text.split('\n').find((l) => l.startsWith('cpu '));
+  if (line === undefined) return undefined;
+  const v = line.trim().split(/\s+/).slice(1).map(Number);
+  const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = v;
+  const idleAll = idle + iowait;
+  const total = user + nice + system + idleAll + irq + softirq + steal;
+  return { busy: total - idleAll, total };
+}
+
+export function cpuPct(prev: CpuSample, cur: CpuSample): number | undefined {
+  const dt = cur.total - prev.total;
+  if (dt <= 0) return undefined;
+  return Math.round(((cur.busy - prev.busy) / dt) * 10_000) / 100;
+}
+
+export function parseMeminfo(text: string): number | undefined {
+  const kb = (key: string): number | undefined => {
+    const m = new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(text);
+    return m?.[1] === undefined ? undefined : Number(m[1]);
+  };
+  const total = kb('MemTotal');
+  const available = kb('MemAvailable');
+  if (total === undefined || available === undefined || total === 0) return undefined;
+  return Math.round(((total - available) / total) * 10_000) / 100;
+}
+
+/** `throttled=0x50005` → 327685. */
+export function parseThrottled(text: string): number | undefined {
+  const m = /throttled=(0x[0-9a-fA-F]+)/.exec(text);
+  return m?.[1] === undefined ? undefined : Number.parseInt(m[1], 16);
+}
+
+async function findOnPath(name: string): Promise<string | undefined> {
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    if (dir === '') continue;
+    const candidate = join(dir, name);
+    try {
+      await access(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
+async function readText(path: string): Promise<string | undefined> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+export const hostPlugin: CollectorPlugin<HostConfig> = {
+  type: 'host',
+  configSchema: hostConfigSchema,
+  create(config) {
+    let prevCpu: CpuSample | undefined;
+    let vcgencmd: Promise<string | undefined> | undefined;
+    return {
+      async gather(acc, signal) {
+        const t = Date.now();
+        const fields: Record<string, FieldValue> = {};
+        const stat = await readText(join(config.procDir, 'stat'));
+        const cpu = stat === undefined ? undefined : parseProcStat(stat);
+        if (cpu !== undefined) {
+          // The first gather only takes the baseline: a since-boot average would mislead.
+          const pct = prevCpu === undefined ? undefined : cpuPct(prevCpu, cpu);
+          if (pct !== undefined) fields.cpu_pct = pct;
+          prevCpu = cpu;
+        }
+        const mem = await readText(join(config.procDir, 'meminfo'));
+        const memPct = mem === undefined ? undefined : parseMeminfo(mem);
+        if (memPct !== undefined) fields.mem_pct = memPct;
+        try {
+          const fs = await statfs(config.diskPath);
+          const used = fs.blocks - fs.bfree;
+          const denom = used + fs.bavail;
+          if (denom > 0) fields.disk_pct = Math.round((used / denom) * 10_000) / 100;
+        } catch {
+          // no such filesystem: leave the field out
+        }
+        const temp = await readText(config.thermalFile);
+        if (temp !== undefined && /^-?\d+/.test(temp.trim())) fields.temp_c = Math.round(Number.parseInt(temp.trim(), 10) / 100) / 10;
+        const uptime = await readText(join(config.procDir, 'uptime'));
+        const up = uptime === undefined ? Number.NaN : Number.parseFloat(uptime);
+        if (Number.isFinite(up)) fields.uptime_s = Math.round(up);
+        vcgencmd ??= findOnPath('vcgencmd');
+        const bin = await vcgencmd;
+        if (bin !== undefined && !signal.aborted) {
+          const out = await new Promise<string>((resolve) => {
+            execFile(bin, ['get_throttled'], { timeout: 2000, signal, encoding: 'utf8' }, (_err, stdout) => resolve(stdout));
+          });
+          const throttled = parseThrottled(out);
+          if (throttled !== undefined) fields.throttled = throttled;
+        }
+        if (Object.keys(fields).length > 0) acc.add('host', fields, undefined, t);
+      },
+    };
+  },
+};

@@ -1,0 +1,120 @@
+// Agent configuration: YAML file + environment overrides, validated once with zod, then frozen.
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { isSiteSlug, slugSchema } from '../protocol/index.ts';
+import { collectorConfigSchema } from './collectors/index.ts';
+import { EdgeError } from './errors.ts';
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+export const hubConfigSchema = z.strictObject({
+  /** `mqtt://host:1883` or `mqtts://host:8883`. */
+  url: z.string().regex(/^mqtts?:\/\/[^\s/]+(?::\d+)?\/?$/, 'expected mqtt://host[:port] or mqtts://host[:port]'),
+  /** Enrollment token: the MQTT password. */
+  token: z.string().min(1).max(512),
+  /** PEM CA bundle to verify the hub (mqtts). */
+  caFile: z.string().min(1).optional(),
+  rejectUnauthorized: z.boolean().default(true),
+  keepaliveS: z.int().min(5).max(1200).default(30),
+  /** Time allowed from opening the socket to CONNACK. */
+  connectTimeoutMs: z.int().min(500).max(120_000).default(10_000),
+});
+
+export const edgeConfigSchema = z.strictObject({
+  site: slugSchema.refine(isSiteSlug, 'reserved site slug'),
+  agent: slugSchema,
+  hub: hubConfigSchema,
+  dataDir: z.string().min(1).default('/var/lib/ioc-edge'),
+  logLevel: z.enum(LOG_LEVELS).default('info'),
+  /** Reported in the status message; defaults to a hash of the config file. */
+  configRev: z.union([z.string().min(1).max(64), z.int().min(0)]).default(0),
+  batch: z
+    .strictObject({
+      maxPoints: z.int().min(1).max(5000).default(500),
+      flushIntervalMs: z.int().min(10).max(600_000).default(1000),
+    })
+    .prefault({}),
+  link: z
+    .strictObject({
+      maxInflight: z.int().min(1).max(1000).default(8),
+      reconnectMinMs: z.int().min(1).max(600_000).default(1000),
+      reconnectMaxMs: z.int().min(1).max(3_600_000).default(60_000),
+    })
+    .refine((l) => l.reconnectMaxMs >= l.reconnectMinMs, { message: 'must be ≥ reconnectMinMs', path: ['reconnectMaxMs'] })
+    .prefault({}),
+  outbox: z
+    .strictObject({
+      /** Batches kept while the hub is unreachable; beyond it the oldest are dropped and counted. */
+      maxBatches: z.int().min(1).max(10_000_000).default(100_000),
+    })
+    .prefault({}),
+  collectors: z.array(collectorConfigSchema).max(256).default([]),
+});
+
+export type EdgeConfig = z.infer<typeof edgeConfigSchema>;
+export type EdgeConfigInput = z.input<typeof edgeConfigSchema>;
+
+export class ConfigError extends EdgeError {
+  /** Every problem as `path: message`. */
+  readonly issues: readonly string[];
+  constructor(issues: readonly string[], source: string, cause?: unknown) {
+    super('E_CONFIG', `invalid config ${source}:\n  ${issues.join('\n  ')}`, { cause });
+    this.name = 'ConfigError';
+    this.issues = issues;
+  }
+}
+
+export function deepFreeze<T>(value: T): Readonly<T> {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}
+
+function formatIssues(issues: readonly z.core.$ZodIssue[]): string[] {
+  return issues.map((i) => `${i.path.length > 0 ? i.path.join('.') : '(root)'}: ${i.message}`);
+}
+
+/** Applies IOC_EDGE_* overrides onto the raw (unvalidated) object. */
+export function applyEnvOverrides(raw: unknown, env: NodeJS.ProcessEnv): unknown {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return raw;
+  const out: Record<string, unknown> = { ...(raw as Record<string, unknown>) };
+  const hubRaw = out.hub;
+  const hub: Record<string, unknown> = typeof hubRaw === 'object' && hubRaw !== null && !Array.isArray(hubRaw) ? { ...(hubRaw as Record<string, unknown>) } : {};
+  if (env.IOC_EDGE_HUB_URL) hub.url = env.IOC_EDGE_HUB_URL;
+  if (env.IOC_EDGE_HUB_TOKEN) hub.token = env.IOC_EDGE_HUB_TOKEN;
+  if (env.IOC_EDGE_HUB_URL || env.IOC_EDGE_HUB_TOKEN || hubRaw !== undefined) out.hub = hub;
+  if (env.IOC_EDGE_DATA_DIR) out.dataDir = env.IOC_EDGE_DATA_DIR;
+  if (env.IOC_EDGE_LOG_LEVEL) out.logLevel = env.IOC_EDGE_LOG_LEVEL;
+  return out;
+}
+
+/** Validates an already-parsed object (YAML or literal). Throws ConfigError (E_CONFIG). */
+export function parseEdgeConfig(raw: unknown, source = '(inline)'): Readonly<EdgeConfig> {
+  const parsed = edgeConfigSchema.safeParse(raw);
+  if (!parsed.success) throw new ConfigError(formatIssues(parsed.error.issues), source, parsed.error);
+  return deepFreeze(parsed.data);
+}
+
+export async function loadEdgeConfig(path: string, env: NodeJS.ProcessEnv = process.env): Promise<Readonly<EdgeConfig>> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err: unknown) {
+    throw new EdgeError('E_CONFIG_READ', `cannot read config ${path}`, { cause: err });
+  }
+  let doc: unknown;
+  try {
+    doc = parseYaml(text, { prettyErrors: true }) ?? {};
+  } catch (err: unknown) {
+    throw new ConfigError([`(yaml): ${err instanceof Error ? err.message : String(err)}`], path, err);
+  }
+  const withEnv = applyEnvOverrides(doc, env);
+  if (typeof withEnv === 'object' && withEnv !== null && !Array.isArray(withEnv) && !('configRev' in withEnv)) {
+    (withEnv as Record<string, unknown>).configRev = createHash('sha256').update(text).digest('hex').slice(0, 12);
+  }
+  return parseEdgeConfig(withEnv, path);
+}

@@ -1,0 +1,75 @@
+// The batch sequence number: rises by one per batch and survives restarts, with few writes to the SD card.
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { EdgeError, errorCode } from './errors.ts';
+
+export const SEQ_FILE = 'seq';
+export const DEFAULT_SEQ_BLOCK = 1000;
+
+/**
+ * `dataDir/seq` holds a reservation R: every seq below R may have been used, none at or above it.
+ * On open we continue at R and reserve R+block; when `next()` reaches the reservation we reserve
+ * the next block (one atomic tmp+fsync+rename per `block` batches). A crash loses at most the
+ * unused rest of a block: seq jumps forward, never backwards.
+ */
+export class SeqStore {
+  private nextSeq: number;
+  private reserved: number;
+
+  private constructor(
+    private readonly file: string,
+    start: number,
+    private readonly block: number,
+  ) {
+    this.nextSeq = start;
+    this.reserved = start;
+    this.reserve();
+  }
+
+  static open(dataDir: string, block = DEFAULT_SEQ_BLOCK): SeqStore {
+    if (!Number.isInteger(block) || block < 1) throw new RangeError('block must be a positive integer');
+    const file = join(dataDir, SEQ_FILE);
+    let start = 0;
+    try {
+      mkdirSync(dataDir, { recursive: true });
+      const text = readFileSync(file, 'utf8').trim();
+      const n = Number(text);
+      if (!Number.isSafeInteger(n) || n < 0) throw new EdgeError('E_SEQ_STORE', `corrupt seq file ${file}: ${JSON.stringify(text.slice(0, 40))}`);
+      start = n;
+    } catch (err: unknown) {
+      if (err instanceof EdgeError) throw err;
+      if (errorCode(err) !== 'ENOENT') throw new EdgeError('E_SEQ_STORE', `cannot read ${file}`, { cause: err });
+    }
+    return new SeqStore(file, start, block);
+  }
+
+  /** The next seq to use (without taking it). */
+  get peekNext(): number {
+    return this.nextSeq;
+  }
+
+  next(): number {
+    if (this.nextSeq >= this.reserved) this.reserve();
+    const seq = this.nextSeq;
+    this.nextSeq += 1;
+    return seq;
+  }
+
+  private reserve(): void {
+    const reservation = this.nextSeq + this.block;
+    const tmp = `${this.file}.tmp`;
+    try {
+      const fd = openSync(tmp, 'w', 0o644);
+      try {
+        writeSync(fd, `${reservation}\n`);
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+      renameSync(tmp, this.file);
+    } catch (err: unknown) {
+      throw new EdgeError('E_SEQ_STORE', `cannot write ${this.file}`, { cause: err });
+    }
+    this.reserved = reservation;
+  }
+}
