@@ -1,0 +1,238 @@
+// `npm run demo`: the whole system on this machine — a real influxd, the hub, 30 simulated commune
+// offices and one real agent probing local targets — with a live status line until Ctrl-C.
+import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { InfluxdProcess } from './lib/influxd-process.ts';
+import { freePort } from './lib/free-port.ts';
+import { PROJECT_ROOT, runProgram, startProgram, type ManagedProcess } from './lib/child-process.ts';
+import { parseFlags } from './lib/cli-args.ts';
+import { parsePromText } from './lib/prom-text.ts';
+
+interface Credentials {
+  agents: { site: string; agent: string; token: string }[];
+}
+
+const USAGE = `usage: npm run demo -- [--sites N] [--interval-ms MS] [--data-dir DIR] [--duration S] [--fresh]
+  --sites N        simulated commune offices (default 30)
+  --interval-ms    how often each simulated office reports (default 5000)
+  --data-dir DIR   where InfluxDB data, the registry and logs go (default .demo/)
+  --duration S     stop by itself after S seconds (default: run until Ctrl-C)
+  --fresh          start from an empty registry and database`;
+
+function fail(message: string): never {
+  console.error(`demo: ${message}\n${USAGE}`);
+  process.exit(2);
+}
+
+let flags: Record<string, string | number | boolean>;
+try {
+  flags = parseFlags(process.argv.slice(2), { sites: 'number', 'interval-ms': 'number', 'data-dir': 'string', duration: 'number', fresh: 'boolean', help: 'boolean' });
+} catch (err: unknown) {
+  fail(err instanceof Error ? err.message : String(err));
+}
+if (flags.help === true) {
+  console.log(USAGE);
+  process.exit(0);
+}
+const sites = Math.floor(Number(flags.sites ?? 30));
+if (sites < 1 || sites > 120) fail('--sites must be between 1 and 120 (the registry has 121 communes; one is kept for the real agent)');
+const intervalMs = Number(flags['interval-ms'] ?? 5000);
+const dataDir = resolve(String(flags['data-dir'] ?? join(PROJECT_ROOT, '.demo')));
+const durationS = flags.duration === undefined ? undefined : Number(flags.duration);
+
+const started: { name: string; stop: () => Promise<unknown> }[] = [];
+let stopping = false;
+
+async function stopAll(code: number): Promise<never> {
+  if (stopping) process.exit(code);
+  stopping = true;
+  console.log('\nstopping…');
+  for (const part of started.reverse()) {
+    try {
+      await part.stop();
+      console.log(`  stopped ${part.name}`);
+    } catch (err: unknown) {
+      console.error(`  ${part.name} did not stop cleanly: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+  process.exit(code);
+}
+process.on('SIGINT', () => void stopAll(0));
+process.on('SIGTERM', () => void stopAll(0));
+
+function track(proc: ManagedProcess): ManagedProcess {
+  started.push({ name: proc.name, stop: () => proc.stop() });
+  void proc.exited.then(({ code, signal }) => {
+    if (!stopping) {
+      console.error(`${proc.name} exited unexpectedly (code ${code}, signal ${signal}); see ${proc.logFile}`);
+      void stopAll(1);
+    }
+  });
+  return proc;
+}
+
+async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      const v = await fn();
+      if (v !== undefined) return v;
+    } catch {
+      // not ready yet
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+async function main(): Promise<void> {
+  if (flags.fresh === true && existsSync(dataDir)) {
+    const { rmSync } = await import('node:fs');
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+  const logDir = join(dataDir, 'logs');
+  mkdirSync(logDir, { recursive: true });
+  const t0 = Date.now();
+
+  const influx = await InfluxdProcess.start({ dir: join(dataDir, 'influxdb') });
+  started.push({ name: 'influxd', stop: () => influx.stop() });
+
+  const mqttPort = await freePort();
+  const httpPort = await freePort();
+  const hubConfig = join(dataDir, 'hub.yaml');
+  writeFileSync(
+    hubConfig,
+    [
+      '# written by the demo; see hub/samples/hub.yaml for every key',
+      'mqtt:',
+      '  host: 127.0.0.1',
+      `  port: ${mqttPort}`,
+      'http:',
+      '  host: 127.0.0.1',
+      `  port: ${httpPort}`,
+      'influx:',
+      `  url: ${influx.url}`,
+      '  database: ioc',
+      'registry:',
+      `  path: ${join(dataDir, 'registry.json')}`,
+      'log:',
+      '  level: info',
+      '',
+    ].join('\n'),
+  );
+
+  const csv = join(PROJECT_ROOT, 'data', 'vinh-phuc-communes.csv');
+  const credsPath = join(dataDir, 'credentials.json');
+  for (const args of [
+    ['sites', 'import', '--csv', csv, '--config', hubConfig],
+    ['enroll', '--all-sites', '--limit', String(sites + 1), '--out', credsPath, '--config', hubConfig],
+  ]) {
+    const r = await runProgram('ioc-hub', args);
+    if (r.code !== 0) throw new Error(`ioc-hub ${args.slice(0, 2).join(' ')} failed:\n${r.stderr}${r.stdout}`);
+  }
+  const creds = JSON.parse(readFileSync(credsPath, 'utf8')) as Credentials;
+  const realAgent = creds.agents[sites];
+  if (realAgent === undefined) throw new Error(`enrollment gave ${creds.agents.length} agents, expected ${sites + 1}`);
+  const simCredsPath = join(dataDir, 'credentials-simulated.json');
+  writeFileSync(simCredsPath, JSON.stringify({ agents: creds.agents.slice(0, sites) }), { mode: 0o600 });
+
+  const hub = track(startProgram('ioc-hub', ['start', '--config', hubConfig], join(logDir, 'hub.log')));
+  const metricsUrl = `http://127.0.0.1:${httpPort}/metrics`;
+  await waitFor('the hub', async () => ((await fetch(metricsUrl, { signal: AbortSignal.timeout(1000) })).ok ? true : undefined), 30_000);
+
+  const hubUrl = `mqtt://127.0.0.1:${mqttPort}`;
+  track(
+    startProgram(
+      'ioc-edge',
+      ['simulate', '--hub', hubUrl, '--credentials', simCredsPath, '--sites', String(sites), '--interval-ms', String(intervalMs)],
+      join(logDir, 'simulator.log'),
+    ),
+  );
+
+  // One real agent with real collectors, probing what this machine has: the hub's ports and itself.
+  const agentConfig = join(dataDir, 'agent.yaml');
+  writeFileSync(
+    agentConfig,
+    [
+      '# written by the demo: a real agent on this machine, probing local targets',
+      `site: ${realAgent.site}`,
+      `agent: ${realAgent.agent}`,
+      'hub:',
+      `  url: ${hubUrl}`,
+      `  token: ${realAgent.token}`,
+      `dataDir: ${join(dataDir, 'agent')}`,
+      'collectors:',
+      '  - type: tcp',
+      '    name: hub-mqtt',
+      '    host: 127.0.0.1',
+      `    port: ${mqttPort}`,
+      '    intervalS: 10',
+      '  - type: http',
+      '    name: hub-api',
+      `    url: http://127.0.0.1:${httpPort}/healthz`,
+      '    intervalS: 10',
+      '  - type: icmp',
+      '    name: loopback',
+      '    host: 127.0.0.1',
+      '    intervalS: 15',
+      '  - type: host',
+      '    intervalS: 10',
+      '',
+    ].join('\n'),
+    { mode: 0o600 },
+  );
+  mkdirSync(join(dataDir, 'agent'), { recursive: true });
+  track(startProgram('ioc-edge', ['run', '--config', agentConfig], join(logDir, 'agent.log')));
+
+  console.log(`ioc-edge demo is running (${sites} simulated offices + 1 real agent on ${realAgent.site})
+  InfluxDB     ${influx.url}   (database ioc)   influx -host 127.0.0.1 -port ${influx.port} -database ioc
+  MQTT broker  ${hubUrl}
+  Hub API      http://127.0.0.1:${httpPort}/api/sites   /metrics   /healthz
+  logs         ${logDir}
+Ctrl-C stops everything.`);
+
+  const firstPoint = await waitFor(
+    'the first point in InfluxDB',
+    async () => {
+      const body = await influx.query('SELECT count(rtt_ms) FROM net_probe', 'ioc');
+      const v = body.results[0]?.series?.[0]?.values?.[0]?.[1];
+      return typeof v === 'number' && v > 0 ? v : undefined;
+    },
+    60_000,
+  );
+  console.log(`first points queryable in InfluxDB after ${((Date.now() - t0) / 1000).toFixed(1)} s (${firstPoint} net_probe readings)`);
+
+  let last: { t: number; received: number } | undefined;
+  const tick = async (): Promise<void> => {
+    try {
+      const res = await fetch(metricsUrl, { signal: AbortSignal.timeout(2000) });
+      const m = parsePromText(await res.text());
+      const now = Date.now();
+      const received = m.get('ioc_hub_points_received_total') ?? 0;
+      const rate = last === undefined ? '…' : (((received - last.received) * 1000) / Math.max(1, now - last.t)).toFixed(0);
+      last = { t: now, received };
+      const rejected = (m.get('ioc_hub_batches_rejected_total') ?? 0) + (m.get('ioc_hub_publish_denied_total') ?? 0);
+      console.log(
+        `[${new Date(now).toISOString().slice(11, 19)}] agents online ${m.get('ioc_hub_agents_online') ?? 0}/${sites + 1}` +
+          ` · received ${received} points (${rate}/s) · stored ${m.get('ioc_hub_points_written_total') ?? 0}` +
+          ` · rejected ${rejected} · pending ${m.get('ioc_hub_pending_points') ?? 0}`,
+      );
+    } catch (err: unknown) {
+      console.log(`hub metrics unavailable: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  };
+  await tick();
+  const timer = setInterval(() => void tick(), 5000);
+  if (durationS !== undefined) {
+    setTimeout(() => {
+      clearInterval(timer);
+      void tick().then(() => stopAll(0));
+    }, durationS * 1000);
+  }
+  void hub;
+}
+
+main().catch((err: unknown) => {
+  console.error(`demo failed: ${err instanceof Error ? err.message : String(err)}`);
+  void stopAll(1);
+});
