@@ -1,0 +1,141 @@
+// Ingest benchmark: simulated agents publish as fast as the hub acknowledges, through the real broker
+// and ingest into a real influxd. Compared in the same run with the peer that bounds it: the same
+// points written straight to influxd (batches of 5000, 2 in flight), with no MQTT and no hub.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Simulator, type SimAck } from '../edge/simulator.ts';
+import { InfluxdProcess } from '../scripts/lib/influxd-process.ts';
+import { freePort } from '../scripts/lib/free-port.ts';
+import { PROJECT_ROOT, runProgram, startProgram } from '../scripts/lib/child-process.ts';
+import { fmt, percentile, rssMiB } from './stats.ts';
+
+export interface IngestFigures {
+  agents: number;
+  points: number;
+  hubPointsPerSec: number;
+  directPointsPerSec: number;
+  ratio: number;
+  latencyP50Ms: number;
+  latencyP99Ms: number;
+  hubRssPeakMiB: number;
+  storedPoints: number;
+}
+
+const T_BASE = Date.now() - 3_600_000;
+
+async function directPeer(influx: InfluxdProcess, points: number): Promise<number> {
+  await influx.query('CREATE DATABASE direct');
+  const batchSize = 5000;
+  const batches: string[] = [];
+  for (let start = 0; start < points; start += batchSize) {
+    const lines: string[] = [];
+    for (let i = start; i < Math.min(points, start + batchSize); i++) {
+      const site = `site-${i % 50}`;
+      lines.push(`net_probe,agent=pi-1,area=vinh-yen,method=tcp,province=vinh-phuc,site=${site},target=t${i % 7} up=true,rtt_ms=${(i % 97) + 0.5} ${T_BASE + i}`);
+    }
+    batches.push(lines.join('\n'));
+  }
+  const t0 = performance.now();
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < batches.length) {
+      const body = batches[next++];
+      const res = await fetch(`${influx.url}/write?db=direct&precision=ms`, { method: 'POST', body, signal: AbortSignal.timeout(30_000) });
+      if (res.status !== 204) throw new Error(`direct write: HTTP ${res.status} ${await res.text()}`);
+    }
+  };
+  await Promise.all([worker(), worker()]);
+  return (points * 1000) / (performance.now() - t0);
+}
+
+export async function runIngestBench(opts: { agents?: number; batches?: number; batchPoints?: number } = {}): Promise<IngestFigures> {
+  const agents = opts.agents ?? 50;
+  const batchesPerAgent = opts.batches ?? 40;
+  const batchPoints = opts.batchPoints ?? 100;
+  const total = agents * batchesPerAgent * batchPoints;
+  const dir = mkdtempSync(join(tmpdir(), 'ioc-bench-'));
+  const influx = await InfluxdProcess.start({ dir: join(dir, 'influxdb') });
+  try {
+    const directPointsPerSec = await directPeer(influx, total);
+
+    const mqttPort = await freePort();
+    const httpPort = await freePort();
+    const hubConfig = join(dir, 'hub.yaml');
+    writeFileSync(
+      hubConfig,
+      `mqtt: { host: 127.0.0.1, port: ${mqttPort} }\nhttp: { host: 127.0.0.1, port: ${httpPort} }\ninflux: { url: "${influx.url}", database: ioc }\nregistry: { path: "${join(dir, 'registry.json')}" }\nlog: { level: warn }\n`,
+    );
+    const credsPath = join(dir, 'creds.json');
+    for (const args of [
+      ['sites', 'import', '--csv', join(PROJECT_ROOT, 'data', 'vinh-phuc-communes.csv'), '--config', hubConfig],
+      ['enroll', '--all-sites', '--limit', String(agents), '--out', credsPath, '--config', hubConfig],
+    ]) {
+      const r = await runProgram('ioc-hub', args);
+      if (r.code !== 0) throw new Error(`ioc-hub ${args[0]} failed: ${r.stderr}`);
+    }
+    const creds = (JSON.parse(readFileSync(credsPath, 'utf8')) as { agents: { site: string; agent: string; token: string }[] }).agents;
+    const hub = startProgram('ioc-hub', ['start', '--config', hubConfig], join(dir, 'hub.log'));
+    try {
+      const deadline = Date.now() + 30_000;
+      while (Date.now() < deadline) {
+        const ok = await fetch(`http://127.0.0.1:${httpPort}/healthz`).then((r) => r.ok, () => false);
+        if (ok) break;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      const latencies: number[] = [];
+      let rssPeak = 0;
+      const sampler = setInterval(() => {
+        if (hub.pid !== undefined) rssPeak = Math.max(rssPeak, rssMiB(hub.pid) || 0);
+      }, 100);
+      const onAck = (ack: SimAck): void => {
+        // sample: the first point of every batch, collection time → PUBACK (= written to InfluxDB)
+        const m = /"t":(\d+)/.exec(ack.payload);
+        if (m?.[1] !== undefined) latencies.push(ack.ackedAt - Number(m[1]));
+      };
+      const sim = new Simulator({ hubUrl: `mqtt://127.0.0.1:${mqttPort}`, agents: creds, mode: 'flood', floodBatches: batchesPerAgent, floodBatchPoints: batchPoints, maxInflight: 8, onAck });
+      const t0 = performance.now();
+      sim.start();
+      await sim.done();
+      const seconds = (performance.now() - t0) / 1000;
+      clearInterval(sampler);
+      const acked = sim.stats().pointsAcked;
+      await sim.stop();
+      latencies.sort((a, b) => a - b);
+      const stored = await influx.query('SELECT count(*) FROM /.*/', 'ioc');
+      let storedPoints = 0;
+      for (const s of stored.results[0]?.series ?? []) {
+        if (s.name === 'agent') continue;
+        const counts = (s.values?.[0] ?? []).slice(1).filter((v): v is number => typeof v === 'number');
+        storedPoints += Math.max(0, ...counts);
+      }
+      const hubPointsPerSec = acked / seconds;
+      return {
+        agents,
+        points: acked,
+        hubPointsPerSec,
+        directPointsPerSec,
+        ratio: hubPointsPerSec / directPointsPerSec,
+        latencyP50Ms: percentile(latencies, 50),
+        latencyP99Ms: percentile(latencies, 99),
+        hubRssPeakMiB: rssPeak,
+        storedPoints,
+      };
+    } finally {
+      await hub.stop();
+    }
+  } finally {
+    await influx.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export function printIngest(f: IngestFigures): void {
+  console.log('ingest (agents → broker → ingest → influxd; PUBACK only after the write)');
+  console.log(`  agents ${f.agents}, points acknowledged ${fmt(f.points)}, stored ${fmt(f.storedPoints)} (approx. by the densest field)`);
+  console.log(`  hub end to end        ${fmt(f.hubPointsPerSec)} points/s`);
+  console.log(`  influxd direct (peer) ${fmt(f.directPointsPerSec)} points/s`);
+  console.log(`  ratio hub / direct    ${fmt(f.ratio, 2)}`);
+  console.log(`  latency collection → acknowledged (= queryable): p50 ${fmt(f.latencyP50Ms, 1)} ms, p99 ${fmt(f.latencyP99Ms, 1)} ms`);
+  console.log(`  hub RSS peak          ${fmt(f.hubRssPeakMiB, 1)} MiB`);
+}
