@@ -32,6 +32,7 @@ import {
   parseTopic,
   statusTopic,
   telemetryTopic,
+  eventTopic,
   type Command,
   type CommandResult,
   type Status,
@@ -118,6 +119,7 @@ export class MqttLink extends EventEmitter<MqttLinkEvents> {
   private readonly backoff: Backoff;
   private readonly identity: string;
   private readonly topic: string;
+  private readonly eventTopic: string;
   private readonly ca: Buffer | undefined;
   private readonly bootId: string;
   private readonly maxInflight: number;
@@ -141,6 +143,7 @@ export class MqttLink extends EventEmitter<MqttLinkEvents> {
     this.opts = opts;
     this.identity = agentIdentity(opts.site, opts.agent);
     this.topic = telemetryTopic(opts.site, opts.agent);
+    this.eventTopic = eventTopic(opts.site, opts.agent);
     this.log = (opts.logger ?? silentLogger()).child({ component: 'link', identity: this.identity });
     this.maxInflight = opts.maxInflight ?? 8;
     this.backoff = new Backoff({ minMs: opts.reconnectMinMs ?? 1000, maxMs: opts.reconnectMaxMs ?? 60_000, ...(opts.random ? { random: opts.random } : {}) });
@@ -369,7 +372,7 @@ export class MqttLink extends EventEmitter<MqttLinkEvents> {
     const sentAt = Date.now();
     const wire = `{"seq":${entry.seq},"sentAt":${sentAt},"points":${entry.payload}}`;
     this.inflightSeqs.add(entry.seq);
-    client.publish(this.topic, wire, { qos: 1 }, (err?: Error) => {
+    client.publish(entry.channel === 'event' ? this.eventTopic : this.topic, wire, { qos: 1 }, (err?: Error) => {
       const current = client === this.client;
       if (err) {
         // Late failures of a closed client are expected: its batches were already released.

@@ -7,6 +7,8 @@ export interface OutboxEntry {
   readonly payload: string;
   /** Points in the batch (for stats). */
   readonly points: number;
+  /** Topic the batch goes to: periodic readings or discrete events. Default 'telemetry'. */
+  readonly channel?: 'telemetry' | 'event';
 }
 
 /**
