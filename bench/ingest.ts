@@ -20,6 +20,8 @@ export interface IngestFigures {
   latencyP99Ms: number;
   hubRssPeakMiB: number;
   storedPoints: number;
+  /** Realistic load: every agent reports once a second. */
+  steady: { agents: number; pointsPerSec: number; latencyP50Ms: number; latencyP99Ms: number };
 }
 
 const T_BASE = Date.now() - 3_600_000;
@@ -110,6 +112,7 @@ export async function runIngestBench(opts: { agents?: number; batches?: number; 
         storedPoints += Math.max(0, ...counts);
       }
       const hubPointsPerSec = acked / seconds;
+      const steady = await steadyPhase(`mqtt://127.0.0.1:${mqttPort}`, creds);
       return {
         agents,
         points: acked,
@@ -120,6 +123,7 @@ export async function runIngestBench(opts: { agents?: number; batches?: number; 
         latencyP99Ms: percentile(latencies, 99),
         hubRssPeakMiB: rssPeak,
         storedPoints,
+        steady,
       };
     } finally {
       await hub.stop();
@@ -130,6 +134,33 @@ export async function runIngestBench(opts: { agents?: number; batches?: number; 
   }
 }
 
+/** Every agent reports once a second for 10 s: latency without a self-made queue in front of the hub. */
+async function steadyPhase(hubUrl: string, creds: { site: string; agent: string; token: string }[]): Promise<IngestFigures['steady']> {
+  const latencies: number[] = [];
+  const sim = new Simulator({
+    hubUrl,
+    agents: creds,
+    mode: 'realtime',
+    intervalMs: 1000,
+    startJitterMs: 1000,
+    seed: 3,
+    onAck: (ack) => {
+      const m = /"t":(\d+)/.exec(ack.payload);
+      if (m?.[1] !== undefined) latencies.push(ack.ackedAt - Number(m[1]));
+    },
+  });
+  sim.start();
+  await new Promise((r) => setTimeout(r, 2000));
+  const before = sim.stats().pointsAcked;
+  latencies.length = 0;
+  const t0 = performance.now();
+  await new Promise((r) => setTimeout(r, 10_000));
+  const pointsPerSec = ((sim.stats().pointsAcked - before) * 1000) / (performance.now() - t0);
+  await sim.stop();
+  latencies.sort((a, b) => a - b);
+  return { agents: creds.length, pointsPerSec, latencyP50Ms: percentile(latencies, 50), latencyP99Ms: percentile(latencies, 99) };
+}
+
 export function printIngest(f: IngestFigures): void {
   console.log('ingest (agents → broker → ingest → influxd; PUBACK only after the write)');
   console.log(`  agents ${f.agents}, points acknowledged ${fmt(f.points)}, stored ${fmt(f.storedPoints)} (approx. by the densest field)`);
@@ -138,4 +169,6 @@ export function printIngest(f: IngestFigures): void {
   console.log(`  ratio hub / direct    ${fmt(f.ratio, 2)}`);
   console.log(`  latency collection → acknowledged (= queryable): p50 ${fmt(f.latencyP50Ms, 1)} ms, p99 ${fmt(f.latencyP99Ms, 1)} ms`);
   console.log(`  hub RSS peak          ${fmt(f.hubRssPeakMiB, 1)} MiB`);
+  console.log(`  steady load (${f.steady.agents} agents reporting every second, ${fmt(f.steady.pointsPerSec)} points/s):`);
+  console.log(`    latency collection → acknowledged: p50 ${fmt(f.steady.latencyP50Ms, 1)} ms, p99 ${fmt(f.steady.latencyP99Ms, 1)} ms`);
 }
