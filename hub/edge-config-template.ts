@@ -18,11 +18,14 @@ export function edgeConfigYaml(input: EdgeConfigInput): string {
     agent: input.agent,
     hub: { url: input.hubUrl, token: input.token },
     dataDir: '/var/lib/ioc-edge',
+    // The default probes of a commune office: its gateway, the hub, and the provincial portal.
     collectors: [
-      { type: 'icmp', name: 'hub', target: hubHost },
-      { type: 'tcp', name: 'hub-mqtt', target: `${hubHost}:${hubPort}` },
-      { type: 'http', name: 'portal', url: PROVINCIAL_PORTAL },
-      { type: 'host' },
+      { type: 'icmp', name: 'gateway', host: 'gateway', intervalS: 30 },
+      { type: 'icmp', name: 'hub', host: hubHost, intervalS: 30 },
+      { type: 'tcp', name: 'hub-mqtt', host: hubHost, port: hubPort, intervalS: 30 },
+      { type: 'http', name: 'portal', url: PROVINCIAL_PORTAL, intervalS: 60, timeoutMs: 15000 },
+      { type: 'dns', name: 'dns-portal', query: new URL(PROVINCIAL_PORTAL).hostname, intervalS: 60 },
+      { type: 'host', intervalS: 30 },
     ],
   };
   return `# ioc-edge config for ${input.site}/${input.agent}: the token is shown only once, keep this file private (chmod 600).\n${stringify(doc)}`;
