@@ -47,11 +47,20 @@ export async function waitUntil<T>(what: string, fn: () => Promise<T | undefined
   throw new Error(`timed out waiting for ${what}${lastErr instanceof Error ? ` (last error: ${lastErr.message})` : ''}`);
 }
 
-export async function startStack(opts: { agents: number; hubYaml?: string } = { agents: 1 }): Promise<Stack> {
+export interface StackOptions {
+  agents: number;
+  /** Extra top-level YAML for the hub config. */
+  hubYaml?: string;
+  /** An MQTTS listener beside the plain one. */
+  tls?: { certFile: string; keyFile: string };
+}
+
+export async function startStack(opts: StackOptions = { agents: 1 }): Promise<Stack & { mqttsUrl?: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'ioc-stack-'));
   const influx = await InfluxdProcess.start({ dir: join(dir, 'influxdb') });
   const mqttPort = await freePort();
   const httpPort = await freePort();
+  const tlsPort = opts.tls === undefined ? undefined : await freePort();
   const hubConfig = join(dir, 'hub.yaml');
   writeFileSync(
     hubConfig,
@@ -59,6 +68,7 @@ export async function startStack(opts: { agents: number; hubYaml?: string } = { 
       'mqtt:',
       '  host: 127.0.0.1',
       `  port: ${mqttPort}`,
+      ...(tlsPort === undefined || opts.tls === undefined ? [] : ['  tls:', `    port: ${tlsPort}`, `    certFile: ${opts.tls.certFile}`, `    keyFile: ${opts.tls.keyFile}`]),
       'http:',
       '  host: 127.0.0.1',
       `  port: ${httpPort}`,
@@ -87,7 +97,8 @@ export async function startStack(opts: { agents: number; hubYaml?: string } = { 
   const waitHub = async (): Promise<void> => {
     await waitUntil('hub /healthz', async () => (await fetch(`${httpUrl}/healthz`, { signal: AbortSignal.timeout(1000) })).ok, 30_000);
   };
-  const stack: Stack = {
+  const stack: Stack & { mqttsUrl?: string } = {
+    ...(tlsPort === undefined ? {} : { mqttsUrl: `mqtts://localhost:${tlsPort}` }),
     dir,
     influx,
     hub: launch(),
