@@ -108,6 +108,16 @@ export class Agent {
     batcher.start();
     link.start();
     this.collectors = config.collectors.map((c) => this.schedule(c));
+    // Service collectors (HTTP listener, GPIO edges) add points between gathers; one failing to start does not stop the rest.
+    await Promise.all(
+      this.collectors.map(async (s) => {
+        try {
+          await s.collector.start?.(batcher);
+        } catch (err: unknown) {
+          this.log.error({ err, collector: s.label }, 'collector start failed');
+        }
+      }),
+    );
     const agentEvery = this.opts.agentPointIntervalMs ?? 30_000;
     this.agentTimer = setInterval(() => this.addAgentPoint(), agentEvery);
     this.log.info({ site: config.site, agent: config.agent, collectors: this.collectors.length, hub: config.hub.url }, 'agent started');

@@ -23,6 +23,8 @@ const ENVELOPE_BYTES = 64;
 
 export class Batcher implements Accumulator {
   private points: Point[] = [];
+  /** Discrete events: cut into batches of their own with `channel: 'event'`, in the same seq order. */
+  private events: Point[] = [];
   private timer: NodeJS.Timeout | undefined;
   private chain: Promise<void> = Promise.resolve();
   private readonly log: Logger;
@@ -47,10 +49,18 @@ export class Batcher implements Accumulator {
   }
 
   get pending(): number {
-    return this.points.length;
+    return this.points.length + this.events.length;
   }
 
   add(measurement: string, fields: Record<string, FieldValue>, tags?: Record<string, string>, t: number = Date.now()): void {
+    this.push(this.points, measurement, fields, tags, t);
+  }
+
+  event(measurement: string, fields: Record<string, FieldValue>, tags?: Record<string, string>, t: number = Date.now()): void {
+    this.push(this.events, measurement, fields, tags, t);
+  }
+
+  private push(list: Point[], measurement: string, fields: Record<string, FieldValue>, tags: Record<string, string> | undefined, t: number): void {
     const point: Point = tags === undefined || Object.keys(tags).length === 0 ? { m: measurement, t, fields } : { m: measurement, t, tags, fields };
     if (this.opts.validate !== false) {
       const parsed = pointSchema.safeParse(point);
@@ -64,9 +74,9 @@ export class Batcher implements Accumulator {
         return;
       }
     }
-    this.points.push(point);
+    list.push(point);
     this.collected += 1;
-    if (this.points.length >= this.opts.maxPoints) this.cut();
+    if (list.length >= this.opts.maxPoints) this.cut();
   }
 
   /** Cuts what is pending into a batch now. Resolves once every batch so far is in the outbox. */
@@ -76,15 +86,22 @@ export class Batcher implements Accumulator {
   }
 
   private cut(): void {
-    if (this.points.length === 0) return;
     const points = this.points;
+    const events = this.events;
     this.points = [];
+    this.events = [];
+    // One chain for both channels: the outbox sees seqs in order.
+    if (points.length > 0) this.append(points, 'telemetry');
+    if (events.length > 0) this.append(events, 'event');
+  }
+
+  private append(points: Point[], channel: 'telemetry' | 'event'): void {
     for (const part of splitBySize(points)) {
       const seq = this.opts.nextSeq();
       const payload = JSON.stringify(part);
       this.batches += 1;
       this.chain = this.chain
-        .then(() => this.opts.outbox.append({ seq, payload, points: part.length }))
+        .then(() => this.opts.outbox.append({ seq, payload, points: part.length, ...(channel === 'event' ? { channel } : {}) }))
         .then(() => this.opts.onBatch?.())
         .catch((err: unknown) => this.log.error({ err, seq }, 'outbox append failed'));
     }

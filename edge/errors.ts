@@ -7,7 +7,11 @@ export type EdgeErrorCode =
   | 'E_OUTBOX'
   | 'E_LINK'
   | 'E_USAGE'
-  | 'E_CREDENTIALS';
+  | 'E_CREDENTIALS'
+  | 'E_GPIO_UNAVAILABLE'
+  | 'E_GPIO'
+  | 'E_QUEUE_LISTEN'
+  | 'E_MODBUS';
 
 export class EdgeError extends Error {
   readonly code: EdgeErrorCode;

@@ -70,7 +70,17 @@ export class SimOffice {
   private kwh: number;
   private ifaceErrors = 0;
   private displayDownTicks: number[];
+  private displayFrozenTicks: number[];
+  private displayFrozen: boolean[];
+  private displayAlive: boolean[];
   private diskPct: number;
+  /** Offices with a 4G modem fail over to it when the fibre drops. */
+  private readonly has4g: boolean;
+  private uplink: { kind: string; iface: string; since: number } | undefined;
+  private door: 0 | 1 | undefined;
+  private mains: 0 | 1 | undefined;
+  /** Discrete events since the last takeEvents(): they go on the event channel. */
+  private events: Point[] = [];
 
   constructor(site: string, seed = 1) {
     this.rng = new Prng(hashString(`${seed}:${site}`));
@@ -85,14 +95,25 @@ export class SimOffice {
     };
     this.counters = this.profile.counters.map((name) => ({ name, serviceS: this.rng.range(180, 480), issued: 0, served: 0 }));
     this.displayDownTicks = this.profile.displays.map(() => 0);
+    this.displayFrozenTicks = this.profile.displays.map(() => 0);
+    this.displayFrozen = this.profile.displays.map(() => false);
+    this.displayAlive = this.profile.displays.map(() => true);
+    this.has4g = this.rng.chance(0.6);
     this.kwh = this.rng.range(1000, 20_000);
     this.diskPct = this.rng.range(20, 60);
   }
 
-  /** Points produced by every tick: fixed per office, so tests can predict counts. */
+  /** Telemetry points produced by every tick: fixed per office, so tests can predict counts (events come apart, see takeEvents). */
   get pointsPerTick(): number {
-    // 3 net_probe + net_iface + counters + displays + 3 equipment + host + agent
-    return 3 + 1 + this.profile.counters.length + this.profile.displays.length + 3 + 1 + 1;
+    // 3 net_probe + net_iface + uplink + counters + office queue + displays + 3 equipment + 2 gpio + host + agent
+    return 3 + 1 + 1 + this.profile.counters.length + 1 + this.profile.displays.length + 3 + 2 + 1 + 1;
+  }
+
+  /** Discrete events (queue_event, uplink_event, display_event, gpio_event) since the last call. */
+  takeEvents(): Point[] {
+    const out = this.events;
+    this.events = [];
+    return out;
   }
 
   tick(t: number, dtMs: number, self: AgentSelf): Point[] {
@@ -109,7 +130,15 @@ export class SimOffice {
     else if (rng.chance(0.003)) this.wanDownTicks = rng.int(3, 30);
     if (this.mainsDownTicks > 0) this.mainsDownTicks -= 1;
     else if (rng.chance(0.001)) this.mainsDownTicks = rng.int(2, 20);
-    const wanUp = this.wanDownTicks === 0;
+    const fibreUp = this.wanDownTicks === 0;
+    const wanUp = fibreUp || this.has4g;
+    const link = fibreUp ? { kind: 'fibre', iface: 'eth0' } : this.has4g ? { kind: '4g', iface: 'wwan0' } : { kind: 'none', iface: 'none' };
+    if (this.uplink === undefined || this.uplink.kind !== link.kind) {
+      if (this.uplink !== undefined) {
+        this.events.push({ m: 'uplink_event', t, fields: { uplink: link.kind, iface: link.iface, previous: this.uplink.kind, previous_iface: this.uplink.iface } });
+      }
+      this.uplink = { ...link, since: t };
+    }
     const onBattery = this.mainsDownTicks > 0;
 
     const probe = (target: string, method: string, base: number, up: boolean, extra: Record<string, number>): Point => {
@@ -127,12 +156,17 @@ export class SimOffice {
     points.push(probe('portal', 'http', this.profile.rtt.portal, wanUp && !rng.chance(0.005), { status: 200, cert_days_left: 60 }));
 
     if (rng.chance(0.001)) this.ifaceErrors += 1;
-    const traffic = wanUp ? busy * rng.range(0.5, 1.5) : 0;
+    const traffic = fibreUp ? busy * rng.range(0.5, 1.5) : 0;
     points.push({
       m: 'net_iface',
       t,
       tags: { iface: 'eth0' },
       fields: { rx_bps: Math.round(2_000_000 * traffic + 20_000), tx_bps: Math.round(400_000 * traffic + 5_000), errors: this.ifaceErrors },
+    });
+    points.push({
+      m: 'uplink',
+      t,
+      fields: { uplink: this.uplink.kind, iface: this.uplink.iface, uplink_since: this.uplink.since, since_s: Math.round((t - this.uplink.since) / 1000), on_4g: this.uplink.kind === '4g' ? 1 : 0 },
     });
 
     if (lt.day !== this.day) {
@@ -142,15 +176,30 @@ export class SimOffice {
         c.served = 0;
       }
     }
+    const office = { waiting: 0, issued_total: 0, served_total: 0 };
+    let eventMs = 0;
+    const queueEvent = (counter: string, type: string, number: number): void => {
+      // One ms apart: two events of a counter never share measurement + tags + time.
+      eventMs += 1;
+      this.events.push({ m: 'queue_event', t: t - eventMs, tags: { counter, type }, fields: { number } });
+    };
     for (const c of this.counters) {
+      const issuedBefore = c.issued;
+      const servedBefore = c.served;
       if (open) {
         c.issued += rng.poisson(arrivalRate(lt, this.profile.peakRate) * dtMin);
         const canServe = rng.poisson((dtMs / 1000) / c.serviceS);
         c.served = Math.min(c.issued, c.served + canServe);
+        // Events for the first few tickets of a tick (a long tick in a fast demo would flood the channel otherwise).
+        for (let n = issuedBefore + 1; n <= Math.min(c.issued, issuedBefore + 3); n += 1) queueEvent(c.name, 'issued', n);
+        for (let n = servedBefore + 1; n <= Math.min(c.served, servedBefore + 3); n += 1) queueEvent(c.name, 'called', n);
       } else {
         c.served = c.issued; // closed: nobody waits
       }
       const waiting = c.issued - c.served;
+      office.waiting += waiting;
+      office.issued_total += c.issued;
+      office.served_total += c.served;
       points.push({
         m: 'queue',
         t,
@@ -158,13 +207,27 @@ export class SimOffice {
         fields: { waiting, issued_total: c.issued, served_total: c.served, current_number: c.served, avg_wait_s: Math.round(waiting * c.serviceS) },
       });
     }
+    points.push({ m: 'queue', t, tags: { counter: 'all' }, fields: office });
 
     this.profile.displays.forEach((name, i) => {
       const down = this.displayDownTicks[i] ?? 0;
       if (down > 0) this.displayDownTicks[i] = down - 1;
       else if (rng.chance(0.0015)) this.displayDownTicks[i] = rng.int(5, 60);
       const alive = (this.displayDownTicks[i] ?? 0) === 0;
-      points.push({ m: 'display', t, tags: { display: name }, fields: { alive: alive ? 1 : 0, last_seen_s: alive ? rng.int(0, 5) : Math.round(((this.displayDownTicks[i] ?? 0) * dtMs) / 1000) } });
+      // Frozen: alive, but stuck on an old number (the player app hung).
+      const frozenLeft = this.displayFrozenTicks[i] ?? 0;
+      if (frozenLeft > 0) this.displayFrozenTicks[i] = frozenLeft - 1;
+      else if (alive && open && rng.chance(0.002)) this.displayFrozenTicks[i] = rng.int(10, 60);
+      const frozen = alive && (this.displayFrozenTicks[i] ?? 0) > 0;
+      const expected = this.counters[0]?.served ?? 0;
+      const shown = frozen ? Math.max(0, expected - 2) : expected;
+      if (this.displayAlive[i] !== alive) this.events.push({ m: 'display_event', t, tags: { display: name, type: alive ? 'back' : 'lost' }, fields: { alive: alive ? 1 : 0 } });
+      if (this.displayFrozen[i] !== frozen) this.events.push({ m: 'display_event', t, tags: { display: name, type: frozen ? 'frozen' : 'unfrozen' }, fields: { frozen: frozen ? 1 : 0, shown_number: shown } });
+      this.displayAlive[i] = alive;
+      this.displayFrozen[i] = frozen;
+      const fields: Point['fields'] = { alive: alive ? 1 : 0, last_seen_s: alive ? rng.int(0, 5) : Math.round(((this.displayDownTicks[i] ?? 0) * dtMs) / 1000), result: alive ? 'ok' : 'timeout' };
+      if (alive) Object.assign(fields, { shown_number: shown, expected_number: expected, frozen: frozen ? 1 : 0 });
+      points.push({ m: 'display', t, tags: { display: name }, fields });
     });
 
     const load = 15 + 30 * busy + rng.range(-3, 3);
@@ -181,6 +244,16 @@ export class SimOffice {
     const hourAngle = ((lt.minute / 60 - 15) / 24) * 2 * Math.PI;
     const temp = 29 + 3.5 * Math.cos(hourAngle) + 0.3 * rng.gauss();
     points.push({ m: 'equipment', t, tags: { device: 'env-1', kind: 'env' }, fields: { temp_c: round(temp, 1), humidity_pct: round(75 - 10 * Math.cos(hourAngle) + rng.gauss(), 1) } });
+
+    // GPIO: the door is open in office hours; the mains relay drops with the power.
+    const door: 0 | 1 = open ? 1 : 0;
+    const mains: 0 | 1 = onBattery ? 0 : 1;
+    if (this.door !== undefined && door !== this.door) this.events.push({ m: 'gpio_event', t, tags: { pin: '17', name: 'door' }, fields: { state: door } });
+    if (this.mains !== undefined && mains !== this.mains) this.events.push({ m: 'gpio_event', t, tags: { pin: '27', name: 'mains' }, fields: { state: mains } });
+    this.door = door;
+    this.mains = mains;
+    points.push({ m: 'gpio', t, tags: { pin: '17', name: 'door' }, fields: { state: door } });
+    points.push({ m: 'gpio', t, tags: { pin: '27', name: 'mains' }, fields: { state: mains } });
 
     this.diskPct = Math.min(95, this.diskPct + dtMs / 86_400_000);
     points.push({

@@ -206,13 +206,15 @@ export class Simulator extends EventEmitter<SimulatorEvents> {
       dropped_total: a.outbox.droppedTotal,
     });
     this.append(a, points);
+    const events = a.office.takeEvents();
+    if (events.length > 0) this.append(a, events, 'event');
   }
 
-  private append(a: SimAgent, points: Point[]): void {
+  private append(a: SimAgent, points: Point[], channel: 'telemetry' | 'event' = 'telemetry'): void {
     const seq = a.seq;
     a.seq += 1;
     this.pointsGenerated += points.length;
-    void a.outbox.append({ seq, payload: JSON.stringify(points), points: points.length }).then(() => a.link.kick());
+    void a.outbox.append({ seq, payload: JSON.stringify(points), points: points.length, ...(channel === 'event' ? { channel } : {}) }).then(() => a.link.kick());
   }
 
   /** Keeps a small backlog ahead of the in-flight window, so points are stamped close to their send. */

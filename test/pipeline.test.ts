@@ -163,6 +163,8 @@ describe('simulated commune offices', () => {
     }
     for (const [key, n] of expected) expect({ key, stored: stored.get(key) }).toEqual({ key, stored: n });
     const measurements = new Set([...expected.keys()].map((k) => k.split('.')[0]));
-    expect(measurements).toEqual(new Set(['agent', 'net_probe', 'net_iface', 'queue', 'display', 'equipment', 'host']));
+    // Every periodic measurement, plus whichever discrete events (`*_event`, event channel) happened in the run.
+    const periodic = new Set(['agent', 'net_probe', 'net_iface', 'uplink', 'queue', 'display', 'equipment', 'gpio', 'host']);
+    expect(new Set([...measurements].filter((m) => m !== undefined && !m.endsWith('_event')))).toEqual(periodic);
   }, 60_000);
 });

@@ -38,3 +38,23 @@ describe.skipIf(!existsSync('/proc/stat'))('host collector on this machine', () 
     expect(first?.tags).toBeUndefined();
   });
 });
+
+describe('host collector on a Pi (a stand-in vcgencmd on PATH)', () => {
+  it('decodes the throttled bits', async () => {
+    const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const dir = mkdtempSync(join(tmpdir(), 'ioc-vcgencmd-'));
+    writeFileSync(join(dir, 'vcgencmd'), '#!/bin/sh\necho throttled=0x50005\n', { mode: 0o755 });
+    const path = process.env.PATH;
+    process.env.PATH = `${dir}:${path ?? ''}`;
+    try {
+      const acc = new RecordingAccumulator();
+      await hostPlugin.create(hostConfigSchema.parse({ type: 'host' }), { logger: silentLogger() }).gather(acc, new AbortController().signal);
+      expect(acc.only().fields).toMatchObject({ throttled: 0x50005, under_voltage: 1, freq_capped: 0, throttled_now: 1, soft_temp_limit: 0, under_voltage_seen: 1, throttled_seen: 1 });
+    } finally {
+      process.env.PATH = path;
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

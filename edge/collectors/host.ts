@@ -55,6 +55,19 @@ export function parseThrottled(text: string): number | undefined {
   return m?.[1] === undefined ? undefined : Number.parseInt(m[1], 16);
 }
 
+/** The bits of `vcgencmd get_throttled` (bits 0-3: now, 16-19: since boot). */
+export function decodeThrottled(mask: number): Record<string, number> {
+  const bit = (n: number): number => (mask >>> n) & 1;
+  return {
+    under_voltage: bit(0),
+    freq_capped: bit(1),
+    throttled_now: bit(2),
+    soft_temp_limit: bit(3),
+    under_voltage_seen: bit(16),
+    throttled_seen: bit(18) | bit(17),
+  };
+}
+
 async function findOnPath(name: string): Promise<string | undefined> {
   for (const dir of (process.env.PATH ?? '').split(delimiter)) {
     if (dir === '') continue;
@@ -118,7 +131,7 @@ export const hostPlugin: CollectorPlugin<HostConfig> = {
             execFile(bin, ['get_throttled'], { timeout: 2000, signal, encoding: 'utf8' }, (_err, stdout) => resolve(stdout));
           });
           const throttled = parseThrottled(out);
-          if (throttled !== undefined) fields.throttled = throttled;
+          if (throttled !== undefined) Object.assign(fields, { throttled }, decodeThrottled(throttled));
         }
         if (Object.keys(fields).length > 0) acc.add('host', fields, undefined, t);
       },

@@ -3,10 +3,20 @@ import { z } from 'zod';
 import type { FieldValue } from '../../protocol/index.ts';
 import type { Logger } from '../logger.ts';
 
-/** Where collectors put their readings; the runtime adds buffering, batching and delivery. */
-export interface Accumulator {
+/** Something that takes points (the Batcher is one: one per channel). */
+export interface PointSink {
   /** `t` defaults to now (epoch ms). Tags must not be site/agent/province/area: the hub sets those. */
   add(measurement: string, fields: Record<string, FieldValue>, tags?: Record<string, string>, t?: number): void;
+}
+
+/** Where collectors put their readings; the runtime adds buffering, batching and delivery. */
+export interface Accumulator extends PointSink {
+  /**
+   * A discrete event (ticket called, door opened, uplink changed): batched apart from the periodic
+   * readings and sent on the `event` topic. Use a measurement of its own (`*_event`), so an event never
+   * shares measurement + tags + time with a periodic point.
+   */
+  event(measurement: string, fields: Record<string, FieldValue>, tags?: Record<string, string>, t?: number): void;
 }
 
 export interface CollectorContext {
@@ -16,6 +26,11 @@ export interface CollectorContext {
 export interface Collector {
   /** Takes one reading. A failed probe is a reading with a `result` code, never a rejection. */
   gather(acc: Accumulator, signal: AbortSignal): Promise<void>;
+  /**
+   * Service collectors (Telegraf's ServiceInput: an HTTP listener, GPIO edges) start here and may add
+   * points and events at any time until close(). Called once at agent start (gather may overlap it).
+   */
+  start?(acc: Accumulator): Promise<void> | void;
   close?(): Promise<void> | void;
 }
 

@@ -7,12 +7,21 @@ export interface Reading {
   fields: Record<string, FieldValue>;
   tags: Record<string, string> | undefined;
   t: number;
+  /** 'event' for acc.event(). */
+  channel: 'telemetry' | 'event';
 }
 
 export class RecordingAccumulator implements Accumulator {
   readonly readings: Reading[] = [];
   add(m: string, fields: Record<string, FieldValue>, tags?: Record<string, string>, t: number = Date.now()): void {
-    this.readings.push({ m, fields, tags, t });
+    this.readings.push({ m, fields, tags, t, channel: 'telemetry' });
+  }
+  event(m: string, fields: Record<string, FieldValue>, tags?: Record<string, string>, t: number = Date.now()): void {
+    this.readings.push({ m, fields, tags, t, channel: 'event' });
+  }
+  /** Readings of one measurement. */
+  of(m: string): Reading[] {
+    return this.readings.filter((r) => r.m === m);
   }
   only(): Reading {
     if (this.readings.length !== 1) throw new Error(`expected one reading, got ${this.readings.length}`);

@@ -1,0 +1,150 @@
+// queue: the office's one-stop queue from an HTTP event endpoint and GPIO "call next" buttons (queue, queue_event).
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { EdgeError } from '../errors.ts';
+import { Debouncer } from '../gpio/debounce.ts';
+import { openOnoffPin, type InputPin, type PinOpener } from '../gpio/pin.ts';
+import { buildQueueApp } from '../queue/queue-http.ts';
+import { counterNameSchema, QueueModel, type AppliedQueueEvent, type QueueStats } from '../queue/queue-model.ts';
+import type { FieldValue } from '../../protocol/index.ts';
+import { collectorBaseShape, type Accumulator, type Collector, type CollectorContext, type CollectorPlugin } from './types.ts';
+
+/** `counter` tag of the office-wide point. */
+export const OFFICE_COUNTER = 'all';
+
+export const queueConfigSchema = z.strictObject({
+  type: z.literal('queue'),
+  ...collectorBaseShape,
+  intervalS: collectorBaseShape.intervalS.unwrap().default(30),
+  /** The event endpoint. Keep it on loopback unless the dispenser is another box on the LAN. */
+  listen: z
+    .strictObject({
+      host: z.string().min(1).default('127.0.0.1'),
+      port: z.int().min(0).max(65_535).default(8090),
+    })
+    .prefault({}),
+  /** Set false to run on buttons alone. */
+  http: z.boolean().default(true),
+  /** Counters reported from the start (others appear with their first event). */
+  counters: z.array(counterNameSchema).max(64).default([]),
+  /** GPIO "call next" buttons: a press calls the next waiting ticket at `counter`. */
+  buttons: z
+    .array(
+      z.strictObject({
+        pin: z.int().min(0).max(63),
+        counter: counterNameSchema,
+        /** Button to ground with a pull-up: pressed reads low. */
+        activeLow: z.boolean().default(true),
+      }),
+    )
+    .max(64)
+    .default([]),
+  debounceMs: z.int().min(0).max(2000).default(50),
+  /** Recent wait/service times per counter behind avg and p90. */
+  statsWindow: z.int().min(1).max(10_000).default(100),
+  /** Local offset from UTC; totals reset at local midnight. */
+  utcOffsetMin: z.int().min(-720).max(840).default(420),
+});
+export type QueueConfig = z.infer<typeof queueConfigSchema>;
+
+export interface QueueDeps {
+  openPin?: PinOpener;
+  now?: () => number;
+}
+
+function statsFields(s: QueueStats): Record<string, FieldValue> {
+  const out: Record<string, FieldValue> = {};
+  for (const [k, v] of Object.entries(s)) if (typeof v === 'number') out[k] = v;
+  return out;
+}
+
+function eventFields(e: AppliedQueueEvent): Record<string, FieldValue> {
+  const f: Record<string, FieldValue> = { number: e.number };
+  if (e.waitS !== undefined) f.wait_s = e.waitS;
+  if (e.serviceS !== undefined) f.service_s = e.serviceS;
+  return f;
+}
+
+export interface QueueCollector extends Collector {
+  readonly model: QueueModel;
+  /** The bound port (after start). */
+  readonly port: number | undefined;
+}
+
+export function createQueueCollector(config: QueueConfig, ctx: CollectorContext, deps: QueueDeps = {}): QueueCollector {
+  const model = new QueueModel({ window: config.statsWindow, utcOffsetMin: config.utcOffsetMin, counters: config.counters, ...(deps.now ? { now: deps.now } : {}) });
+  const log = ctx.logger;
+  let app: FastifyInstance | undefined;
+  let port: number | undefined;
+  const pins: InputPin[] = [];
+  const debouncers: Debouncer[] = [];
+  let acc: Accumulator | undefined;
+  let started = false;
+
+  const emit = (applied: readonly AppliedQueueEvent[]): void => {
+    // Same counter and ms twice (call-next also serving the previous ticket): the type tag keeps them apart.
+    for (const e of applied) acc?.event('queue_event', eventFields(e), { counter: e.counter, type: e.type }, e.at);
+  };
+
+  return {
+    model,
+    get port() {
+      return port;
+    },
+    async start(a) {
+      if (started) return;
+      started = true;
+      acc = a;
+      if (config.http) {
+        app = buildQueueApp({ model, logger: log, onApplied: (r) => emit(r.applied) });
+        try {
+          await app.listen({ host: config.listen.host, port: config.listen.port });
+        } catch (err: unknown) {
+          throw new EdgeError('E_QUEUE_LISTEN', `queue endpoint cannot listen on ${config.listen.host}:${config.listen.port}`, { cause: err });
+        }
+        const addr = app.server.address();
+        port = typeof addr === 'object' && addr !== null ? addr.port : undefined;
+        log.info({ host: config.listen.host, port }, 'queue endpoint listening');
+      }
+      const opener = deps.openPin ?? openOnoffPin;
+      for (const b of config.buttons) {
+        let pin: InputPin;
+        try {
+          pin = await opener(b.pin, { activeLow: b.activeLow });
+        } catch (err: unknown) {
+          // One missing pin must not take the HTTP source down with it.
+          log.error({ err, pin: b.pin, counter: b.counter }, 'queue button unavailable');
+          continue;
+        }
+        pins.push(pin);
+        const d = new Debouncer(await pin.read(), config.debounceMs, (v) => {
+          if (v !== 1) return; // press, not release
+          const r = model.apply({ type: 'called', counter: b.counter });
+          if (r.ok) emit(r.applied);
+          else log.debug({ counter: b.counter, code: r.code }, 'call-next with nobody waiting');
+        });
+        debouncers.push(d);
+        pin.watch((v) => d.input(v));
+      }
+    },
+    async gather(a) {
+      const t = deps.now?.() ?? Date.now();
+      const snap = model.snapshot();
+      for (const [counter, s] of snap.counters) a.add('queue', statsFields(s), { counter }, t);
+      a.add('queue', statsFields(snap.office), { counter: OFFICE_COUNTER }, t);
+    },
+    async close() {
+      for (const d of debouncers) d.stop();
+      for (const p of pins) await p.close();
+      pins.length = 0;
+      await app?.close();
+      app = undefined;
+    },
+  };
+}
+
+export const queuePlugin: CollectorPlugin<QueueConfig> = {
+  type: 'queue',
+  configSchema: queueConfigSchema,
+  create: (config, ctx) => createQueueCollector(config, ctx),
+};
