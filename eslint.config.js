@@ -23,6 +23,10 @@ export default tseslint.config(
     rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ['**/edge/**', '../edge/*'], message: 'hub must not import edge: share through protocol/' }] }] },
   },
   {
+    files: ['journal/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ['**/hub/**', '**/edge/**', '**/protocol/**'], message: 'journal is a plain log: it knows neither side nor the protocol' }] }] },
+  },
+  {
     files: ['protocol/**/*.ts'],
     rules: {
       'no-restricted-imports': [

@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['protocol/**/*.test.ts', 'edge/**/*.test.ts', 'hub/**/*.test.ts', 'dashboards/**/*.test.ts', 'flows/**/*.test.ts', 'test/**/*.test.ts', 'scripts/**/*.test.ts'],
+    include: ['protocol/**/*.test.ts', 'journal/**/*.test.ts', 'edge/**/*.test.ts', 'hub/**/*.test.ts', 'dashboards/**/*.test.ts', 'flows/**/*.test.ts', 'test/**/*.test.ts', 'scripts/**/*.test.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',

@@ -6,6 +6,7 @@ import { Batcher } from './batcher.ts';
 import { silentLogger, type Logger } from './logger.ts';
 import { MqttLink } from './link.ts';
 import { MemoryOutbox, type Outbox } from './outbox.ts';
+import { DiskOutbox, outboxDir } from './disk-outbox.ts';
 import { SeqStore } from './seq-store.ts';
 import { EdgeError } from './errors.ts';
 
@@ -47,7 +48,7 @@ const MAX_GATHER_MS = 60_000;
 
 export class Agent {
   private readonly log: Logger;
-  private readonly outbox: Outbox;
+  private outbox: Outbox;
   private link: MqttLink | undefined;
   private batcher: Batcher | undefined;
   private seqStore: SeqStore | undefined;
@@ -63,8 +64,12 @@ export class Agent {
     private readonly opts: AgentOptions = {},
   ) {
     this.log = (opts.logger ?? silentLogger()).child({ component: 'agent' });
+    // The disk outbox is opened in start() (it needs dataDir); until then an empty placeholder answers stats().
     this.outbox = opts.outbox ?? new MemoryOutbox({ maxBatches: config.outbox.maxBatches });
+    this.ownsOutbox = opts.outbox === undefined && config.outbox.kind === 'disk';
   }
+
+  private readonly ownsOutbox: boolean;
 
   async start(): Promise<void> {
     if (this.state !== 'new') return;
@@ -77,6 +82,16 @@ export class Agent {
     }
     const seqStore = SeqStore.open(config.dataDir);
     this.seqStore = seqStore;
+    if (this.ownsOutbox) {
+      this.outbox = DiskOutbox.open({
+        dir: outboxDir(config.dataDir),
+        maxBytes: config.outbox.maxBytes,
+        maxAgeMs: config.outbox.maxAgeH * 3_600_000,
+        fsyncIntervalMs: config.outbox.fsyncIntervalMs,
+        fsyncEveryRecords: config.outbox.fsyncEveryRecords,
+        logger: this.opts.logger ?? silentLogger(),
+      });
+    }
     const link = new MqttLink({
       url: config.hub.url,
       site: config.site,

@@ -48,6 +48,16 @@ export const edgeConfigSchema = z.strictObject({
     .strictObject({
       /** Batches kept while the hub is unreachable; beyond it the oldest are dropped and counted. */
       maxBatches: z.int().min(1).max(10_000_000).default(100_000),
+      /** `disk`: the durable journal under dataDir/outbox (default); `memory`: lost on restart. */
+      kind: z.enum(['disk', 'memory']).default('disk'),
+      /** Bytes the disk outbox may use on the SD card; past it the oldest batches are dropped and counted. */
+      maxBytes: z.int().min(256 * 1024).max(64 * 1024 * 1024 * 1024).default(256 * 1024 * 1024),
+      /** Batches older than this many hours are dropped and counted. */
+      maxAgeH: z.number().positive().max(24 * 365).default(7 * 24),
+      /** Group commit: fsync at most this long after a write (an SD card must not be written per point). */
+      fsyncIntervalMs: z.int().min(0).max(60_000).default(1000),
+      /** …or once this many batches/acks are waiting for fsync. */
+      fsyncEveryRecords: z.int().min(1).max(1_000_000).default(64),
     })
     .prefault({}),
   collectors: z.array(collectorConfigSchema).max(256).default([]),
