@@ -1,4 +1,5 @@
 // Process entry of `ioc-hub`: wires stdout/stderr, signals and the exit code to runCli.
+import { ALERT_CLI_COMMANDS, runAlertCli } from './alerts/cli-alerts.ts';
 import { runCli } from './cli-commands.ts';
 
 function waitForShutdown(): Promise<string> {
@@ -19,10 +20,7 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
   throw err;
 });
 
-const code = await runCli(process.argv.slice(2), {
-  stdout: (t) => process.stdout.write(t),
-  stderr: (t) => process.stderr.write(t),
-  env: process.env,
-  waitForShutdown,
-});
+const argv = process.argv.slice(2);
+const io = { stdout: (t: string) => process.stdout.write(t), stderr: (t: string) => process.stderr.write(t), env: process.env };
+const code = ALERT_CLI_COMMANDS.has(argv[0] ?? '') ? await runAlertCli(argv, io) : await runCli(argv, { ...io, waitForShutdown });
 process.exitCode = code;

@@ -3,6 +3,8 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { LIMITS, MAX_TOPIC_DEPTH, describeIssues } from '../protocol/index.ts';
+import { durationSchema as msDurationSchema } from './alerts/duration.ts';
+import { serviceAccountSchema } from './alerts/service-accounts.ts';
 import { deepFreeze, type DeepReadonly } from './deep-freeze.ts';
 import { HubError, errorMessage } from './errors.ts';
 
@@ -49,6 +51,25 @@ const limitsSchema = z.strictObject({
   maxPendingPoints: z.int().min(1).default(200_000),
 });
 
+const alertsSchema = z.strictObject({
+  /** YAML file of alert rules, office hours and storm control (see hub/samples/alerts.yaml); none: no rules. */
+  rulesFile: z.string().min(1).optional(),
+  /** Active alerts, silences and rule memory, kept over restarts; default: alerts-state.json beside the registry. */
+  statePath: z.string().min(1).optional(),
+  /** Nothing starts firing this long after the hub starts (agents are reconnecting). */
+  startupGrace: msDurationSchema.prefault('90s'),
+  evaluateIntervalMs: z.int().min(0).max(60_000).default(1000),
+});
+
+const spoolSchema = z.strictObject({
+  /** Batches InfluxDB cannot take are kept here (fsynced before the PUBACK); default: `spool/` beside the registry file. */
+  dir: z.string().min(1).optional(),
+  /** Bytes on disk; past it the oldest spooled batches are dropped and counted (ioc_hub_spool_dropped_total). */
+  maxBytes: z.int().min(1024 * 1024).default(4 * 1024 * 1024 * 1024),
+  /** Group commit window of the spool fsync; 0 = at once, concurrent batches sharing one fsync. */
+  fsyncIntervalMs: z.int().min(0).max(1000).default(0),
+});
+
 const logSchema = z.strictObject({
   level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -59,7 +80,11 @@ export const hubConfigSchema = z.strictObject({
   influx: influxSchema.prefault({}),
   registry: registrySchema.prefault({}),
   limits: limitsSchema.prefault({}),
+  spool: spoolSchema.prefault({}),
   log: logSchema.prefault({}),
+  alerts: alertsSchema.prefault({}),
+  /** Service accounts (Node-RED…): MQTT user `service:NAME`, API `Bearer NAME:TOKEN`. */
+  services: z.array(serviceAccountSchema).default([]),
 });
 
 export type HubConfigInput = z.input<typeof hubConfigSchema>;
@@ -77,6 +102,8 @@ export const ENV_OVERRIDES: Readonly<Record<string, readonly string[]>> = {
   IOC_HUB_INFLUX_PASSWORD: ['influx', 'password'],
   IOC_HUB_REGISTRY_PATH: ['registry', 'path'],
   IOC_HUB_LOG_LEVEL: ['log', 'level'],
+  IOC_HUB_ALERTS_RULES_FILE: ['alerts', 'rulesFile'],
+  IOC_HUB_ALERTS_STATE_PATH: ['alerts', 'statePath'],
 };
 
 /** Validates a raw config object (already merged) and freezes it. */

@@ -13,6 +13,7 @@ export type HubErrorCode =
   | 'E_SINK_WRITE'
   | 'E_SINK_REJECTED'
   | 'E_SINK_SETUP'
+  | 'E_SPOOL'
   | 'E_USAGE';
 
 export class HubError extends Error {

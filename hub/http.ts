@@ -1,5 +1,5 @@
 // HTTP API of the hub: health, Prometheus metrics, site status. Built separately from listen() for inject() tests.
-import { fastify } from 'fastify';
+import { fastify, type FastifyPluginAsync } from 'fastify';
 import type { Logger } from 'pino';
 import type { AgentStateTable } from './agent-state.ts';
 import type { HubMetrics } from './metrics.ts';
@@ -15,6 +15,8 @@ export interface HttpDeps {
   influxUp: () => Promise<boolean>;
   brokerUp: () => boolean;
   logger: Logger;
+  /** Further route sets (the alert API). */
+  plugins?: readonly FastifyPluginAsync[];
 }
 
 export type HubHttp = ReturnType<typeof buildHttp>;
@@ -58,6 +60,8 @@ export function buildHttp(deps: HttpDeps) {
   app.get('/metrics', async (_req, reply) => reply.type('text/plain; version=0.0.4; charset=utf-8').send(deps.metrics.render()));
 
   app.get('/api/sites', async () => ({ sites: siteViews(deps) }));
+
+  for (const plugin of deps.plugins ?? []) void app.register(plugin);
 
   return app;
 }

@@ -1,18 +1,24 @@
 // The hub: registry, InfluxDB sink, ingest, MQTT broker and HTTP API wired together with idempotent start/stop.
+import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import { parseAgentIdentity } from '../protocol/index.ts';
 import { AgentStateTable } from './agent-state.ts';
+import type { AlertEngine } from './alerts/engine.ts';
+import { alertHttpPlugin, createAlertEngine, loadAlertRules, serviceAccounts } from './alerts/hub-alerts.ts';
+import { ServiceBrokerPolicy } from './alerts/service-accounts.ts';
 import { fullJitterDelay } from './backoff.ts';
 import { BrokerPolicy } from './broker-policy.ts';
 import { MqttBroker } from './broker.ts';
 import type { HubConfig } from './config.ts';
 import { buildHttp, type HubHttp } from './http.ts';
+import { writeSiteInfo } from './influx-schema.ts';
 import { InfluxSink } from './influx-sink.ts';
 import { Ingest } from './ingest.ts';
 import { silentLogger } from './logger.ts';
 import { HubMetrics } from './metrics.ts';
 import { PointsToday } from './points-today.ts';
 import { Registry, type RegistryOptions } from './registry.ts';
+import { SpoolingSink } from './spool.ts';
 import type { HubPoint, Sink } from './sink.ts';
 import { statusWatcher } from './status-watch.ts';
 
@@ -45,6 +51,7 @@ interface Running {
   broker: MqttBroker;
   http: HubHttp;
   httpPort: number;
+  alerts: AlertEngine;
 }
 
 export class Hub {
@@ -56,6 +63,8 @@ export class Hub {
   private starting: Promise<void> | undefined;
   private stopping: Promise<void> | undefined;
   private setupTimer: NodeJS.Timeout | undefined;
+  private spool: SpoolingSink | undefined;
+  private alertEngine: AlertEngine | undefined;
 
   constructor(
     readonly config: HubConfig,
@@ -72,22 +81,30 @@ export class Hub {
   private async doStart(): Promise<void> {
     const { config } = this;
     const logger = this.opts.logger ?? silentLogger();
+    const alertRules = loadAlertRules(config);
+    const services = serviceAccounts(config);
     const registry = await Registry.open(config.registry.path, this.opts.registry);
     const influx = new InfluxSink({ ...config.influx, logger });
     const ingest = new Ingest({
-      sink: this.opts.sink ?? influx,
+      sink: this.opts.sink ?? this.openSpool(influx, logger),
       metrics: this.metrics,
       logger,
       batchSize: config.influx.batchSize,
       flushIntervalMs: config.influx.flushIntervalMs,
       maxInflightWrites: config.influx.maxInflightWrites,
       maxPendingPoints: config.limits.maxPendingPoints,
-      onWritten: (points) => this.countWritten(points),
+      onWritten: (points) => {
+        this.countWritten(points);
+        this.alertEngine?.onPoints(points); // the engine sees what is stored, agent status points included
+      },
     });
-    this.ensureDatabase(influx, 0);
+    this.ensureDatabase(influx, 0, registry);
     const policy = new BrokerPolicy({ registry, ingest, agentState: this.agentState, metrics: this.metrics, limits: config.limits, logger });
-    const broker = await MqttBroker.start({ policy, logger, listen: config.mqtt, maxTopicLevels: Math.max(config.limits.maxTopicDepth, 8) });
+    const broker = await MqttBroker.start({ policy: new ServiceBrokerPolicy(policy, services, logger), logger, listen: config.mqtt, maxTopicLevels: Math.max(config.limits.maxTopicDepth, 8) });
     this.watchBroker(broker, registry, ingest, policy);
+    const alerts = createAlertEngine({ config, rules: alertRules, broker, ingest, logger });
+    await alerts.start();
+    this.alertEngine = alerts;
     const http = buildHttp({
       metrics: this.metrics,
       registry,
@@ -96,6 +113,7 @@ export class Hub {
       influxUp: () => influx.ping(),
       brokerUp: () => broker.up,
       logger,
+      plugins: [alertHttpPlugin(alerts, services)],
     });
     this.addGauges(broker, ingest);
     let httpPort: number;
@@ -106,21 +124,23 @@ export class Hub {
     } catch (err: unknown) {
       await broker.close();
       await ingest.stop();
+      await alerts.stop();
       throw err;
     }
-    this.running = { registry, influx, ingest, broker, http, httpPort };
+    this.running = { registry, influx, ingest, broker, http, httpPort, alerts };
     this.log.info({ mqttPort: broker.port, tlsPort: broker.tlsPort, httpPort }, 'hub started');
   }
 
   /** Creates the database in the background until InfluxDB answers: the hub starts even while it is down. */
-  private ensureDatabase(influx: InfluxSink, attempt: number): void {
-    influx.ensureDatabase().then(
+  private ensureDatabase(influx: InfluxSink, attempt: number, registry: Registry): void {
+    // site_info (names, coordinates) lets the walls' geomap join the registry; written once the database exists.
+    influx.ensureDatabase().then(() => writeSiteInfo(this.config.influx, registry.listSites())).then(
       () => undefined,
       (err: unknown) => {
         if (this.stopping !== undefined) return;
         const delay = fullJitterDelay(attempt, 500, 30_000);
         this.log.warn({ err, attempt, retryInMs: delay }, 'InfluxDB setup failed; retrying');
-        this.setupTimer = setTimeout(() => this.ensureDatabase(influx, attempt + 1), delay);
+        this.setupTimer = setTimeout(() => this.ensureDatabase(influx, attempt + 1, registry), delay);
       },
     );
   }
@@ -135,6 +155,25 @@ export class Hub {
       if (policy.identityOf(client) !== undefined) track(true)(client);
     });
     broker.aedes.on('clientDisconnect', track(false));
+  }
+
+  /** InfluxDB behind the durable spool: a batch is acknowledged once it is in one or the other. */
+  private openSpool(influx: InfluxSink, logger: Logger): SpoolingSink {
+    const { config } = this;
+    const spool = SpoolingSink.open({
+      dir: config.spool.dir ?? join(dirname(config.registry.path), 'spool'),
+      target: influx,
+      maxBytes: config.spool.maxBytes,
+      fsyncIntervalMs: config.spool.fsyncIntervalMs,
+      drainBatchPoints: config.influx.batchSize,
+      logger,
+    });
+    this.spool = spool;
+    this.metrics.addGauge({ name: 'ioc_hub_spool_depth', help: 'Batches in the durable spool, waiting for InfluxDB', read: () => spool.depth });
+    this.metrics.addGauge({ name: 'ioc_hub_spool_bytes', help: 'Bytes of the batches in the spool', read: () => spool.bytes });
+    this.metrics.addGauge({ name: 'ioc_hub_spool_oldest_age_seconds', help: 'Age of the oldest spooled batch', read: () => Math.round(spool.oldestAgeMs() / 1000) });
+    this.metrics.addGauge({ name: 'ioc_hub_spool_dropped_total', help: 'Spooled batches dropped because the spool was full (since the spool began)', read: () => spool.droppedTotal });
+    return spool;
   }
 
   private addGauges(broker: MqttBroker, ingest: Ingest): void {
@@ -165,6 +204,8 @@ export class Hub {
     if (r === undefined) return;
     await r.broker.close();
     await r.ingest.stop();
+    await this.spool?.close();
+    await r.alerts.stop();
     await r.http.close();
     this.log.info({}, 'hub stopped');
   }
@@ -196,6 +237,10 @@ export class Hub {
 
   get broker(): MqttBroker {
     return this.live.broker;
+  }
+
+  get alerts(): AlertEngine {
+    return this.live.alerts;
   }
 
   stats(): HubStats {

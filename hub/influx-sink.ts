@@ -2,6 +2,7 @@
 import { InfluxDB, type IPoint } from 'influx';
 import type { Logger } from 'pino';
 import { HubError } from './errors.ts';
+import { ensureInfluxSchema } from './influx-schema.ts';
 import { SinkError, type HubPoint, type Sink } from './sink.ts';
 
 export interface InfluxSinkOptions {
@@ -65,6 +66,7 @@ export class InfluxSink implements Sink {
         if (!/already exists/.test(String(err))) throw err;
         await this.influx.alterRetentionPolicy(RAW_RETENTION_POLICY, rp);
       }
+      await ensureInfluxSchema(this.influx, { database, sourceRp: RAW_RETENTION_POLICY });
       this.log.info({ database, retention }, 'database ready');
     } catch (err: unknown) {
       throw new HubError('E_SINK_SETUP', `cannot set up InfluxDB database ${database}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });

@@ -1,0 +1,57 @@
+// Configuration of the notification flows: SMTP, webhook, routing by area, escalation, the hub API for the console.
+import { z } from 'zod';
+import { durationSchema } from '../../hub/alerts/duration.ts';
+
+const routeSchema = z.strictObject({
+  /** Any of these areas (districts); absent: any. */
+  areas: z.array(z.string()).optional(),
+  sites: z.array(z.string()).optional(),
+  severities: z.array(z.enum(['info', 'warning', 'critical'])).optional(),
+  email: z.array(z.email()).default([]),
+  /** Also post to the webhook (Zalo/Telegram/SMS gateway). */
+  webhook: z.boolean().default(false),
+});
+export type Route = z.output<typeof routeSchema>;
+
+export const notifyConfigSchema = z.strictObject({
+  smtp: z
+    .strictObject({
+      host: z.string().default('127.0.0.1'),
+      port: z.int().min(1).max(65535).default(25),
+      secure: z.boolean().default(false),
+      user: z.string().optional(),
+      pass: z.string().optional(),
+      from: z.string().default('IOC cảnh báo <ioc-alerts@localhost>'),
+      timeoutMs: z.int().min(100).default(10_000),
+    })
+    .prefault({}),
+  webhook: z
+    .strictObject({
+      url: z.url().optional(),
+      headers: z.record(z.string(), z.string()).default({}),
+      timeoutMs: z.int().min(100).default(10_000),
+    })
+    .prefault({}),
+  /** Every matching route is notified; when none matches, `defaultRoute`. */
+  routes: z.array(routeSchema).default([]),
+  defaultRoute: routeSchema.prefault({}),
+  escalation: z
+    .strictObject({
+      /** A firing alert not acknowledged after this goes to the escalation recipients. */
+      after: durationSchema.prefault('15m'),
+      email: z.array(z.email()).default([]),
+      webhook: z.boolean().default(false),
+    })
+    .prefault({}),
+  /** The hub's HTTP API, for the technician page (list, acknowledge). */
+  hubApi: z
+    .strictObject({
+      url: z.url().default('http://127.0.0.1:8080'),
+      /** `NAME:TOKEN` of a service account with alerts:write. */
+      token: z.string().optional(),
+      timeoutMs: z.int().min(100).default(5000),
+    })
+    .prefault({}),
+});
+export type NotifyConfigInput = z.input<typeof notifyConfigSchema>;
+export type NotifyConfig = z.output<typeof notifyConfigSchema>;

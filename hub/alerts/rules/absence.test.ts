@@ -1,0 +1,14 @@
+import { describe, expect, it } from 'vitest';
+import { absenceRule } from './absence.ts';
+
+describe('absence rule', () => {
+  it('is active once a series has been silent for longer than `after`, and restarts its clock at hub start', () => {
+    const r = absenceRule.create(absenceRule.configSchema.parse({ name: 'silent', type: 'absence', measurement: 'display', after: '5m' }));
+    r.onPoint({ measurement: 'display', tags: { site: 'xa-a', agent: 'pi-1', display: 'd1' }, fields: { alive: true }, timestamp: 0 }, 1000);
+    expect(r.tick(1000 + 300_000).map((s) => s.active)).toEqual([false]);
+    expect(r.tick(1000 + 300_001).map((s) => s.active)).toEqual([true]);
+    const again = absenceRule.create(absenceRule.configSchema.parse({ name: 'silent', type: 'absence', measurement: 'display', after: '5m' }));
+    again.restore(r.snapshot(), 10_000_000);
+    expect(again.tick(10_000_000 + 1000).map((s) => s.active)).toEqual([false]);
+  });
+});

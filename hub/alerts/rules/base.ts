@@ -1,0 +1,36 @@
+// Settings every rule type shares, with their defaults.
+import { z } from 'zod';
+import { SEVERITIES, slugSchema } from '../../../protocol/index.ts';
+import { durationSchema } from '../duration.ts';
+import { selectorSchema } from '../selector.ts';
+import type { RuleCommon } from '../types.ts';
+
+export const summarySchema = z.strictObject({ vi: z.string().min(1).max(512), en: z.string().min(1).max(512) });
+
+export const baseRuleShape = {
+  name: slugSchema,
+  severity: z.enum(SEVERITIES).default('warning'),
+  for: durationSchema.default(0),
+  /** Flap damping: how long the condition must stay clear before the alert resolves. */
+  clearFor: durationSchema.default(0),
+  officeHoursOnly: z.boolean().default(false),
+  group: z.literal('province').optional(),
+  select: selectorSchema.optional(),
+  /** Templates: {site}, {value}, {agent} and any label in braces. */
+  summary: summarySchema.optional(),
+};
+
+export function commonOf(c: { name: string; severity: RuleCommon['severity']; for: number; clearFor: number; officeHoursOnly: boolean; group?: 'province' | undefined }, type: string, marksSiteDown = false): RuleCommon {
+  return { name: c.name, type, severity: c.severity, forMs: c.for, clearForMs: c.clearFor, officeHoursOnly: c.officeHoursOnly, group: c.group, marksSiteDown };
+}
+
+/** Fills `{key}` from the values given; unknown keys stay as they are. */
+export function render(template: { vi: string; en: string }, values: Readonly<Record<string, string | number | undefined>>): { vi: string; en: string } {
+  const fill = (t: string): string => t.replace(/\{([a-z_]+)\}/g, (all, k: string) => (values[k] === undefined ? all : String(values[k])));
+  return { vi: fill(template.vi), en: fill(template.en) };
+}
+
+export function fmt(v: number | undefined): string {
+  if (v === undefined) return '?';
+  return Number.isInteger(v) ? String(v) : v.toFixed(2);
+}

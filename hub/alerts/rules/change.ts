@@ -1,0 +1,87 @@
+// Change rule: a counter that stopped moving (frozen queue display) or moves too fast (queue out of control).
+import { z } from 'zod';
+import type { HubPoint } from '../../sink.ts';
+import { durationSchema } from '../duration.ts';
+import { instanceKey, labelsOf, matchesSelector, numericValue } from '../selector.ts';
+import type { RuleInstance, RulePlugin, RuleSignal } from '../types.ts';
+import { baseRuleShape, commonOf, fmt, render } from './base.ts';
+
+export const changeConfigSchema = z
+  .strictObject({
+    ...baseRuleShape,
+    type: z.literal('change'),
+    measurement: z.string().min(1),
+    field: z.string().min(1),
+    /** `stuck`: unchanged for `window`; `rate`: change per minute over `window` above maxPerMin / below minPerMin. */
+    mode: z.enum(['stuck', 'rate']),
+    window: durationSchema.prefault('10m'),
+    maxPerMin: z.number().optional(),
+    minPerMin: z.number().optional(),
+    by: z.array(z.string()).optional(),
+  })
+  .refine((c) => c.mode === 'stuck' || c.maxPerMin !== undefined || c.minPerMin !== undefined, 'rate mode needs maxPerMin or minPerMin');
+export type ChangeConfig = z.output<typeof changeConfigSchema>;
+
+interface Track {
+  site: string;
+  instance: string;
+  labels: Record<string, string>;
+  /** Last value and since when it has had that value. */
+  value: number;
+  changedAt: number;
+  /** Samples within the window, oldest first. */
+  samples: { t: number; v: number }[];
+}
+
+export const changeRule: RulePlugin<typeof changeConfigSchema> = {
+  type: 'change',
+  configSchema: changeConfigSchema,
+  create(c: ChangeConfig): RuleInstance {
+    const tracks = new Map<string, Track>();
+    const template =
+      c.summary ??
+      (c.mode === 'stuck'
+        ? { vi: `${c.name}: ${c.measurement}.${c.field} không thay đổi tại {site}`, en: `${c.name}: ${c.measurement}.${c.field} stopped changing at {site}` }
+        : { vi: `${c.name}: ${c.measurement}.${c.field} thay đổi {value}/phút tại {site}`, en: `${c.name}: ${c.measurement}.${c.field} changes {value}/min at {site}` });
+    const stuckSignal = (t: Track, now: number): RuleSignal => ({
+      site: t.site,
+      instance: t.instance,
+      active: now - t.changedAt >= c.window,
+      value: t.value,
+      labels: t.labels,
+      summary: render(template, { ...t.labels, site: t.site, value: fmt(t.value) }),
+    });
+    return {
+      ...commonOf(c, 'change'),
+      onPoint(p: HubPoint, now: number): RuleSignal[] {
+        if (p.measurement !== c.measurement || !matchesSelector(c.select, p.tags)) return [];
+        const v = numericValue(p.fields[c.field]);
+        const site = p.tags.site;
+        if (v === undefined || site === undefined) return [];
+        const instance = instanceKey(p.tags, c.by);
+        const key = `${site}|${instance}`;
+        let t = tracks.get(key);
+        if (t === undefined) {
+          t = { site, instance, labels: labelsOf(p.tags), value: v, changedAt: now, samples: [] };
+          tracks.set(key, t);
+        } else if (t.value !== v) {
+          t.value = v;
+          t.changedAt = now;
+        }
+        if (c.mode === 'stuck') return [stuckSignal(t, now)];
+        t.samples.push({ t: p.timestamp, v });
+        while (t.samples.length > 2 && (t.samples[0]?.t ?? 0) < p.timestamp - c.window) t.samples.shift();
+        const first = t.samples[0];
+        if (first === undefined || p.timestamp - first.t < c.window / 2) return [];
+        const rate = ((v - first.v) / (p.timestamp - first.t)) * 60_000;
+        const active = (c.maxPerMin !== undefined && rate > c.maxPerMin) || (c.minPerMin !== undefined && rate < c.minPerMin);
+        return [{ site, instance, active, value: rate, labels: t.labels, summary: render(template, { ...t.labels, site, value: fmt(rate) }) }];
+      },
+      tick(now: number): RuleSignal[] {
+        return c.mode === 'stuck' ? [...tracks.values()].map((t) => stuckSignal(t, now)) : [];
+      },
+      snapshot: () => [],
+      restore: () => undefined,
+    };
+  },
+};

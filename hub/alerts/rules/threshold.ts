@@ -1,0 +1,61 @@
+// Threshold rule: a field above (or below) a level for a while, clearing at a separate level (hysteresis).
+import { z } from 'zod';
+import type { HubPoint } from '../../sink.ts';
+import { instanceKey, labelsOf, matchesSelector, numericValue } from '../selector.ts';
+import type { RuleInstance, RulePlugin, RuleSignal } from '../types.ts';
+import { baseRuleShape, commonOf, fmt, render } from './base.ts';
+
+export const thresholdConfigSchema = z
+  .strictObject({
+    ...baseRuleShape,
+    type: z.literal('threshold'),
+    measurement: z.string().min(1),
+    field: z.string().min(1),
+    /** Fires when value > above (or value < below). Booleans count as 1/0. */
+    above: z.number().optional(),
+    below: z.number().optional(),
+    /** Clears when value ≤ clear (above) or ≥ clear (below); default: the trigger level itself. */
+    clear: z.number().optional(),
+    /** Tags telling instances apart; default: every tag of the series but site/area/province. */
+    by: z.array(z.string()).optional(),
+  })
+  .refine((c) => (c.above === undefined) !== (c.below === undefined), 'exactly one of above, below')
+  .refine((c) => c.clear === undefined || (c.above !== undefined ? c.clear <= c.above : c.clear >= (c.below ?? 0)), 'clear must be on the safe side of the trigger level');
+export type ThresholdConfig = z.output<typeof thresholdConfigSchema>;
+
+export const thresholdRule: RulePlugin<typeof thresholdConfigSchema> = {
+  type: 'threshold',
+  configSchema: thresholdConfigSchema,
+  create(c: ThresholdConfig): RuleInstance {
+    const active = new Map<string, boolean>();
+    const upward = c.above !== undefined;
+    const trigger = c.above ?? c.below ?? 0;
+    const clear = c.clear ?? trigger;
+    const template = c.summary ?? {
+      vi: `${c.name}: ${c.measurement}.${c.field} = {value} (${upward ? '>' : '<'} ${trigger}) tại {site}`,
+      en: `${c.name}: ${c.measurement}.${c.field} = {value} (${upward ? '>' : '<'} ${trigger}) at {site}`,
+    };
+    return {
+      ...commonOf(c, 'threshold'),
+      onPoint(p: HubPoint): RuleSignal[] {
+        if (p.measurement !== c.measurement || !matchesSelector(c.select, p.tags)) return [];
+        const value = numericValue(p.fields[c.field]);
+        const site = p.tags.site;
+        if (value === undefined || site === undefined) return [];
+        const instance = instanceKey(p.tags, c.by);
+        const key = `${site}|${instance}`;
+        const was = active.get(key) ?? false;
+        const now = upward ? (was ? value > clear : value > trigger) : was ? value < clear : value < trigger;
+        active.set(key, now);
+        const labels = labelsOf(p.tags);
+        return [{ site, instance, active: now, value, labels, summary: render(template, { ...labels, site, value: fmt(value) }) }];
+      },
+      tick: () => [],
+      snapshot: () => [...active],
+      restore(data: unknown): void {
+        if (!Array.isArray(data)) return;
+        for (const e of data) if (Array.isArray(e) && typeof e[0] === 'string' && typeof e[1] === 'boolean') active.set(e[0], e[1]);
+      },
+    };
+  },
+};

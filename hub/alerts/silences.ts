@@ -1,0 +1,53 @@
+// Silences and maintenance windows: matchers over site, area, rule and severity, with a time window.
+import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
+
+export const silenceInputSchema = z.strictObject({
+  sites: z.array(z.string()).min(1).optional(),
+  areas: z.array(z.string()).min(1).optional(),
+  rules: z.array(z.string()).min(1).optional(),
+  severities: z.array(z.string()).min(1).optional(),
+  /** Epoch ms or ISO; default now. */
+  startsAt: z.union([z.int(), z.iso.datetime({ offset: true })]).optional(),
+  endsAt: z.union([z.int(), z.iso.datetime({ offset: true })]),
+  kind: z.enum(['silence', 'maintenance']).default('silence'),
+  createdBy: z.string().min(1).max(128).default('unknown'),
+  comment: z.string().max(1024).default(''),
+});
+export type SilenceInput = z.input<typeof silenceInputSchema>;
+
+export interface Silence {
+  id: string;
+  kind: 'silence' | 'maintenance';
+  sites?: string[];
+  areas?: string[];
+  rules?: string[];
+  severities?: string[];
+  startsAt: number;
+  endsAt: number;
+  createdBy: string;
+  comment: string;
+}
+
+export interface SilenceTarget {
+  site: string;
+  rule: string;
+  severity: string;
+  labels: Readonly<Record<string, string>>;
+}
+
+const ms = (v: number | string): number => (typeof v === 'number' ? v : Date.parse(v));
+
+export function makeSilence(input: z.output<typeof silenceInputSchema>, now: number): Silence {
+  const { startsAt, endsAt, ...rest } = input;
+  return { ...rest, id: `s-${randomBytes(6).toString('hex')}`, startsAt: startsAt === undefined ? now : ms(startsAt), endsAt: ms(endsAt) };
+}
+
+export function silenceMatches(s: Silence, t: SilenceTarget, now: number): boolean {
+  if (now < s.startsAt || now >= s.endsAt) return false;
+  if (s.sites !== undefined && !s.sites.includes(t.site)) return false;
+  if (s.areas !== undefined && !s.areas.includes(t.labels.area ?? '')) return false;
+  if (s.rules !== undefined && !s.rules.includes(t.rule)) return false;
+  if (s.severities !== undefined && !s.severities.includes(t.severity)) return false;
+  return true;
+}
