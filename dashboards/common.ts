@@ -1,0 +1,316 @@
+// Shared presets for every IOC dashboard: the datasource, uids, one helper per InfluxQL selector, panel presets,
+// the site link, the alert annotation and the site variable. Dashboards compose these; no query text is pasted.
+import * as common from '@grafana/grafana-foundation-sdk/common';
+import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
+import * as stat from '@grafana/grafana-foundation-sdk/stat';
+import * as table from '@grafana/grafana-foundation-sdk/table';
+import * as timeseries from '@grafana/grafana-foundation-sdk/timeseries';
+import * as statetimeline from '@grafana/grafana-foundation-sdk/statetimeline';
+import { DATABASE } from '../protocol/measurements.ts';
+import type { ALERT_STATES, SEVERITIES } from '../protocol/schemas.ts';
+import { InfluxQueryBuilder } from './influx-query.ts';
+
+type AlertState = (typeof ALERT_STATES)[number];
+type Severity = (typeof SEVERITIES)[number];
+
+export const INFLUX_DS: common.DataSourceRef = { type: 'influxdb', uid: 'ioc-influxdb' };
+export const INFLUX_DATABASE = DATABASE;
+export const TIMEZONE = 'Asia/Ho_Chi_Minh';
+export const DASHBOARD_TAG = 'ioc';
+
+/** Fixed uids (and URL slugs): links, the playlist, kiosk URLs and provisioning depend on them. */
+export const DASHBOARDS = {
+  wall: { uid: 'ioc-wall', slug: 'tuong-tinh' },
+  connectivity: { uid: 'ioc-connectivity', slug: 'ket-noi' },
+  queues: { uid: 'ioc-queues', slug: 'mot-cua' },
+  equipment: { uid: 'ioc-equipment', slug: 'thiet-bi' },
+  site: { uid: 'ioc-site', slug: 'chi-tiet-xa' },
+  alerts: { uid: 'ioc-alerts', slug: 'canh-bao' },
+} as const;
+
+/** A commune with no point newer than this is "blind" on the wall, whatever its last value said. */
+export const BLIND_AFTER = '5m';
+/** How far back an alert's last state is looked for (an alert can stay open for days). */
+export const ALERT_LOOKBACK = '30d';
+/** Retention policies written by hub/influx-schema.ts. */
+export const RP = { rollup1m: 'rollup_1m', rollup1h: 'rollup_1h', meta: 'meta' } as const;
+
+// ---- InfluxQL selectors: one helper each --------------------------------------------------------
+
+export const ident = (name: string): string => `"${name.replace(/"/g, '\\"')}"`;
+const literal = (value: string): string => `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+
+/** Grafana's dashboard time range. */
+export const timeFilter = (): string => '$timeFilter';
+/** The last `window` up to now, whatever the dashboard range (wall tiles are "now"). */
+export const recentFilter = (window: string = BLIND_AFTER): string => `time > now() - ${window}`;
+/** The `site` template variable (regex form, so it also works as "All"). */
+export const siteFilter = (): string => `${ident('site')} =~ /^$site$/`;
+/** The `target` template variable of net_probe. */
+export const targetFilter = (): string => `${ident('target')} =~ /^$target$/`;
+/** Equipment of one kind (ups, meter, env, ...). */
+export const kindFilter = (kind: string): string => `${ident('kind')} = ${literal(kind)}`;
+/** Probes of one method (icmp, tcp, http, dns). */
+export const methodFilter = (method: string): string => `${ident('method')} = ${literal(method)}`;
+/** Alert states that count as open (hub/alerts): firing, or acknowledged by a technician but not resolved. */
+export const OPEN_ALERT_STATES: readonly AlertState[] = ['firing', 'acknowledged'];
+/** Alerts whose (last) state is open. */
+export const openAlertFilter = (): string => `${ident('state')} =~ /^(${OPEN_ALERT_STATES.join('|')})$/`;
+/** Alert points of one state (e.g. 'firing': an alert being raised). */
+export const alertStateIs = (state: AlertState): string => `${ident('state')} = ${literal(state)}`;
+/** Alerts of one severity. */
+export const severityIs = (severity: Severity): string => `${ident('severity')} = ${literal(severity)}`;
+export const fieldEquals = (field: string, value: number): string => `${ident(field)} = ${value}`;
+/** GROUP BY bucket following Grafana's interval. */
+export const autoInterval = (): string => 'time($__interval)';
+/** One local (UTC+7) calendar day. */
+export const localDay = (): string => 'time(1d, -7h)';
+
+export type Fill = 'null' | 'none' | '0' | 'previous' | 'linear';
+
+export interface SelectSpec {
+  /** Column expressions, e.g. agg('mean', 'rtt_ms'). */
+  fields: readonly string[];
+  /** Measurement name, or a subquery from `subquery()`. */
+  from: string;
+  rp?: string;
+  where?: readonly string[];
+  groupBy?: readonly string[];
+  fill?: Fill;
+  orderByTimeDesc?: boolean;
+  limit?: number;
+}
+
+/** Assembles one InfluxQL SELECT; every dashboard query goes through here. */
+export function influxql(spec: SelectSpec): string {
+  const from = spec.from.startsWith('(') ? spec.from : spec.rp === undefined ? ident(spec.from) : `${ident(spec.rp)}.${ident(spec.from)}`;
+  const parts = [`SELECT ${spec.fields.join(', ')}`, `FROM ${from}`];
+  if (spec.where !== undefined && spec.where.length > 0) parts.push(`WHERE ${spec.where.join(' AND ')}`);
+  if (spec.groupBy !== undefined && spec.groupBy.length > 0) parts.push(`GROUP BY ${spec.groupBy.map((g) => (g.startsWith('time(') ? g : ident(g))).join(', ')}`);
+  if (spec.fill !== undefined) parts.push(`fill(${spec.fill})`);
+  if (spec.orderByTimeDesc === true) parts.push('ORDER BY time DESC');
+  if (spec.limit !== undefined) parts.push(`LIMIT ${spec.limit}`);
+  return parts.join(' ');
+}
+
+export function subquery(spec: SelectSpec): string {
+  return `(${influxql(spec)})`;
+}
+
+/** `fn("field") AS "alias"`; `scale` multiplies (fractions to percent). */
+export function agg(fn: string, field: string, alias: string = field, scale?: number): string {
+  return `${fn}(${ident(field)})${scale === undefined ? '' : ` * ${scale}`} AS ${ident(alias)}`;
+}
+
+/** A plain column (field or tag) of a raw SELECT. */
+export const col = (name: string): string => ident(name);
+
+/** Sites with at least one agent point in the last BLIND_AFTER: one row per site, column `seen`. */
+export function seenSitesSubquery(): string {
+  return subquery({ fields: [agg('last', 'uptime_s', 'seen')], from: 'agent', where: [recentFilter()], groupBy: ['site'] });
+}
+
+/** Every registry site (hub/influx-schema.ts writes site_info): one row per site. */
+export function registrySitesSubquery(): string {
+  return subquery({ fields: [agg('last', 'lat', 'lat')], from: 'site_info', rp: RP.meta, groupBy: ['site'] });
+}
+
+/** The last state of every alert (site, rule) in the lookback. */
+export function lastAlertStateSubquery(extraWhere: readonly string[] = []): string {
+  return subquery({
+    fields: [agg('last', 'state', 'state'), agg('last', 'value', 'value')],
+    from: 'alert',
+    where: [recentFilter(ALERT_LOOKBACK), ...extraWhere],
+    groupBy: ['site', 'rule', 'severity'],
+  });
+}
+
+// ---- targets ------------------------------------------------------------------------------------
+
+/** A time-series target; `alias` names series in the legend (`$tag_site`). */
+export function seriesTarget(query: string, refId = 'A', alias?: string): InfluxQueryBuilder {
+  const t = new InfluxQueryBuilder(query).refId(refId).datasource(INFLUX_DS);
+  return alias === undefined ? t : t.alias(alias);
+}
+
+/** A table target: tags become columns (tables, geomap, tiles fed by transformations). */
+export function tableTarget(query: string, refId = 'A'): InfluxQueryBuilder {
+  return new InfluxQueryBuilder(query).refId(refId).datasource(INFLUX_DS).table();
+}
+
+// ---- links ------------------------------------------------------------------------------------
+
+export function dashboardUrl(d: { uid: string; slug: string }): string {
+  return `/d/${d.uid}/${d.slug}`;
+}
+
+/**
+ * Data link to the site detail. Table rows carry the site as a column (`${__data.fields.site}`);
+ * time series carry it as a label (`${__field.labels.site}`).
+ */
+export function siteLink(from: 'table' | 'series'): dashboard.DashboardLinkBuilder {
+  const value = from === 'table' ? '${__data.fields.site}' : '${__field.labels.site}';
+  return new dashboard.DashboardLinkBuilder('Chi tiết xã / Site detail')
+    .type(dashboard.DashboardLinkType.Link)
+    .url(`${dashboardUrl(DASHBOARDS.site)}?var-site=${value}&\${__url_time_range}`);
+}
+
+export function linkTo(d: { uid: string; slug: string }, title: string): dashboard.DashboardLinkBuilder {
+  return new dashboard.DashboardLinkBuilder(title).type(dashboard.DashboardLinkType.Link).url(dashboardUrl(d));
+}
+
+// ---- presets --------------------------------------------------------------------------------
+
+export type Steps = readonly (readonly [number | null, string])[];
+
+export function thresholds(steps: Steps): dashboard.ThresholdsConfigBuilder {
+  return new dashboard.ThresholdsConfigBuilder().mode(dashboard.ThresholdsMode.Absolute).steps(steps.map(([value, color]) => ({ value, color })));
+}
+
+/** 1 = up (green), 0 = down (red). */
+export function upDownMappings(): dashboard.ValueMapping[] {
+  return [
+    {
+      type: dashboard.MappingType.ValueToText,
+      options: { '1': { text: 'Lên / Up', color: 'green', index: 0 }, '0': { text: 'Mất / Down', color: 'red', index: 1 } },
+    },
+  ];
+}
+
+/** No data is never green: it shows as "blind". */
+export function blindMapping(): dashboard.ValueMapping {
+  return {
+    type: dashboard.MappingType.SpecialValue,
+    options: { match: dashboard.SpecialValueMatch.NullAndNan, result: { text: 'Mất tín hiệu / Blind', color: 'dark-purple', index: 9 } },
+  };
+}
+
+export function bilingual(vi: string, en: string): string {
+  return `${vi} / ${en}`;
+}
+
+/** A big-number tile. */
+export function tile(title: string, targets: readonly InfluxQueryBuilder[], opts: { unit?: string; steps: Steps; noValue?: string; link?: dashboard.DashboardLinkBuilder; decimals?: number }): stat.PanelBuilder {
+  const p = new stat.PanelBuilder()
+    .title(title)
+    .datasource(INFLUX_DS)
+    .targets([...targets])
+    .height(5)
+    .span(4)
+    .colorMode(common.BigValueColorMode.Background)
+    .graphMode(common.BigValueGraphMode.None)
+    .textMode(common.BigValueTextMode.Value)
+    .reduceOptions(new common.ReduceDataOptionsBuilder().calcs(['lastNotNull']).values(false))
+    .thresholds(thresholds(opts.steps))
+    .unit(opts.unit ?? 'none');
+  if (opts.decimals !== undefined) p.decimals(opts.decimals);
+  if (opts.noValue !== undefined) p.noValue(opts.noValue);
+  if (opts.link !== undefined) p.links([opts.link]);
+  return p;
+}
+
+/** A time series per site (or per tag in `alias`), each linked to the site detail when it is a site. */
+export function seriesPanel(title: string, targets: readonly InfluxQueryBuilder[], opts: { unit: string; siteLinks?: boolean; bars?: boolean; span?: number; min?: number; max?: number }): timeseries.PanelBuilder {
+  const p = new timeseries.PanelBuilder()
+    .title(title)
+    .datasource(INFLUX_DS)
+    .targets([...targets])
+    .unit(opts.unit)
+    .height(8)
+    .span(opts.span ?? 12)
+    .lineWidth(1)
+    .fillOpacity(opts.bars === true ? 80 : 10)
+    .spanNulls(false)
+    .legend(new common.VizLegendOptionsBuilder().displayMode(common.LegendDisplayMode.Table).placement(common.LegendPlacement.Right).showLegend(true).calcs(['mean', 'max']));
+  if (opts.bars === true) p.drawStyle(common.GraphDrawStyle.Bars).stacking(new common.StackingConfigBuilder().mode(common.StackingMode.Normal));
+  if (opts.siteLinks === true) p.dataLinks([siteLink('series')]);
+  if (opts.min !== undefined) p.min(opts.min);
+  if (opts.max !== undefined) p.max(opts.max);
+  return p;
+}
+
+/** A state timeline, one row per series. */
+export function timelinePanel(title: string, target: InfluxQueryBuilder, mappings: dashboard.ValueMapping[], steps: Steps): statetimeline.PanelBuilder {
+  return new statetimeline.PanelBuilder()
+    .title(title)
+    .datasource(INFLUX_DS)
+    .targets([target])
+    .height(12)
+    .span(24)
+    .mappings(mappings)
+    .thresholds(thresholds(steps))
+    .showValue(common.VisibilityMode.Never)
+    .mergeValues(true)
+    .rowHeight(0.8)
+    .dataLinks([siteLink('series')]);
+}
+
+/** A table of rows; rows with a `site` column link to the site detail. */
+export function tablePanel(title: string, targets: readonly InfluxQueryBuilder[], opts: { siteLinks?: boolean; span?: number; height?: number; hideColumns?: readonly string[] } = {}): table.PanelBuilder {
+  const p = new table.PanelBuilder()
+    .title(title)
+    .datasource(INFLUX_DS)
+    .targets([...targets])
+    .height(opts.height ?? 10)
+    .span(opts.span ?? 12)
+    .filterable(true);
+  for (const name of ['Time', ...(opts.hideColumns ?? [])]) p.overrideByName(name, [{ id: 'custom.hidden', value: true }]);
+  if (opts.siteLinks === true) p.overrideByName('site', [{ id: 'links', value: [siteLink('table').build()] }]);
+  return p;
+}
+
+// ---- dashboard-level ------------------------------------------------------------------------
+
+/** Alerts as annotations on every dashboard (text: rule, tags: site + severity + state). */
+export function alertAnnotation(extraWhere: readonly string[] = []): dashboard.AnnotationQueryBuilder {
+  const query = influxql({ fields: [col('value'), col('state'), col('rule'), col('site'), col('severity')], from: 'alert', where: [timeFilter(), ...extraWhere] });
+  return new dashboard.AnnotationQueryBuilder()
+    .name('Cảnh báo / Alerts')
+    .datasource(INFLUX_DS)
+    .enable(true)
+    .iconColor('red')
+    .target(tableTarget(query, 'Anno').annotationColumns({ text: 'rule', tags: 'site,severity,state' }));
+}
+
+/** The `site` variable: every site that ever sent an agent point. */
+export function siteVariable(): dashboard.QueryVariableBuilder {
+  const query = 'SHOW TAG VALUES FROM "agent" WITH KEY = "site"';
+  return new dashboard.QueryVariableBuilder('site')
+    .label('Xã / Site')
+    .datasource(INFLUX_DS)
+    .query(query)
+    .definition(query)
+    .refresh(dashboard.VariableRefresh.OnDashboardLoad)
+    .sort(dashboard.VariableSort.AlphabeticalAsc)
+    .multi(false)
+    .includeAll(false);
+}
+
+/** The `target` variable of net_probe; "All" matches every target. */
+export function targetVariable(defaultTarget = 'hub'): dashboard.QueryVariableBuilder {
+  const query = 'SHOW TAG VALUES FROM "net_probe" WITH KEY = "target"';
+  return new dashboard.QueryVariableBuilder('target')
+    .label('Đích đo / Probe target')
+    .datasource(INFLUX_DS)
+    .query(query)
+    .definition(query)
+    .refresh(dashboard.VariableRefresh.OnDashboardLoad)
+    .sort(dashboard.VariableSort.AlphabeticalAsc)
+    .includeAll(true)
+    .allValue('.*')
+    .current({ text: defaultTarget, value: defaultTarget, selected: true });
+}
+
+/** Common frame of every dashboard: uid, bilingual title, tags, time zone, refresh, alert annotation, nav links. */
+export function baseDashboard(d: { uid: string }, title: string, opts: { from: string; refresh: string; annotationWhere?: readonly string[] }): dashboard.DashboardBuilder {
+  return new dashboard.DashboardBuilder(title)
+    .uid(d.uid)
+    .tags([DASHBOARD_TAG])
+    .timezone(TIMEZONE)
+    .time({ from: opts.from, to: 'now' })
+    .refresh(opts.refresh)
+    .readonly()
+    .tooltip(dashboard.DashboardCursorSync.Crosshair)
+    .annotation(alertAnnotation(opts.annotationWhere))
+    .link(new dashboard.DashboardLinkBuilder('IOC').type(dashboard.DashboardLinkType.Dashboards).tags([DASHBOARD_TAG]).asDropdown(true).includeVars(false).keepTime(true));
+}

@@ -1,0 +1,133 @@
+// Tường tỉnh / Province wall: the kiosk for leaders. Map of communes by state, and tiles that never show a
+// misleading green: a commune with no fresh data is counted (and drawn) as blind.
+import * as common from '@grafana/grafana-foundation-sdk/common';
+import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
+import * as geomap from '@grafana/grafana-foundation-sdk/geomap';
+import type * as stat from '@grafana/grafana-foundation-sdk/stat';
+import {
+  BLIND_AFTER,
+  DASHBOARDS,
+  INFLUX_DS,
+  RP,
+  agg,
+  baseDashboard,
+  bilingual,
+  blindMapping,
+  influxql,
+  lastAlertStateSubquery,
+  openAlertFilter,
+  linkTo,
+  recentFilter,
+  registrySitesSubquery,
+  seenSitesSubquery,
+  seriesTarget,
+  siteLink,
+  tableTarget,
+  thresholds,
+  tile,
+  timeFilter,
+} from './common.ts';
+
+/** Registry sites with name and coordinates: one row per site. */
+function siteInfoQuery(): string {
+  return influxql({ fields: [agg('last', 'name'), agg('last', 'lat'), agg('last', 'lon'), agg('last', 'area_name')], from: 'site_info', rp: RP.meta, groupBy: ['site'] });
+}
+
+/** Share of successful probes per site over the blind window (absent when the site is blind). */
+function siteStateQuery(): string {
+  return influxql({ fields: [agg('mean', 'up', 'state')], from: 'net_probe', where: [recentFilter()], groupBy: ['site'] });
+}
+
+function mapPanel(): geomap.PanelBuilder {
+  const markers = new common.MapLayerOptionsBuilder()
+    .type('markers')
+    .name('Xã / Communes')
+    .tooltip(true)
+    .location(new common.FrameGeometrySourceBuilder().mode(common.FrameGeometrySourceMode.Coords).latitude('lat').longitude('lon'))
+    .config({
+      showLegend: true,
+      style: {
+        color: { field: 'state', fixed: 'dark-purple' },
+        size: { fixed: 9 },
+        opacity: 0.9,
+        symbol: { mode: 'fixed', fixed: 'img/icons/marker/circle.svg' },
+      },
+    });
+  return new geomap.PanelBuilder()
+    .title(bilingual('Bản đồ xã theo trạng thái', 'Communes by state'))
+    .description(`Màu theo tỉ lệ đo thành công ${BLIND_AFTER} gần nhất; tím = mất tín hiệu. Colour: probe success over the last ${BLIND_AFTER}; purple = blind.`)
+    .datasource(INFLUX_DS)
+    .targets([tableTarget(siteInfoQuery(), 'SITES'), tableTarget(siteStateQuery(), 'STATE')])
+    // Outer join on site: registry sites without fresh data keep a row with state = null (blind).
+    .withTransformation({ id: 'joinByField', options: { byField: 'site', mode: 'outer' } })
+    .view(new geomap.MapViewConfigBuilder().id('fit').padding(5))
+    .controls(new geomap.ControlsOptionsBuilder().showZoom(false).mouseWheelZoom(false).showAttribution(true))
+    .basemap(new common.MapLayerOptionsBuilder().type('osm-standard').name('OpenStreetMap'))
+    .layers([markers])
+    .tooltip(new geomap.TooltipOptionsBuilder().mode(geomap.TooltipMode.Details))
+    .thresholds(thresholds([[null, 'red'], [0.5, 'orange'], [0.99, 'green']]))
+    .mappings([blindMapping()])
+    .unit('percentunit')
+    .dataLinks([siteLink('table')])
+    .gridPos({ x: 0, y: 0, w: 14, h: 20 });
+}
+
+function onlineTile(): stat.PanelBuilder {
+  const q = influxql({ fields: [agg('count', 'seen', 'online')], from: seenSitesSubquery() });
+  return tile(bilingual('Xã trực tuyến', 'Communes online'), [seriesTarget(q)], { steps: [[null, 'blue']], noValue: '0', link: linkTo(DASHBOARDS.connectivity, 'Kết nối / Connectivity') })
+    .span(5);
+}
+
+/** Registered minus seen: concatenated and subtracted in Grafana (InfluxQL cannot join two measurements). */
+function blindTile(): stat.PanelBuilder {
+  const registered = influxql({ fields: [agg('count', 'lat', 'registered')], from: registrySitesSubquery() });
+  const seen = influxql({ fields: [agg('count', 'seen', 'seen')], from: seenSitesSubquery() });
+  return tile(bilingual(`Xã mất tín hiệu > ${BLIND_AFTER}`, 'Blind communes'), [tableTarget(registered, 'REGISTERED'), tableTarget(seen, 'SEEN')], {
+    steps: [[null, 'green'], [1, 'red']],
+    noValue: '?',
+    link: linkTo(DASHBOARDS.connectivity, 'Kết nối / Connectivity'),
+  })
+    .span(5)
+    .transformations([
+      { id: 'concatenate', options: { frameNameMode: 'drop' } },
+      { id: 'calculateField', options: { mode: 'binary', binary: { left: 'registered', operator: '-', right: 'seen' }, alias: 'blind', replaceFields: true } },
+    ]);
+}
+
+function openIncidentsTile(): stat.PanelBuilder {
+  const q = influxql({ fields: [agg('count', 'state', 'open')], from: lastAlertStateSubquery(), where: [openAlertFilter()] });
+  return tile(bilingual('Sự cố đang mở', 'Open incidents'), [seriesTarget(q)], { steps: [[null, 'green'], [1, 'orange'], [5, 'red']], noValue: '0', link: linkTo(DASHBOARDS.alerts, 'Cảnh báo / Alerts') })
+    .span(5);
+}
+
+/** issued_total resets at local midnight: the day's tickets are the max of each counter since then. */
+function ticketsTodayTile(): stat.PanelBuilder {
+  const perCounter = influxql({ fields: [agg('max', 'issued_total', 'issued')], from: 'queue', where: [timeFilter()], groupBy: ['site', 'agent', 'counter'] });
+  const q = influxql({ fields: [agg('sum', 'issued', 'tickets')], from: `(${perCounter})` });
+  return tile(bilingual('Phiếu hôm nay', 'Tickets today'), [seriesTarget(q)], { steps: [[null, 'blue']], noValue: '0', link: linkTo(DASHBOARDS.queues, 'Một cửa / Queues') })
+    .span(5)
+    .timeFrom('now/d')
+    .hideTimeOverride(true);
+}
+
+function waitingTimeTile(): stat.PanelBuilder {
+  const q = influxql({ fields: [agg('mean', 'avg_wait_s', 'avg_wait_s')], from: 'queue', where: [recentFilter('15m')] });
+  return tile(bilingual('Thời gian chờ TB (15 phút)', 'Average waiting time'), [seriesTarget(q)], {
+    unit: 's',
+    decimals: 0,
+    steps: [[null, 'green'], [900, 'orange'], [1800, 'red']],
+    link: linkTo(DASHBOARDS.queues, 'Một cửa / Queues'),
+  })
+    .span(5);
+}
+
+export function wallDashboard(): dashboard.Dashboard {
+  const d = baseDashboard(DASHBOARDS.wall, bilingual('Tường tỉnh', 'Province wall'), { from: 'now-6h', refresh: '30s' })
+    .description('Màn hình tường cho lãnh đạo (kiosk) / Wall screen for leaders (kiosk mode)')
+    .withPanel(mapPanel());
+  // The tiles stack in a column right of the map.
+  [onlineTile(), blindTile(), openIncidentsTile(), ticketsTodayTile(), waitingTimeTile()].forEach((p, i) => {
+    d.withPanel(p.gridPos({ x: 14, y: i * 4, w: 10, h: 4 }));
+  });
+  return d.build();
+}
