@@ -4,7 +4,8 @@ import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { InfluxdProcess } from './lib/influxd-process.ts';
 import { freePort } from './lib/free-port.ts';
-import { PROJECT_ROOT, runProgram, startProgram, type ManagedProcess } from './lib/child-process.ts';
+import { PROJECT_ROOT, runProgram, startProgram, startTsEntry, type ManagedProcess } from './lib/child-process.ts';
+import { startMailSink } from './lib/mail-sink.ts';
 import { parseFlags } from './lib/cli-args.ts';
 import { parsePromText } from './lib/prom-text.ts';
 
@@ -99,7 +100,13 @@ async function main(): Promise<void> {
 
   const mqttPort = await freePort();
   const httpPort = await freePort();
+  const nodeRedPort = await freePort();
   const hubConfig = join(dataDir, 'hub.yaml');
+  // Node-RED's service account: may subscribe to the alert topics and acknowledge through the API.
+  const service = await runProgram('ioc-hub', ['services', 'token', '--name', 'node-red']);
+  const serviceToken = /^token: (\S+)$/m.exec(service.stdout)?.[1];
+  const servicesYaml = service.stdout.slice(service.stdout.indexOf('services:'));
+  if (service.code !== 0 || serviceToken === undefined || !servicesYaml.startsWith('services:')) throw new Error(`ioc-hub services token failed:\n${service.stderr}`);
   writeFileSync(
     hubConfig,
     [
@@ -115,9 +122,11 @@ async function main(): Promise<void> {
       '  database: ioc',
       'registry:',
       `  path: ${join(dataDir, 'registry.json')}`,
+      'alerts:',
+      `  rulesFile: ${join(PROJECT_ROOT, 'hub', 'alerts', 'samples', 'alerts.yaml')}`,
       'log:',
       '  level: info',
-      '',
+      servicesYaml,
     ].join('\n'),
   );
 
@@ -141,6 +150,36 @@ async function main(): Promise<void> {
   await waitFor('the hub', async () => ((await fetch(metricsUrl, { signal: AbortSignal.timeout(1000) })).ok ? true : undefined), 30_000);
 
   const hubUrl = `mqtt://127.0.0.1:${mqttPort}`;
+
+  // Notifications: Node-RED flows → a local SMTP sink that prints every e-mail here.
+  const mail = await startMailSink((m) => console.log(`✉ e-mail to ${m.to.join(', ')}: ${m.subject}`));
+  started.push({ name: 'mail sink', stop: () => mail.stop() });
+  const notifyFile = join(dataDir, 'notify.yaml');
+  writeFileSync(
+    notifyFile,
+    [
+      '# written by the demo; flows/samples/notify.yaml shows a real SMTP relay and webhook',
+      `smtp: { host: 127.0.0.1, port: ${mail.port} }`,
+      'defaultRoute: { email: [truc.ioc@demo.local] }',
+      'escalation: { after: 10m, email: [truongca.ioc@demo.local] }',
+      `hubApi: { url: "http://127.0.0.1:${httpPort}", token: "node-red:${serviceToken}" }`,
+      '',
+    ].join('\n'),
+    { mode: 0o600 },
+  );
+  track(
+    startTsEntry('node-red', 'flows/main.ts', [], join(logDir, 'node-red.log'), {
+      IOC_NR_PORT: String(nodeRedPort),
+      IOC_NR_HOST: '127.0.0.1',
+      IOC_NR_USER_DIR: join(dataDir, 'node-red'),
+      NODE_RED_CREDENTIAL_SECRET: 'demo-only-secret',
+      IOC_HUB_MQTT_HOST: '127.0.0.1',
+      IOC_HUB_MQTT_PORT: String(mqttPort),
+      IOC_NR_MQTT_USERNAME: 'service:node-red',
+      IOC_NR_MQTT_PASSWORD: serviceToken,
+      IOC_NR_NOTIFY_FILE: notifyFile,
+    }),
+  );
   track(
     startProgram(
       'ioc-edge',
@@ -187,7 +226,8 @@ async function main(): Promise<void> {
   console.log(`ioc-edge demo is running (${sites} simulated offices + 1 real agent on ${realAgent.site})
   InfluxDB     ${influx.url}   (database ioc)   influx -host 127.0.0.1 -port ${influx.port} -database ioc
   MQTT broker  ${hubUrl}
-  Hub API      http://127.0.0.1:${httpPort}/api/sites   /metrics   /healthz
+  Hub API      http://127.0.0.1:${httpPort}/api/sites   /api/alerts   /metrics   /healthz
+  Node-RED     http://127.0.0.1:${nodeRedPort}/alerts   (technician page; e-mails go to a local SMTP sink, printed here)
   logs         ${logDir}
 Ctrl-C stops everything.`);
 

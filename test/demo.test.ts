@@ -20,6 +20,7 @@ describe('npm run demo', () => {
       const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
       expect(out).toMatch(/InfluxDB\s+http:\/\/127\.0\.0\.1:\d+/);
       expect(out).toMatch(/MQTT broker\s+mqtt:\/\/127\.0\.0\.1:\d+/);
+      expect(out).toMatch(/Node-RED\s+http:\/\/127\.0\.0\.1:\d+\/alerts/);
       const firstPoints = /first points queryable in InfluxDB after ([\d.]+) s/.exec(out);
       expect(firstPoints, out).not.toBeNull();
       expect(Number(firstPoints?.[1])).toBeLessThan(30);
@@ -29,7 +30,7 @@ describe('npm run demo', () => {
       expect(Number(lastLine?.[1])).toBe(6);
       expect(Number(lastLine?.[2])).toBeGreaterThan(0);
       expect(Number(lastLine?.[4])).toBe(0);
-      for (const part of ['ioc-edge run', 'ioc-edge simulate', 'ioc-hub start', 'influxd']) expect(out).toContain(`stopped ${part}`);
+      for (const part of ['ioc-edge run', 'ioc-edge simulate', 'node-red', 'mail sink', 'ioc-hub start', 'influxd']) expect(out).toContain(`stopped ${part}`);
       expect(code).toBe(0);
     } finally {
       rmSync(dir, { recursive: true, force: true });

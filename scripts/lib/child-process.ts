@@ -58,6 +58,18 @@ export function startProgram(program: 'ioc-hub' | 'ioc-edge', args: readonly str
   return new ManagedProcess(`${program} ${args[0] ?? ''}`.trim(), child, logFile);
 }
 
+/** Runs a TypeScript entry point (`node --import tsx file args…`) from the project root. */
+export function startTsEntry(name: string, file: string, args: readonly string[], logFile: string, env: NodeJS.ProcessEnv = {}): ManagedProcess {
+  const fd = openSync(logFile, 'a');
+  const child = spawn(process.execPath, ['--import', 'tsx', join(PROJECT_ROOT, file), ...args], {
+    cwd: PROJECT_ROOT,
+    stdio: ['ignore', fd, fd],
+    env: { ...process.env, ...env },
+  });
+  closeSync(fd);
+  return new ManagedProcess(name, child, logFile);
+}
+
 /** Runs a program to completion, returning its exit code and output. */
 export async function runProgram(
   program: 'ioc-hub' | 'ioc-edge',
