@@ -1,5 +1,6 @@
 // `ioc-hub alerts …`, `ioc-hub silences …`, `ioc-hub services token`: the alert API from the command line.
 import { parseArgs } from 'node:util';
+import { ALERT_STATES } from '../../protocol/index.ts';
 import { generateToken, hashToken } from '../token.ts';
 import { parseDuration } from './duration.ts';
 import { loadRulesFile } from './rules-file.ts';
@@ -40,17 +41,23 @@ export async function runAlertCli(argv: readonly string[], io: AlertCliIo): Prom
         name: { type: 'string' },
       },
     });
-    const base = values.url ?? io.env.IOC_HUB_API_URL ?? 'http://127.0.0.1:8080';
+    const base = (values.url ?? io.env.IOC_HUB_API_URL ?? 'http://127.0.0.1:8080').replace(/\/+$/, '');
     const call = async (method: string, path: string, body?: unknown): Promise<unknown> => {
+      if (!URL.canParse(base) || !/^https?:$/.test(new URL(base).protocol)) throw new Error(`the hub API URL must be http(s)://host:port, not "${base}" (--url or IOC_HUB_API_URL)`);
       const token = io.env.IOC_HUB_API_TOKEN;
-      const res = await fetch(`${base}${path}`, {
-        method,
-        headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...(token === undefined ? {} : { authorization: `Bearer ${token}` }) },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-        signal: AbortSignal.timeout(10_000),
-      });
+      let res: Response;
+      try {
+        res = await fetch(`${base}${path}`, {
+          method,
+          headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...(token === undefined ? {} : { authorization: `Bearer ${token}` }) },
+          ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+          signal: AbortSignal.timeout(10_000),
+        });
+      } catch (err: unknown) {
+        throw new Error(`cannot reach the hub API at ${base}: ${networkReason(err)}`);
+      }
       const text = await res.text();
-      if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
+      if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${apiErrorText(text)}`);
       return text === '' ? undefined : (JSON.parse(text) as unknown);
     };
     const print = (v: unknown): void => io.stdout(`${JSON.stringify(v, null, 2)}\n`);
@@ -58,6 +65,7 @@ export async function runAlertCli(argv: readonly string[], io: AlertCliIo): Prom
     switch (`${group} ${cmd}`) {
       case 'alerts list': {
         const q = new URLSearchParams();
+        if (values.state !== undefined && !(ALERT_STATES as readonly string[]).includes(values.state)) throw new Error(`--state must be one of ${ALERT_STATES.join(', ')}`);
         if (values.state !== undefined) q.set('state', values.state);
         if (values.site?.[0] !== undefined) q.set('site', values.site[0]);
         const { alerts } = (await call('GET', `/api/alerts?${q}`)) as { alerts: { id: string; state: string; severity: string; site: string; summary: { vi: string } }[] };
@@ -79,7 +87,7 @@ export async function runAlertCli(argv: readonly string[], io: AlertCliIo): Prom
         return 0;
       case 'silences add': {
         const ms = parseDuration(values.duration ?? '');
-        if (ms === undefined) throw new Error('--duration is required, e.g. 2h');
+        if (ms === undefined || ms <= 0) throw new Error(values.duration === undefined ? '--duration is required, e.g. 2h' : `--duration "${values.duration}" is not a duration such as 30m, 2h or 1d`);
         print(
           await call('POST', '/api/silences', {
             ...(values.site === undefined ? {} : { sites: values.site }),
@@ -111,4 +119,32 @@ export async function runAlertCli(argv: readonly string[], io: AlertCliIo): Prom
     io.stderr(`ioc-hub: ${err instanceof Error ? err.message : String(err)}\n`);
     return 1;
   }
+}
+
+/** `{code, error}` of a hub API error as one line; any other body as it is (shortened). */
+function apiErrorText(text: string): string {
+  try {
+    const body = JSON.parse(text) as unknown;
+    if (typeof body === 'object' && body !== null) {
+      const { code, error, message } = body as Record<string, unknown>;
+      // ours: {code, error}; fastify's own: {statusCode, code?, error: 'Bad Request', message}
+      const msg = typeof message === 'string' ? (typeof error === 'string' ? `${error}: ${message}` : message) : typeof error === 'string' ? error : undefined;
+      if (msg !== undefined) return typeof code === 'string' ? `${code}: ${msg}` : msg;
+    }
+  } catch {
+    // not JSON
+  }
+  return text.length > 300 ? `${text.slice(0, 300)}…` : text;
+}
+
+/** Why fetch failed, without its stack: ECONNREFUSED, ENOTFOUND, timeout… */
+function networkReason(err: unknown): string {
+  if (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError')) return 'no answer within 10 s';
+  const cause = err instanceof Error ? err.cause : undefined;
+  if (typeof cause === 'object' && cause !== null) {
+    const { code, message } = cause as { code?: unknown; message?: unknown };
+    if (typeof code === 'string') return code;
+    if (typeof message === 'string') return message;
+  }
+  return err instanceof Error ? err.message : String(err);
 }
