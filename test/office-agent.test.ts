@@ -158,7 +158,7 @@ describe('office collectors of a real agent, through the hub into InfluxDB', () 
       'quay-1': { waiting: 2, issued_total: 3, served_total: 1, current_number: 101 },
       'quay-2': { waiting: 0, issued_total: 1, served_total: 0, current_number: 201 },
       'quay-3': { waiting: 0, issued_total: 0, served_total: 0 },
-      all: { waiting: 2, issued_total: 4, served_total: 1 },
+      all: { waiting: 2, issued_total: 4, served_total: 1, current_number: 201 },
     };
     await waitUntil('queue readings after the events', async () => (await lastBy('queue', 'issued_total', 'counter'))['all'] === 4, 20_000);
     for (const field of ['waiting', 'issued_total', 'served_total', 'current_number'] as const) {

@@ -38,7 +38,13 @@ describe('QueueModel', () => {
     });
     expect(snap.counters.get('c2')).toEqual({ waiting: 0, issued_total: 0, served_total: 0, skipped_total: 0, longest_wait_s: 0 });
     expect(snap.office).toMatchObject({ waiting: 1, issued_total: 2, served_total: 1, avg_wait_s: 60 });
-    expect(snap.office.current_number).toBeUndefined();
+    // an office-wide display shows the number called last at any counter
+    expect(snap.office.current_number).toBe(101);
+    q.apply({ type: 'issued', counter: 'c2', number: 201 });
+    q.apply({ type: 'called', counter: 'c2' });
+    expect(q.snapshot().office.current_number).toBe(201);
+    q.apply({ type: 'called', counter: 'c1' });
+    expect(q.snapshot().office.current_number).toBe(102);
   });
 
   it('call-next serves the ticket still in service (button semantics)', () => {

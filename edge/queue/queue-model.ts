@@ -98,6 +98,8 @@ function round1(v: number): number {
 
 export class QueueModel {
   private readonly counters = new Map<string, CounterState>();
+  /** The number called last at any counter: what an office-wide display shows. */
+  private lastCalled: number | undefined;
   private readonly now: () => number;
   private readonly window: number;
   private readonly offsetMs: number;
@@ -144,6 +146,7 @@ export class QueueModel {
         if (c.inService !== undefined) applied.push(this.serve(c, input.counter, c.inService.number, at));
         const number = ticket?.number ?? input.number ?? 0;
         c.current = number;
+        this.lastCalled = number;
         c.inService = { number, calledAt: at };
         const ev: AppliedQueueEvent = { type: 'called', counter: input.counter, number, at };
         if (ticket !== undefined) {
@@ -172,7 +175,7 @@ export class QueueModel {
     return { ok: true, applied };
   }
 
-  /** Per counter, and `office` over all counters (its current_number is absent). */
+  /** Per counter, and `office` over all counters (its current_number: the number called last anywhere). */
   snapshot(): { counters: Map<string, QueueStats>; office: QueueStats } {
     const now = this.now();
     this.rollDay(now);
@@ -193,6 +196,7 @@ export class QueueModel {
       allServices.push(...c.services);
     }
     Object.assign(office, this.timing(allWaits, allServices));
+    if (this.lastCalled !== undefined) office.current_number = this.lastCalled;
     return { counters, office };
   }
 
@@ -260,6 +264,7 @@ export class QueueModel {
     const day = this.localDay(t);
     if (day <= this.day) return;
     this.day = day;
+    this.lastCalled = undefined;
     for (const c of this.counters.values()) {
       c.waiting = [];
       c.issued = 0;
