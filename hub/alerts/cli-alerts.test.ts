@@ -146,6 +146,7 @@ describe('ioc-hub silences', () => {
     expectError(await cli(['silences', 'add', '--site', SITE, '--url', url]), /--duration is required, e\.g\. 2h/);
     expectError(await cli(['silences', 'add', '--site', SITE, '--duration', 'soon', '--url', url]), /--duration "soon" is not a duration such as 30m, 2h or 1d/);
     expectError(await cli(['silences', 'add', '--site', SITE, '--duration', '0s', '--url', url]), /--duration "0s" is not a duration/);
+    expectError(await cli(['silences', 'add', '--duration', '2h', '--url', url]), /needs --site, --area or --rule \(or --all-sites/);
     expectError(await cli(['silences', 'add', '--site', SITE, '--duration', '2h', '--url', url], {}), /POST \/api\/silences: 401 E_AUTH/);
 
     const before = Date.now();

@@ -12,7 +12,7 @@ export const ALERT_USAGE = `usage (API at --url or IOC_HUB_API_URL, default http
   ioc-hub alerts ack ID [--by NAME]
   ioc-hub alerts check-rules FILE
   ioc-hub silences list
-  ioc-hub silences add [--site S]… [--area A]… [--rule R]… --duration 2h [--maintenance] [--comment TEXT]
+  ioc-hub silences add (--site S… | --area A… | --rule R… | --all-sites) --duration 2h [--maintenance] [--comment TEXT]
   ioc-hub silences delete ID
   ioc-hub services token --name NAME      (prints a token and the services: entry for hub.yaml)
 `;
@@ -38,6 +38,7 @@ export async function runAlertCli(argv: readonly string[], io: AlertCliIo): Prom
         duration: { type: 'string' },
         comment: { type: 'string' },
         maintenance: { type: 'boolean' },
+        'all-sites': { type: 'boolean' },
         name: { type: 'string' },
       },
     });
@@ -88,6 +89,10 @@ export async function runAlertCli(argv: readonly string[], io: AlertCliIo): Prom
       case 'silences add': {
         const ms = parseDuration(values.duration ?? '');
         if (ms === undefined || ms <= 0) throw new Error(values.duration === undefined ? '--duration is required, e.g. 2h' : `--duration "${values.duration}" is not a duration such as 30m, 2h or 1d`);
+        // A silence without a selector mutes the whole province: only on purpose.
+        if (values.site === undefined && values.area === undefined && values.rule === undefined && values['all-sites'] !== true) {
+          throw new Error('silences add needs --site, --area or --rule (or --all-sites to silence every alert of the province)');
+        }
         print(
           await call('POST', '/api/silences', {
             ...(values.site === undefined ? {} : { sites: values.site }),
