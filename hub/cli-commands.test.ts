@@ -28,7 +28,7 @@ describe('ioc-hub CLI', () => {
     const edge = parse(yamlText ?? '') as { site: string; hub: { url: string; token: string }; collectors: { type: string }[] };
     expect(edge.site).toBe('phuong-tich-son');
     expect(edge.hub).toEqual({ url: 'mqtts://hub.ioc.vn:8883', token: tokenLine?.replace('token: ', '').trim() });
-    expect(edge.collectors.map((c) => c.type)).toEqual(['icmp', 'icmp', 'tcp', 'http', 'dns', 'host']);
+    expect(edge.collectors.map((c) => c.type)).toEqual(['icmp', 'icmp', 'tcp', 'http', 'dns', 'net_iface', 'uplink', 'host']);
     const out = join(dir, 'creds.json');
     const c = io(env);
     expect(await runCli(['enroll', '--all-sites', '--limit', '5', '--out', out], c.io)).toBe(0);

@@ -25,6 +25,8 @@ export function edgeConfigYaml(input: EdgeConfigInput): string {
       { type: 'tcp', name: 'hub-mqtt', host: hubHost, port: hubPort, intervalS: 30 },
       { type: 'http', name: 'portal', url: PROVINCIAL_PORTAL, intervalS: 60, timeoutMs: 15000 },
       { type: 'dns', name: 'dns-portal', query: new URL(PROVINCIAL_PORTAL).hostname, intervalS: 60 },
+      { type: 'net_iface', intervalS: 30 },
+      { type: 'uplink', intervalS: 15 },
       { type: 'host', intervalS: 30 },
     ],
   };

@@ -33,7 +33,7 @@ describe('ioc-hub enroll → ioc-edge', () => {
     expect(doc.hub.url).toBe('mqtts://hub.example.vn:8883');
     expect(doc.hub.token.length).toBeGreaterThanOrEqual(32);
     expect(r.stdout).toContain(doc.hub.token);
-    expect(doc.collectors.map((c) => c.name ?? c.type)).toEqual(['gateway', 'hub', 'hub-mqtt', 'portal', 'dns-portal', 'host']);
+    expect(doc.collectors.map((c) => c.name ?? c.type)).toEqual(['gateway', 'hub', 'hub-mqtt', 'portal', 'dns-portal', 'net_iface', 'uplink', 'host']);
     const check = await runProgram('ioc-edge', ['check-config', agentYaml]);
     expect(check.code, `${check.stdout}${check.stderr}`).toBe(0);
   });
