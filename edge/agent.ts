@@ -3,6 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { createCollector, collectorLabel, type Collector, type CollectorConfig } from './collectors/index.ts';
 import type { EdgeConfig } from './config.ts';
 import { Batcher } from './batcher.ts';
+import type { EdgeClock } from './clock.ts';
 import { silentLogger, type Logger } from './logger.ts';
 import { MqttLink } from './link.ts';
 import { MemoryOutbox, type Outbox } from './outbox.ts';
@@ -22,6 +23,8 @@ export interface AgentOptions {
   clockSynced?: boolean;
   /** How long stop() keeps draining before going offline. */
   drainTimeoutMs?: number;
+  /** Wall/monotonic clock and sync state for the batcher's time correction (tests: a fake clock). */
+  clock?: EdgeClock;
 }
 
 export interface AgentStats {
@@ -103,6 +106,7 @@ export class Agent {
       keepaliveS: config.hub.keepaliveS,
       connectTimeoutMs: config.hub.connectTimeoutMs,
       maxInflight: config.link.maxInflight,
+      replayBatchesPerS: config.link.replayBatchesPerS,
       reconnectMinMs: config.link.reconnectMinMs,
       reconnectMaxMs: config.link.reconnectMaxMs,
       configRev: config.configRev,
@@ -116,6 +120,10 @@ export class Agent {
       flushIntervalMs: config.batch.flushIntervalMs,
       nextSeq: () => seqStore.next(),
       onBatch: () => link.kick(),
+      holdUnsyncedMs: config.clock.holdUnsyncedS * 1000,
+      maxHoldPoints: config.clock.maxHoldPoints,
+      jumpThresholdMs: config.clock.jumpThresholdS * 1000,
+      ...(this.opts.clock === undefined ? {} : { clock: this.opts.clock }),
       logger: this.opts.logger ?? silentLogger(),
     });
     this.batcher = batcher;

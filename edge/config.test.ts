@@ -24,7 +24,7 @@ describe('edge config', () => {
 
   it('the default agent sample has the default collectors', async () => {
     const cfg = await loadEdgeConfig(new URL('agent.yaml', samplesDir).pathname, {});
-    expect(cfg.collectors.map((c) => c.type).sort()).toEqual(['dns', 'host', 'http', 'http', 'icmp', 'tcp']);
+    expect(cfg.collectors.map((c) => c.type).sort()).toEqual(['dns', 'host', 'http', 'http', 'icmp', 'net_iface', 'tcp', 'uplink']);
     expect(cfg.collectors.some((c) => c.type === 'http' && c.url === 'https://dichvucong.vinhphuc.gov.vn')).toBe(true);
   });
 

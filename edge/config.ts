@@ -39,10 +39,22 @@ export const edgeConfigSchema = z.strictObject({
   link: z
     .strictObject({
       maxInflight: z.int().min(1).max(1000).default(8),
+      /** After an outage the backlog is replayed oldest first at this many batches a second, beside live batches. */
+      replayBatchesPerS: z.number().positive().max(100_000).default(20),
       reconnectMinMs: z.int().min(1).max(600_000).default(1000),
       reconnectMaxMs: z.int().min(1).max(3_600_000).default(60_000),
     })
     .refine((l) => l.reconnectMaxMs >= l.reconnectMinMs, { message: 'must be ≥ reconnectMinMs', path: ['reconnectMaxMs'] })
+    .prefault({}),
+  clock: z
+    .strictObject({
+      /** A Pi has no RTC: while timesyncd says the clock is not synced, readings wait in memory this long for it (0: never). */
+      holdUnsyncedS: z.int().min(0).max(86_400).default(900),
+      /** …and at most this many readings; past either bound they are sent with the time they have. */
+      maxHoldPoints: z.int().min(0).max(1_000_000).default(20_000),
+      /** A wall-clock step against the monotonic clock this large counts as the clock being set. */
+      jumpThresholdS: z.int().min(1).max(86_400).default(30),
+    })
     .prefault({}),
   outbox: z
     .strictObject({

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { Journal, JournalError, type RecoveryReport } from '../journal/journal.ts';
 import { EdgeError } from './errors.ts';
 import { silentLogger, type Logger } from './logger.ts';
-import type { Outbox, OutboxEntry } from './outbox.ts';
+import { SeqOrder, type Outbox, type OutboxEntry } from './outbox.ts';
 
 export interface DiskOutboxOptions {
   /** Folder of the journal (the agent uses `dataDir/outbox`). */
@@ -51,6 +51,7 @@ function decode(seq: number, data: Buffer): OutboxEntry {
 export class DiskOutbox implements Outbox {
   private readonly journal: Journal;
   private readonly leased = new Set<number>();
+  private readonly order = new SeqOrder();
   private readonly log: Logger;
   private lastDropLog = 0;
   private closed = false;
@@ -58,6 +59,7 @@ export class DiskOutbox implements Outbox {
   private constructor(journal: Journal, log: Logger) {
     this.journal = journal;
     this.log = log;
+    for (const info of journal.entries()) this.order.push(info.id);
   }
 
   /** Opens (and recovers) the outbox folder. Throws EdgeError E_OUTBOX. */
@@ -92,6 +94,13 @@ export class DiskOutbox implements Outbox {
     return this.journal.recovery;
   }
 
+  /** Highest seq ever appended (or recovered), -1 when none. */
+  get lastSeq(): number {
+    return this.appendedAny || this.journal.recovery.records > 0 ? this.journal.maxId : -1;
+  }
+
+  private appendedAny = false;
+
   /** Append time of the oldest batch not yet acknowledged (backfill age). */
   get oldestAppendedAt(): number | undefined {
     return this.journal.oldestAt;
@@ -110,6 +119,8 @@ export class DiskOutbox implements Outbox {
   append(entry: OutboxEntry): Promise<void> {
     try {
       this.journal.append(entry.seq, encode(entry));
+      this.appendedAny = true;
+      this.order.push(entry.seq);
       return Promise.resolve();
     } catch (err: unknown) {
       return Promise.reject(wrap(err, `cannot append batch ${entry.seq}`));
@@ -117,14 +128,23 @@ export class DiskOutbox implements Outbox {
   }
 
   async peek(n: number): Promise<OutboxEntry[]> {
-    const out: OutboxEntry[] = [];
-    if (n <= 0) return out;
+    if (n <= 0) return [];
     const picked: number[] = [];
     for (const info of this.journal.entries()) {
       if (this.leased.has(info.id)) continue;
       picked.push(info.id);
       if (picked.length >= n) break;
     }
+    return this.lease(picked);
+  }
+
+  async peekNewest(n: number, minSeq = 0): Promise<OutboxEntry[]> {
+    const picked = this.order.newest(n, minSeq, (s) => this.journal.has(s), (s) => !this.leased.has(s));
+    return this.lease(picked.reverse());
+  }
+
+  private lease(picked: readonly number[]): OutboxEntry[] {
+    const out: OutboxEntry[] = [];
     for (const seq of picked) {
       let data: Buffer | undefined;
       try {

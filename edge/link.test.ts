@@ -116,10 +116,67 @@ describe('MqttLink', () => {
         firstSeen.push(s);
       }
     }
-    expect(firstSeen).toEqual(Array.from({ length: last }, (_, i) => i + 1));
+    // Every batch arrives; after the reconnect the backlog (marked late) is replayed in seq order
+    // while batches appended since the reconnect go first in the live lane.
+    expect([...firstSeen].sort((x, y) => x - y)).toEqual(Array.from({ length: last }, (_, i) => i + 1));
+    const late = broker.received.filter((r) => r.topic === telemetryTopic(SITE, AGENT)).map((r) => batchSchema.parse(JSON.parse(r.payload))).filter((b) => b.late === true).map((b) => b.seq);
+    expect(late).toEqual([...late].sort((x, y) => x - y));
     // only what was in flight when the broker died may come twice
     expect(seen.length - firstSeen.length).toBeLessThanOrEqual(4);
   });
+
+  it('after an outage: fresh batches are acknowledged at once while a backlog of thousands is replayed in order, rate-limited', async () => {
+    const broker = await startBroker({ pubackDelayMs: 15 });
+    cleanups.push(() => broker.stop());
+    const outbox = new MemoryOutbox({ maxBatches: 100_000 });
+    const BACKLOG = 3000;
+    const RATE = 500;
+    for (let s = 1; s <= BACKLOG; s += 1) await outbox.append(entry(s));
+    const link = makeLink(broker.url, outbox, { maxInflight: 8, replayBatchesPerS: RATE });
+    const appendedAt = new Map<number, number>();
+    const latency: number[] = [];
+    link.on('ack', (a) => {
+      const at = appendedAt.get(a.seq);
+      if (at !== undefined) latency.push(Date.now() - at);
+    });
+    let maxInflight = 0;
+    const sampler = setInterval(() => (maxInflight = Math.max(maxInflight, outbox.inflight)), 1);
+    const started = Date.now();
+    link.start();
+    await waitFor(() => link.connected, 5000, 'connect');
+    let seq = BACKLOG + 1;
+    const producer = setInterval(() => {
+      const s = seq;
+      seq += 1;
+      appendedAt.set(s, Date.now());
+      void outbox.append(entry(s)).then(() => link.kick());
+    }, 50);
+    await waitFor(() => link.stats().backlog === 0, 20_000, 'backlog replayed');
+    const drainMs = Date.now() - started;
+    clearInterval(producer);
+    await waitFor(() => outbox.depth === 0, 5000, 'outbox empty');
+    await outbox.append(entry(seq)); // sent once the backlog is gone: neither late nor backlog
+    link.kick();
+    await waitFor(() => outbox.depth === 0, 5000, 'outbox empty');
+    clearInterval(sampler);
+    // fresh batches did not wait behind the backlog
+    expect(latency.length).toBeGreaterThan(20);
+    const sorted = [...latency].sort((x, y) => x - y);
+    expect(sorted[Math.floor(sorted.length * 0.95)]).toBeLessThan(500);
+    // the replay was rate-limited (a burst of RATE, then RATE a second) and stayed within maxInflight
+    expect(drainMs).toBeGreaterThanOrEqual(((BACKLOG - RATE) / RATE) * 1000 * 0.9);
+    expect(maxInflight).toBeLessThanOrEqual(8);
+    const batches = broker.received.filter((r) => r.topic === telemetryTopic(SITE, AGENT)).map((r) => batchSchema.parse(JSON.parse(r.payload)));
+    const late = batches.filter((b) => b.late === true).map((b) => b.seq);
+    expect(late).toEqual(Array.from({ length: BACKLOG }, (_, i) => i + 1));
+    // live batches carry no late mark; while the backlog lasted they carried its depth and age
+    const live = batches.filter((b) => b.late !== true);
+    expect(live.every((b) => b.seq > BACKLOG)).toBe(true);
+    expect(live.some((b) => b.backlog !== undefined && b.backlog.depth > 0)).toBe(true);
+    expect(batches[0]?.backlog?.depth).toBe(BACKLOG);
+    expect(batches.at(-1)?.backlog).toBeUndefined();
+    expect(link.stats().batchesReplayed).toBe(BACKLOG);
+  }, 30_000);
 
   it('leaves a retained online:false last will when the socket dies', async () => {
     const broker = await startBroker();

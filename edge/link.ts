@@ -16,6 +16,13 @@
 //   outbox only on PUBACK (publish callback without error). A batch in flight when the socket died
 //   may be delivered twice; the hub's idempotent writes make that harmless, and nothing else is
 //   resent twice.
+// - Two lanes share maxInflight after a (re)connect. The LIVE lane sends the newest batches appended
+//   since the connection came up (Outbox.peekNewest), at once, so walls see the present while a day
+//   of backlog is still queued. The REPLAY lane sends the oldest batches in seq order at a bounded
+//   rate (replayBatchesPerS, a token bucket) and never takes the last liveReserve slots, so a
+//   rural uplink is not flooded and live batches always find room. Replayed batches carry
+//   `late: true`, and every batch sent while a backlog remains carries `backlog: {depth, oldestT}`
+//   (batch-level only: points stay identical between deliveries).
 // - Reconnects are ours: exponential back-off with full jitter capped at reconnectMaxMs, so 3,000
 //   agents cut off by a hub restart come back spread out. A refused CONNACK (bad token) is logged
 //   and retried with the same capped back-off.
@@ -58,8 +65,10 @@ export interface MqttLinkOptions {
   keepaliveS?: number;
   /** Socket open to CONNACK. */
   connectTimeoutMs?: number;
-  /** QoS 1 publishes from the outbox awaiting PUBACK at once. */
+  /** QoS 1 publishes from the outbox awaiting PUBACK at once (both lanes). */
   maxInflight?: number;
+  /** Replay lane: backlog batches sent per second after an outage (default 20: ~20 KiB/s of typical batches). */
+  replayBatchesPerS?: number;
   reconnectMinMs?: number;
   reconnectMaxMs?: number;
   logger?: Logger;
@@ -96,6 +105,9 @@ export interface LinkStats {
   batchesAcked: number;
   pointsAcked: number;
   publishErrors: number;
+  /** Batches of the backlog (present when the connection came up) not yet acknowledged. */
+  backlog: number;
+  batchesReplayed: number;
 }
 
 export interface LinkStopOptions {
@@ -108,6 +120,40 @@ const END_TIMEOUT_MS = 2000;
 const FAILURE_LOG_INTERVAL_MS = 60_000;
 /** A connection must last this long before the back-off starts again from its minimum (no flapping loop). */
 const STABLE_CONNECTION_MS = 30_000;
+export const DEFAULT_REPLAY_BATCHES_PER_S = 20;
+/** batchSchema's epoch range: an unsynced clock outside it must not make a batch malformed. */
+const MIN_PLAUSIBLE_EPOCH_MS = 1_000_000_000_000;
+const MAX_PLAUSIBLE_EPOCH_MS = 9_999_999_999_999;
+
+/** Token bucket of the replay lane: `rate` tokens a second, at most `burst` saved up. */
+class TokenBucket {
+  private tokens: number;
+  private at: number;
+  constructor(
+    private readonly rate: number,
+    private readonly burst: number,
+    private readonly now: () => number = () => performance.now(),
+  ) {
+    this.tokens = burst;
+    this.at = this.now();
+  }
+
+  available(): number {
+    const now = this.now();
+    this.tokens = Math.min(this.burst, this.tokens + ((now - this.at) * this.rate) / 1000);
+    this.at = now;
+    return Math.floor(this.tokens);
+  }
+
+  take(): void {
+    this.tokens -= 1;
+  }
+
+  /** ms until one whole token is there. */
+  msToNext(): number {
+    return Math.max(1, Math.ceil(((1 - Math.min(1, this.tokens)) * 1000) / this.rate));
+  }
+}
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
@@ -123,6 +169,9 @@ export class MqttLink extends EventEmitter<MqttLinkEvents> {
   private readonly ca: Buffer | undefined;
   private readonly bootId: string;
   private readonly maxInflight: number;
+  /** Slots of maxInflight the replay lane may use: the rest is kept for live batches. */
+  private readonly maxReplayInflight: number;
+  private readonly replayBucket: TokenBucket;
   private readonly commands = new Map<string, CommandHandler>();
 
   private client: MqttClient | undefined;
@@ -130,12 +179,18 @@ export class MqttLink extends EventEmitter<MqttLinkEvents> {
   private isConnected = false;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private readonly inflightSeqs = new Set<number>();
+  private readonly replayInflight = new Set<number>();
+  /** Seqs at or above this were appended after the connection came up: the live lane. */
+  private liveFrom = 0;
+  /** Backlog batches (below liveFrom) not yet acknowledged; an estimate bounded by the outbox depth. */
+  private backlogLeft = 0;
+  private replayTimer: NodeJS.Timeout | undefined;
   private pumping = false;
   private pumpAgain = false;
   private failures = 0;
   private connectedAt = 0;
   private lastFailureLog = 0;
-  private counters = { connects: 0, batchesAcked: 0, pointsAcked: 0, publishErrors: 0 };
+  private counters = { connects: 0, batchesAcked: 0, pointsAcked: 0, publishErrors: 0, batchesReplayed: 0 };
 
   constructor(opts: MqttLinkOptions) {
     super();
@@ -146,6 +201,10 @@ export class MqttLink extends EventEmitter<MqttLinkEvents> {
     this.eventTopic = eventTopic(opts.site, opts.agent);
     this.log = (opts.logger ?? silentLogger()).child({ component: 'link', identity: this.identity });
     this.maxInflight = opts.maxInflight ?? 8;
+    this.maxReplayInflight = Math.max(1, this.maxInflight - Math.ceil(this.maxInflight / 4));
+    const rate = opts.replayBatchesPerS ?? DEFAULT_REPLAY_BATCHES_PER_S;
+    if (!(rate > 0)) throw new EdgeError('E_LINK', `replayBatchesPerS must be > 0, got ${rate}`);
+    this.replayBucket = new TokenBucket(rate, Math.max(1, Math.ceil(rate)));
     this.backoff = new Backoff({ minMs: opts.reconnectMinMs ?? 1000, maxMs: opts.reconnectMaxMs ?? 60_000, ...(opts.random ? { random: opts.random } : {}) });
     this.bootId = opts.bootId ?? readBootId();
     try {
@@ -160,7 +219,7 @@ export class MqttLink extends EventEmitter<MqttLinkEvents> {
   }
 
   stats(): LinkStats {
-    return { connected: this.isConnected, inflight: this.inflightSeqs.size, ...this.counters };
+    return { connected: this.isConnected, inflight: this.inflightSeqs.size, backlog: this.backlog(), ...this.counters };
   }
 
   /** Registers the handler of command `name` (topic `.../cmd/{name}`); its result goes to cmd-result. */
@@ -199,8 +258,7 @@ export class MqttLink extends EventEmitter<MqttLinkEvents> {
     }
     this.isConnected = false;
     this.client = undefined;
-    this.inflightSeqs.clear();
-    this.opts.outbox.release();
+    this.clearInflight();
     if (client !== undefined) await this.endClient(client);
     this.log.info({}, 'link stopped');
   }
@@ -285,6 +343,9 @@ export class MqttLink extends EventEmitter<MqttLinkEvents> {
     else this.log.info({}, 'connected to hub');
     this.failures = 0;
     this.connectedAt = Date.now();
+    // Whatever is in the outbox now is backlog; what is appended from here on is live.
+    this.liveFrom = this.opts.outbox.lastSeq + 1;
+    this.backlogLeft = this.opts.outbox.depth;
     client.publish(statusTopic(this.opts.site, this.opts.agent), JSON.stringify(this.status(true)), { qos: 1, retain: true }, (err?: Error) => {
       if (err) this.log.debug({ err }, 'online status not acknowledged');
     });
@@ -301,13 +362,25 @@ export class MqttLink extends EventEmitter<MqttLinkEvents> {
     this.isConnected = false;
     this.client = undefined;
     // Everything this connection had in flight goes back to the outbox, to be resent in order.
-    this.inflightSeqs.clear();
-    this.opts.outbox.release();
+    this.clearInflight();
     this.discardClient(client);
     if (wasConnected && Date.now() - this.connectedAt >= STABLE_CONNECTION_MS) this.backoff.reset();
     if (wasConnected) this.log.warn({}, 'hub connection lost');
     this.emit('close');
     this.scheduleReconnect();
+  }
+
+  private clearInflight(): void {
+    this.inflightSeqs.clear();
+    this.replayInflight.clear();
+    clearTimeout(this.replayTimer);
+    this.replayTimer = undefined;
+    this.opts.outbox.release();
+  }
+
+  private backlog(): number {
+    this.backlogLeft = Math.min(this.backlogLeft, this.opts.outbox.depth);
+    return this.backlogLeft;
   }
 
   private scheduleReconnect(): void {
@@ -352,13 +425,21 @@ export class MqttLink extends EventEmitter<MqttLinkEvents> {
         this.pumpAgain = false;
         while (this.isConnected && this.inflightSeqs.size < this.maxInflight) {
           const client = this.client;
-          const entries = await this.opts.outbox.peek(this.maxInflight - this.inflightSeqs.size);
-          if (entries.length === 0) break;
-          if (client === undefined || client !== this.client || !this.isConnected) {
-            this.opts.outbox.release(entries.map((e) => e.seq));
-            break;
+          // Live lane: the newest batches appended since the connection came up, unthrottled.
+          const live = await this.opts.outbox.peekNewest(this.maxInflight - this.inflightSeqs.size, this.liveFrom);
+          if (!this.usable(client, live)) break;
+          for (const entry of live) this.send(client, entry, false);
+          // Replay lane: oldest first, rate-limited, never in the slots kept for live batches.
+          const room = Math.min(this.maxInflight - this.inflightSeqs.size, this.maxReplayInflight - this.replayInflight.size);
+          const tokens = room > 0 ? this.replayBucket.available() : 0;
+          const old = await this.opts.outbox.peek(Math.min(room, tokens));
+          if (!this.usable(client, old)) break;
+          for (const entry of old) {
+            this.replayBucket.take();
+            this.send(client, entry, true);
           }
-          for (const entry of entries) this.send(client, entry);
+          if (room > 0 && tokens === 0) this.scheduleReplay();
+          if (live.length === 0 && old.length === 0) break;
         }
       } while (this.pumpAgain && this.isConnected);
     } catch (err: unknown) {
@@ -368,10 +449,29 @@ export class MqttLink extends EventEmitter<MqttLinkEvents> {
     }
   }
 
-  private send(client: MqttClient, entry: OutboxEntry): void {
+  /** Whether batches just leased can go out on `client`; if not they are returned to the outbox. */
+  private usable(client: MqttClient | undefined, entries: readonly OutboxEntry[]): client is MqttClient {
+    if (client !== undefined && client === this.client && this.isConnected) return true;
+    if (entries.length > 0) this.opts.outbox.release(entries.map((e) => e.seq));
+    return false;
+  }
+
+  /** Wakes the pump when the replay lane has its next token (only while the outbox has batches not in flight). */
+  private scheduleReplay(): void {
+    if (this.replayTimer !== undefined || this.opts.outbox.depth <= this.inflightSeqs.size) return;
+    this.replayTimer = setTimeout(() => {
+      this.replayTimer = undefined;
+      void this.pump();
+    }, this.replayBucket.msToNext());
+  }
+
+  private send(client: MqttClient, entry: OutboxEntry, replay: boolean): void {
     const sentAt = Date.now();
-    const wire = `{"seq":${entry.seq},"sentAt":${sentAt},"points":${entry.payload}}`;
+    const late = entry.seq < this.liveFrom;
     this.inflightSeqs.add(entry.seq);
+    if (replay) this.replayInflight.add(entry.seq);
+    if (late) this.counters.batchesReplayed += 1;
+    const wire = `{"seq":${entry.seq},"sentAt":${sentAt}${late ? ',"late":true' : ''}${this.backlogJson()},"points":${entry.payload}}`;
     client.publish(entry.channel === 'event' ? this.eventTopic : this.topic, wire, { qos: 1 }, (err?: Error) => {
       const current = client === this.client;
       if (err) {
@@ -379,14 +479,27 @@ export class MqttLink extends EventEmitter<MqttLinkEvents> {
         if (current) {
           this.counters.publishErrors += 1;
           this.inflightSeqs.delete(entry.seq);
+          this.replayInflight.delete(entry.seq);
           this.opts.outbox.release([entry.seq]);
           this.log.warn({ err, seq: entry.seq }, 'publish failed');
         }
         return;
       }
-      if (current) this.inflightSeqs.delete(entry.seq);
+      if (current) {
+        this.inflightSeqs.delete(entry.seq);
+        this.replayInflight.delete(entry.seq);
+        if (late && this.backlogLeft > 0) this.backlogLeft -= 1;
+      }
       void this.acked(entry, sentAt);
     });
+  }
+
+  /** `,"backlog":{…}` while a backlog remains (and the oldest append time is a plausible epoch ms). */
+  private backlogJson(): string {
+    const depth = this.backlog();
+    const oldestT = this.opts.outbox.oldestAppendedAt;
+    if (depth === 0 || oldestT === undefined || oldestT < MIN_PLAUSIBLE_EPOCH_MS || oldestT > MAX_PLAUSIBLE_EPOCH_MS) return '';
+    return `,"backlog":{"depth":${depth},"oldestT":${Math.round(oldestT)}}`;
   }
 
   private async acked(entry: OutboxEntry, sentAt: number): Promise<void> {

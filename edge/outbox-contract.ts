@@ -43,6 +43,38 @@ export function outboxContract(name: string, create: (maxBatches: number) => Pro
       await box.close();
     });
 
+    it('peekNewest leases the newest free entries at or above minSeq, in seq order, beside peek', async () => {
+      const box = await create(10_000);
+      expect(box.lastSeq).toBe(-1);
+      expect(box.oldestAppendedAt).toBeUndefined();
+      for (let s = 1; s <= 3000; s += 1) await box.append(entry(s));
+      expect(box.lastSeq).toBe(3000);
+      expect(typeof box.oldestAppendedAt).toBe('number');
+      expect((await box.peekNewest(3, 2990)).map((e) => e.seq)).toEqual([2998, 2999, 3000]);
+      expect((await box.peek(2)).map((e) => e.seq)).toEqual([1, 2]);
+      // leased entries are skipped; minSeq bounds the lane
+      expect((await box.peekNewest(20, 2990)).map((e) => e.seq)).toEqual([2990, 2991, 2992, 2993, 2994, 2995, 2996, 2997]);
+      expect(await box.peekNewest(5, 2990)).toEqual([]);
+      await box.ack(3000);
+      await box.ack(2999);
+      expect(box.lastSeq).toBe(3000);
+      await box.append(entry(3001));
+      expect((await box.peekNewest(5, 2990)).map((e) => e.seq)).toEqual([3001]);
+      box.release([2998]);
+      expect((await box.peekNewest(5)).map((e) => e.seq)).toEqual([2986, 2987, 2988, 2989, 2998]);
+      expect(box.inflight).toBe(2 + 8 + 1 + 5);
+      await box.close();
+    });
+
+    it('peekNewest never returns acked or dropped entries', async () => {
+      const box = await create(5);
+      for (let s = 1; s <= 8; s += 1) await box.append(entry(s));
+      await box.ack(8);
+      await box.ack(6);
+      expect((await box.peekNewest(10)).map((e) => e.seq)).toEqual([4, 5, 7]);
+      await box.close();
+    });
+
     it('drops the oldest when full and counts every drop', async () => {
       const box = await create(3);
       for (let s = 1; s <= 5; s += 1) await box.append(entry(s));

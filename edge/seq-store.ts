@@ -1,10 +1,11 @@
 // The batch sequence number: rises by one per batch and survives restarts, with few writes to the SD card.
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { SEQ_BLOCK } from '../protocol/index.ts';
 import { EdgeError, errorCode } from './errors.ts';
 
 export const SEQ_FILE = 'seq';
-export const DEFAULT_SEQ_BLOCK = 1000;
+export const DEFAULT_SEQ_BLOCK = SEQ_BLOCK;
 
 /**
  * `dataDir/seq` holds a reservation R: every seq below R may have been used, none at or above it.

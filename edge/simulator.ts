@@ -30,6 +30,8 @@ export interface SimulatorOptions {
   /** flood: batches per agent. */
   floodBatches?: number;
   maxInflight?: number;
+  /** Backlog replay rate of each agent's link (batches/s). */
+  replayBatchesPerS?: number;
   reconnectMinMs?: number;
   reconnectMaxMs?: number;
   outboxMaxBatches?: number;
@@ -107,6 +109,7 @@ export class Simulator extends EventEmitter<SimulatorEvents> {
         token: creds.token,
         outbox,
         maxInflight: opts.maxInflight ?? 8,
+        ...(opts.replayBatchesPerS === undefined ? {} : { replayBatchesPerS: opts.replayBatchesPerS }),
         reconnectMinMs: opts.reconnectMinMs ?? 1000,
         reconnectMaxMs: opts.reconnectMaxMs ?? 60_000,
         ...(opts.caFile === undefined ? {} : { caFile: opts.caFile }),

@@ -26,6 +26,23 @@ describe('decodeBatch', () => {
     expect(fromBytes).toEqual(fromString);
   });
 
+  it('accepts the optional backfill fields and still accepts batches without them', () => {
+    const late = { ...goodBatch, late: true, backlog: { depth: 1234, oldestT: T - 86_400_000 } };
+    expect(decodeBatch(JSON.stringify(late))).toEqual({ ok: true, value: late });
+    const liveDuringReplay = { ...goodBatch, backlog: { depth: 0, oldestT: T } };
+    expect(decodeBatch(JSON.stringify(liveDuringReplay))).toEqual({ ok: true, value: liveDuringReplay });
+    expect(decodeBatch(JSON.stringify(goodBatch))).toEqual({ ok: true, value: goodBatch });
+  });
+
+  it('rejects malformed backfill fields', () => {
+    expect(codeOf(JSON.stringify({ ...goodBatch, late: false }))).toBe('E_SCHEMA');
+    expect(codeOf(JSON.stringify({ ...goodBatch, late: 'yes' }))).toBe('E_SCHEMA');
+    expect(codeOf(JSON.stringify({ ...goodBatch, backlog: { depth: -1, oldestT: T } }))).toBe('E_SCHEMA');
+    expect(codeOf(JSON.stringify({ ...goodBatch, backlog: { depth: 3, oldestT: 1_700_000 } }))).toBe('E_SCHEMA');
+    expect(codeOf(JSON.stringify({ ...goodBatch, backlog: { depth: 3 } }))).toBe('E_SCHEMA');
+    expect(codeOf(JSON.stringify({ ...goodBatch, backlog: { depth: 3, oldestT: T, extra: 1 } }))).toBe('E_SCHEMA');
+  });
+
   it('rejects bad JSON', () => {
     expect(codeOf('{"seq": 1,')).toBe('E_BAD_JSON');
     expect(codeOf(new Uint8Array([0xff, 0xfe, 0x00]))).toBe('E_BAD_JSON');

@@ -19,6 +19,11 @@ export const MEASUREMENTS = {
   gpio_event: { tags: ['site', 'agent', 'pin', 'name'], fields: ['state'] },
   uplink_event: { tags: ['site', 'agent'], fields: ['uplink', 'iface', 'previous', 'previous_iface'] },
   alert: { tags: ['site', 'rule', 'severity'], fields: ['state', 'value'] },
+  // Written by the hub at its own time: live vs replayed points, the agent's backlog, batches expected vs received today.
+  delivery: {
+    tags: ['site', 'agent'],
+    fields: ['late_points', 'live_points', 'backlog_depth', 'oldest_unsent_age_s', 'expected_batches', 'received_batches'],
+  },
 } as const;
 
 export type MeasurementName = keyof typeof MEASUREMENTS;

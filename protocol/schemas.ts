@@ -3,6 +3,12 @@ import { z } from 'zod';
 import { RESERVED_TAG_KEYS } from './measurements.ts';
 import { SLUG_PATTERN } from './topics.ts';
 
+/**
+ * The agent reserves batch seqs in blocks of this size (edge/seq-store.ts): after a restart its seq
+ * continues at the next multiple of the block, so the hub tells a restart's jump from missing batches.
+ */
+export const SEQ_BLOCK = 1000;
+
 export const LIMITS = {
   /** Largest MQTT payload the hub accepts (bytes). */
   maxPayloadBytes: 512 * 1024,
@@ -52,6 +58,21 @@ export const batchSchema = z.strictObject({
   seq: z.int().min(0),
   /** Agent clock when the batch was (re)sent, epoch ms. */
   sentAt: epochMsSchema,
+  /**
+   * Replayed from the backlog after an outage (not collected since the connection came up).
+   * Batch-level on purpose: it may differ between two deliveries of the same batch, so it never
+   * reaches a point. Optional: batches without it are live.
+   */
+  late: z.literal(true).optional(),
+  /** The agent's backlog when this batch was sent: set on every batch while a replay is under way. */
+  backlog: z
+    .strictObject({
+      /** Batches of the backlog not yet acknowledged. */
+      depth: z.int().min(0),
+      /** Append time of the oldest batch not yet acknowledged, agent clock, epoch ms. */
+      oldestT: epochMsSchema,
+    })
+    .optional(),
   points: z.array(pointSchema).min(1).max(LIMITS.maxPointsPerBatch),
 });
 export type Batch = z.infer<typeof batchSchema>;
