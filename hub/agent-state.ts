@@ -1,5 +1,6 @@
 // In-memory state of every agent seen since start: status (online, version, bootId…), last contact, clock offset.
 import type { Status } from '../protocol/index.ts';
+import { DeliveryTable } from './delivery.ts';
 
 export interface AgentState {
   site: string;
@@ -28,6 +29,8 @@ export interface ClockOffsetPolicy {
 export class AgentStateTable {
   private readonly states = new Map<string, AgentState>();
   private readonly offsetWrittenAt = new Map<string, { at: number; value: number }>();
+  /** Live vs late points, backlog and completeness per agent (the `delivery` measurement, /api/sites). */
+  readonly delivery = new DeliveryTable();
 
   constructor(private readonly offsetPolicy: ClockOffsetPolicy = { minChangeMs: 1000, maxIntervalMs: 60_000 }) {}
 

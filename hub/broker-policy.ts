@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { cmdFilter, decodeBatch, decodeStatus, parseAgentIdentity, parseTopic, type Batch, type DecodeError } from '../protocol/index.ts';
 import type { AgentStateTable } from './agent-state.ts';
 import { AuthRefusedError, CONNACK, type BrokerPolicyHooks, type PublishVerdict } from './broker-hooks.ts';
-import { agentPoint, enrichBatch } from './enrich.ts';
+import { agentPoint, deliveryPoint, enrichBatch } from './enrich.ts';
 import { HubError, errorMessage } from './errors.ts';
 import type { Ingest } from './ingest.ts';
 import type { HubMetrics } from './metrics.ts';
@@ -91,6 +91,7 @@ export class BrokerPolicy implements BrokerPolicyHooks {
     this.deps.metrics.pointsReceived.inc(decoded.value.points.length);
     this.deps.agentState.touch(identity.site, identity.agent, receivedAt);
     this.recordClockOffset(site, identity.agent, decoded.value, receivedAt);
+    this.recordDelivery(site, identity.agent, decoded.value, receivedAt);
     // PUBACK waits for this: the batch is acknowledged only once it is stored.
     await this.deps.ingest.submit(enrichBatch(decoded.value, site, identity.agent));
     return 'allow';
@@ -101,6 +102,15 @@ export class BrokerPolicy implements BrokerPolicyHooks {
     if (!this.deps.agentState.recordClockOffset(site.slug, agent, offset, receivedAt)) return;
     this.deps.ingest.submit([agentPoint(site, agent, { clock_offset_ms: offset }, receivedAt)]).catch((err: unknown) => {
       this.warnings.warn(`offset:${site.slug}/${agent}`, { site: site.slug, agent, err: errorMessage(err) }, 'clock offset not written');
+    });
+  }
+
+  /** Live/late points, backlog and completeness: a `delivery` point at the hub's time when due (never on the agent's points). */
+  private recordDelivery(site: Site, agent: string, batch: Batch, receivedAt: number): void {
+    const fields = this.deps.agentState.delivery.record(site.slug, agent, batch, receivedAt);
+    if (fields === undefined) return;
+    this.deps.ingest.submit([deliveryPoint(site, agent, { ...fields }, receivedAt)]).catch((err: unknown) => {
+      this.warnings.warn(`delivery:${site.slug}/${agent}`, { site: site.slug, agent, err: errorMessage(err) }, 'delivery point not written');
     });
   }
 

@@ -17,3 +17,8 @@ export function enrichBatch(batch: Batch, site: Site, agent: string): HubPoint[]
 export function agentPoint(site: Site, agent: string, fields: HubPoint['fields'], at: number): HubPoint {
   return { measurement: 'agent', tags: hubTags(site, agent), fields, timestamp: at };
 }
+
+/** A point of the hub's own `delivery` measurement (backfill and completeness of one agent), stamped with the hub's clock. */
+export function deliveryPoint(site: Site, agent: string, fields: HubPoint['fields'], at: number): HubPoint {
+  return { measurement: 'delivery', tags: hubTags(site, agent), fields, timestamp: at };
+}

@@ -29,6 +29,12 @@ export interface SiteAgentView {
   version: string | null;
   clockSynced: boolean | null;
   clockOffsetMs: number | null;
+  /** Backlog batches the agent still has to replay (after an outage). */
+  backlog: number | null;
+  /** Age of the oldest data the agent has not delivered yet, s. */
+  oldestUnsentAgeS: number | null;
+  /** Batches received today / expected from the seqs, %. */
+  completenessPct: number | null;
 }
 
 export interface SiteView {
@@ -66,11 +72,12 @@ export function buildHttp(deps: HttpDeps) {
   return app;
 }
 
-export function siteViews(deps: Pick<HttpDeps, 'registry' | 'agentState' | 'pointsToday'>): SiteView[] {
+export function siteViews(deps: Pick<HttpDeps, 'registry' | 'agentState' | 'pointsToday'>, now: number = Date.now()): SiteView[] {
   const agentsBySite = new Map<string, SiteAgentView[]>();
   const lastSeenBySite = new Map<string, number>();
   for (const { site, agent } of deps.registry.listAgents()) {
     const s = deps.agentState.get(site, agent);
+    const d = deps.agentState.delivery.view(site, agent, now);
     const view: SiteAgentView = {
       agent,
       online: s?.online ?? false,
@@ -79,6 +86,9 @@ export function siteViews(deps: Pick<HttpDeps, 'registry' | 'agentState' | 'poin
       version: s?.version ?? null,
       clockSynced: s?.clockSynced ?? null,
       clockOffsetMs: s?.clockOffsetMs ?? null,
+      backlog: d?.backlog ?? null,
+      oldestUnsentAgeS: d?.oldestUnsentAgeS ?? null,
+      completenessPct: d?.completenessPct ?? null,
     };
     agentsBySite.set(site, [...(agentsBySite.get(site) ?? []), view]);
     if (s?.lastSeen != null) lastSeenBySite.set(site, Math.max(lastSeenBySite.get(site) ?? 0, s.lastSeen));

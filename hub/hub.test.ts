@@ -193,6 +193,36 @@ describe('hub ingest over MQTT', () => {
     expect(health.json()).toEqual({ ok: true, influx: true, broker: true });
   });
 
+  it('tells live from late batches: backlog and completeness in /api/sites and the delivery measurement', async () => {
+    tokens.set(agentIdentity('xa-a', 'pi-8'), (await hub.registry.enroll('xa-a', 'pi-8')).token);
+    const c = await connect('xa-a', 'pi-8');
+    const topic = telemetryTopic('xa-a', 'pi-8');
+    const oldestT = Date.now() - 7_200_000;
+    const send = (b: Batch): Promise<unknown> => c.publishAsync(topic, JSON.stringify(b), { qos: 1 });
+    const agentView = async (): Promise<Record<string, unknown> | undefined> => {
+      const res = await hub.http.inject({ method: 'GET', url: '/api/sites' });
+      return res.json<{ sites: { slug: string; agents: Record<string, unknown>[] }[] }>().sites.find((x) => x.slug === 'xa-a')?.agents.find((a) => a.agent === 'pi-8');
+    };
+    // reconnected after two hours: the live batch first, then the replay
+    await send({ ...batch(100, T0 + 100_000), backlog: { depth: 2, oldestT } });
+    expect(await agentView()).toMatchObject({ backlog: 2, completenessPct: 100 });
+    expect((await agentView())?.oldestUnsentAgeS).toBeGreaterThanOrEqual(7199);
+    await send({ ...batch(98, T0 + 98_000), late: true, backlog: { depth: 2, oldestT } });
+    expect(await agentView()).toMatchObject({ backlog: 2, completenessPct: 66.7 }); // 99 still missing
+    await send({ ...batch(99, T0 + 99_000), late: true, backlog: { depth: 1, oldestT: oldestT + 1000 } });
+    await send(batch(101, T0 + 101_000));
+    expect(await agentView()).toMatchObject({ backlog: 0, oldestUnsentAgeS: 0, completenessPct: 100 });
+    // the points themselves carry nothing of it: the same point twice is stored once
+    expect(await count(`agent='pi-8'`)).toBe(4);
+    const q = `SELECT last("backlog_depth"), last("late_points"), last("live_points"), last("expected_batches"), last("received_batches") FROM "delivery" WHERE "agent"='pi-8'`;
+    let row: unknown[] = [];
+    for (let i = 0; i < 100 && row[1] !== 0; i += 1) {
+      row = (await influxd.query(q, DB)).results[0]?.series?.[0]?.values?.[0] ?? [];
+      if (row[1] !== 0) await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(row.slice(1)).toEqual([0, 2, 2, 4, 4]);
+  });
+
   it('acknowledges from the durable spool while InfluxDB is down, and keeps the connection', async () => {
     const c = await connect('xa-a', 'pi-1');
     await influxd.kill();

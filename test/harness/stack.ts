@@ -53,6 +53,8 @@ export interface StackOptions {
   hubYaml?: string;
   /** An MQTTS listener beside the plain one. */
   tls?: { certFile: string; keyFile: string };
+  /** Agents pi-1..pi-N at each of the first `agents` sites (the registry has 121): for storms of hundreds of agents. */
+  agentsPerSite?: number;
 }
 
 export async function startStack(opts: StackOptions = { agents: 1 }): Promise<Stack & { mqttsUrl?: string }> {
@@ -92,6 +94,14 @@ export async function startStack(opts: StackOptions = { agents: 1 }): Promise<St
     if (r.code !== 0) throw new Error(`ioc-hub ${args.join(' ')} failed (${r.code}):\n${r.stderr}${r.stdout}`);
   }
   const agents = (JSON.parse(readFileSync(credsPath, 'utf8')) as { agents: AgentCredentials[] }).agents;
+  for (let k = 2; k <= (opts.agentsPerSite ?? 1); k += 1) {
+    const more = join(dir, `credentials-pi-${k}.json`);
+    const args = ['enroll', '--all-sites', '--agent', `pi-${k}`, '--limit', String(opts.agents), '--out', more, '--config', hubConfig];
+    const r = await runProgram('ioc-hub', args);
+    if (r.code !== 0) throw new Error(`ioc-hub ${args.join(' ')} failed (${r.code}):\n${r.stderr}${r.stdout}`);
+    agents.push(...(JSON.parse(readFileSync(more, 'utf8')) as { agents: AgentCredentials[] }).agents);
+  }
+  if ((opts.agentsPerSite ?? 1) > 1) writeFileSync(credsPath, `${JSON.stringify({ agents }, null, 2)}\n`, { mode: 0o600 });
   const httpUrl = `http://127.0.0.1:${httpPort}`;
   const launch = (): ManagedProcess => startProgram('ioc-hub', ['start', '--config', hubConfig], join(dir, 'hub.log'));
   const waitHub = async (): Promise<void> => {
