@@ -110,6 +110,11 @@ export function seenSitesSubquery(): string {
   return subquery({ fields: [agg('last', 'uptime_s', 'seen')], from: 'agent', where: [recentFilter()], groupBy: ['site'] });
 }
 
+/** Sites whose agent is replaying a backlog (hub `delivery` measurement, last BLIND_AFTER): one row per site, column `depth`. */
+export function backfillingSitesSubquery(): string {
+  return subquery({ fields: [agg('last', 'backlog_depth', 'depth')], from: 'delivery', where: [recentFilter()], groupBy: ['site'] });
+}
+
 /** Every registry site (hub/influx-schema.ts writes site_info): one row per site. */
 export function registrySitesSubquery(): string {
   return subquery({ fields: [agg('last', 'lat', 'lat')], from: 'site_info', rp: RP.meta, groupBy: ['site'] });
@@ -314,3 +319,6 @@ export function baseDashboard(d: { uid: string }, title: string, opts: { from: s
     .annotation(alertAnnotation(opts.annotationWhere))
     .link(new dashboard.DashboardLinkBuilder('IOC').type(dashboard.DashboardLinkType.Dashboards).tags([DASHBOARD_TAG]).asDropdown(true).includeVars(false).keepTime(true));
 }
+
+/** `"tag" = 'value'` (a tag such as a GPIO input's `name`), quoted. */
+export const tagEquals = (tag: string, value: string): string => `${ident(tag)} = ${literal(value)}`;

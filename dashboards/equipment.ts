@@ -1,4 +1,4 @@
-// Thiết bị / Equipment: UPS (battery, on battery, input voltage, load), power meters, environment, on-battery events.
+// Thiết bị / Equipment: UPS (battery, on battery, input voltage, load), power meters, environment, on-battery and door events.
 import type * as cog from '@grafana/grafana-foundation-sdk/cog';
 import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import {
@@ -15,6 +15,7 @@ import {
   seriesTarget,
   tablePanel,
   tableTarget,
+  tagEquals,
   timeFilter,
   timelinePanel,
   type Steps,
@@ -38,15 +39,33 @@ function onBatteryTimeline(): cog.Builder<dashboard.Panel> {
   return timelinePanel(bilingual('UPS dùng pin', 'UPS on battery'), seriesTarget(kindSeries('ups', 'max', 'on_battery'), 'A', '$tag_site'), mappings, onBatterySteps);
 }
 
-/** Per site: samples on battery in the range (≈ minutes at a 60 s interval) and the lowest battery seen. */
-function onBatteryEvents(): cog.Builder<dashboard.Panel> {
-  const q = influxql({
+/** GPIO input `name` (edge gpio collector: door, mains…) going to `state`, counted per site from its gpio_event points. */
+function gpioEventCount(name: string, state: 0 | 1, alias: string): string {
+  return influxql({
+    fields: [agg('count', 'state', alias)],
+    from: 'gpio_event',
+    where: [timeFilter(), tagEquals('name', name), fieldEquals('state', state)],
+    groupBy: ['site'],
+  });
+}
+
+/**
+ * Per site: UPS samples on battery in the range (≈ minutes at a 60 s interval) and the lowest battery seen, beside
+ * the door and mains-relay inputs' events (gpio_event: door opened = state 1, mains lost = state 0), merged on site.
+ */
+function onBatteryAndDoorEvents(): cog.Builder<dashboard.Panel> {
+  const ups = influxql({
     fields: [agg('count', 'on_battery', 'samples_on_battery'), agg('min', 'battery_pct', 'min_battery_pct'), agg('min', 'input_v', 'min_input_v')],
     from: 'equipment',
     where: [timeFilter(), kindFilter('ups'), fieldEquals('on_battery', 1)],
     groupBy: ['site', 'device'],
   });
-  return tablePanel(bilingual('Sự kiện mất điện lưới', 'On-battery events'), [tableTarget(q)], { siteLinks: true }).overrideByName('min_battery_pct', [{ id: 'unit', value: 'percent' }]);
+  const targets = [tableTarget(ups, 'UPS'), tableTarget(gpioEventCount('mains', 0, 'mains_lost'), 'MAINS'), tableTarget(gpioEventCount('door', 1, 'door_opened'), 'DOOR')];
+  return tablePanel(bilingual('Sự kiện mất điện và cửa', 'On-battery and door events'), targets, { siteLinks: true })
+    .description('UPS dùng pin (số mẫu, pin thấp nhất) và sự kiện GPIO: mất điện lưới, mở cửa / UPS on battery (samples, lowest battery) and GPIO events: mains lost, door opened')
+    // Aggregates without GROUP BY time share the range's start as time: rows of one site merge into one.
+    .withTransformation({ id: 'merge', options: {} })
+    .overrideByName('min_battery_pct', [{ id: 'unit', value: 'percent' }]);
 }
 
 function energyPerDay(): cog.Builder<dashboard.Panel> {
@@ -61,7 +80,7 @@ export function equipmentDashboard(): dashboard.Dashboard {
     series(bilingual('Tải UPS', 'UPS load'), 'ups', 'load_pct', 'percent'),
     series(bilingual('Điện áp vào', 'UPS input voltage'), 'ups', 'input_v', 'volt'),
     onBatteryTimeline(),
-    onBatteryEvents(),
+    onBatteryAndDoorEvents(),
     series(bilingual('Công suất', 'Power'), 'meter', 'power_w', 'watt'),
     energyPerDay(),
     series(bilingual('Nhiệt độ phòng', 'Room temperature'), 'env', 'temp_c', 'celsius'),

@@ -1,4 +1,4 @@
-// Một cửa / One-stop queues: people waiting per site, the waiting-time distribution, people served per hour, counters.
+// Một cửa / One-stop queues: people waiting per site, the waiting-time distribution, people served per hour, queue events per hour, counters.
 import type * as cog from '@grafana/grafana-foundation-sdk/cog';
 import * as common from '@grafana/grafana-foundation-sdk/common';
 import type * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
@@ -51,6 +51,12 @@ function servedPerHour(): cog.Builder<dashboard.Panel> {
   return seriesPanel(bilingual('Hồ sơ đã phục vụ mỗi giờ (theo huyện)', 'Served per hour (by district)'), [seriesTarget(q, 'A', '$tag_area')], { unit: 'none', bars: true }).interval('1h');
 }
 
+/** queue_event points (issued/called/served/skipped, sent by the edge as they happen) per type and hour, all sites. */
+function eventsPerHour(): cog.Builder<dashboard.Panel> {
+  const q = influxql({ fields: [agg('count', 'number', 'events')], from: 'queue_event', where: [timeFilter()], groupBy: ['time(1h)', 'type'], fill: '0' });
+  return seriesPanel(bilingual('Sự kiện phiếu mỗi giờ (theo loại)', 'Queue events per hour (by type)'), [seriesTarget(q, 'A', '$tag_type')], { unit: 'none', bars: true }).interval('1h');
+}
+
 function countersTable(): cog.Builder<dashboard.Panel> {
   const q = influxql({
     fields: [agg('last', 'waiting'), agg('last', 'issued_total', 'issued'), agg('last', 'served_total', 'served'), agg('last', 'current_number', 'current'), agg('last', 'avg_wait_s')],
@@ -63,6 +69,6 @@ function countersTable(): cog.Builder<dashboard.Panel> {
 
 export function queuesDashboard(): dashboard.Dashboard {
   const d = baseDashboard(DASHBOARDS.queues, bilingual('Một cửa', 'One-stop queues'), { from: 'now-12h', refresh: '1m' });
-  for (const p of [waitingPanel(), waitDistribution(), servedPerHour(), countersTable()]) d.withPanel(p);
+  for (const p of [waitingPanel(), waitDistribution(), servedPerHour(), eventsPerHour(), countersTable()]) d.withPanel(p);
   return d.build();
 }

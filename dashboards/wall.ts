@@ -10,6 +10,7 @@ import {
   INFLUX_DS,
   RP,
   agg,
+  backfillingSitesSubquery,
   baseDashboard,
   bilingual,
   blindMapping,
@@ -78,11 +79,16 @@ function onlineTile(): stat.PanelBuilder {
     .span(5);
 }
 
-/** Registered minus seen: concatenated and subtracted in Grafana (InfluxQL cannot join two measurements). */
+/**
+ * Registered minus seen, plus those backfilling (their walls show old data arriving late): concatenated and
+ * combined in Grafana (InfluxQL cannot join two measurements). The last step sums by row, so the tile still
+ * counts when no site is backfilling (that query then returns no row).
+ */
 function blindTile(): stat.PanelBuilder {
   const registered = influxql({ fields: [agg('count', 'lat', 'registered')], from: registrySitesSubquery() });
   const seen = influxql({ fields: [agg('count', 'seen', 'seen')], from: seenSitesSubquery() });
-  return tile(bilingual(`Xã mất tín hiệu > ${BLIND_AFTER}`, 'Blind communes'), [tableTarget(registered, 'REGISTERED'), tableTarget(seen, 'SEEN')], {
+  const backfilling = influxql({ fields: [agg('count', 'depth', 'backfilling')], from: backfillingSitesSubquery(), where: ['"depth" > 0'] });
+  return tile(bilingual(`Xã mất tín hiệu > ${BLIND_AFTER} hoặc đang gửi bù`, 'Blind or backfilling communes'), [tableTarget(registered, 'REGISTERED'), tableTarget(seen, 'SEEN'), tableTarget(backfilling, 'BACKFILLING')], {
     steps: [[null, 'green'], [1, 'red']],
     noValue: '?',
     link: linkTo(DASHBOARDS.connectivity, 'Kết nối / Connectivity'),
@@ -90,7 +96,8 @@ function blindTile(): stat.PanelBuilder {
     .span(5)
     .transformations([
       { id: 'concatenate', options: { frameNameMode: 'drop' } },
-      { id: 'calculateField', options: { mode: 'binary', binary: { left: 'registered', operator: '-', right: 'seen' }, alias: 'blind', replaceFields: true } },
+      { id: 'calculateField', options: { mode: 'binary', binary: { left: 'registered', operator: '-', right: 'seen' }, alias: 'unseen' } },
+      { id: 'calculateField', options: { mode: 'reduceRow', reduce: { include: ['unseen', 'backfilling'], reducer: 'sum' }, alias: 'blind', replaceFields: true } },
     ]);
 }
 

@@ -10,7 +10,7 @@ import { interpolateInfluxQL } from '../dashboards/grafana-macros.ts';
 import { Simulator } from '../edge/simulator.ts';
 import { SimOffice } from '../edge/sim-office.ts';
 import { backfillRollups, influxClient } from '../hub/influx-schema.ts';
-import { telemetryTopic, type Point } from '../protocol/index.ts';
+import { eventTopic, telemetryTopic, type Point } from '../protocol/index.ts';
 import { connectAs, endClient, publishQos1 } from './harness/mqtt-client.ts';
 import { startStack, waitUntil, type AgentCredentials, type Stack } from './harness/stack.ts';
 import type { InfluxSeries } from './harness/influxd.ts';
@@ -60,22 +60,33 @@ function officeHoursShift(now: number): number {
   return target - vnNow;
 }
 
-/** Three hours of one office, published through MQTT as the agent would after a WAN outage; a mains cut in the middle. */
+/**
+ * Three hours of one office, published through MQTT as the agent would after a WAN outage; a mains cut in the middle.
+ * Its events (queue_event, gpio_event: the door opening at 07:30…) go on the event topic, the mains cut's too.
+ */
 async function publishHistory(agent: AgentCredentials, now: number): Promise<number> {
   const office = new SimOffice(agent.site, 7);
   const shift = officeHoursShift(now);
   const client = await connectAs(stack.mqttUrl, `${agent.site}/${agent.agent}`, agent.token);
   clients.push(client);
   let batch: Point[] = [];
+  let events: Point[] = [];
   let seq = 1;
   let sent = 0;
-  const flush = async (): Promise<void> => {
-    if (batch.length === 0) return;
-    const r = await publishQos1(client, telemetryTopic(agent.site, agent.agent), JSON.stringify({ seq: seq++, sentAt: Date.now(), points: batch }));
+  const publish = async (topic: string, points: Point[]): Promise<void> => {
+    if (points.length === 0) return;
+    // Marked as a replay, as the agent's link does (the wall counts the site as backfilling).
+    const r = await publishQos1(client, topic, JSON.stringify({ seq: seq++, sentAt: Date.now(), late: true, backlog: { depth: 1, oldestT: now - HISTORY_MS }, points }));
     if (r !== 'acked') throw new Error(`history batch not acked: ${r}`);
-    sent += batch.length;
-    batch = [];
+    sent += points.length;
   };
+  const flush = async (): Promise<void> => {
+    await publish(telemetryTopic(agent.site, agent.agent), batch);
+    await publish(eventTopic(agent.site, agent.agent), events);
+    batch = [];
+    events = [];
+  };
+  let wasCut = false;
   for (let t = now - HISTORY_MS; t <= now; t += HISTORY_STEP_MS) {
     const mainsCut = t > now - HISTORY_MS / 2 && t < now - HISTORY_MS / 2 + 10 * HISTORY_STEP_MS;
     for (const p of office.tick(t + shift, HISTORY_STEP_MS, { uptime_s: Math.round((t - now + HISTORY_MS) / 1000), outbox_depth: 0, dropped_total: 0 })) {
@@ -83,6 +94,10 @@ async function publishHistory(agent: AgentCredentials, now: number): Promise<num
       if (mainsCut && p.m === 'equipment' && p.tags?.kind === 'ups') point.fields = { battery_pct: 70, on_battery: 1, input_v: 0, load_pct: 40 };
       batch.push(point);
     }
+    // Events carry the office's (shifted) time: back to the real one.
+    for (const e of office.takeEvents()) events.push({ ...e, t: e.t - shift });
+    if (mainsCut !== wasCut) events.push({ m: 'gpio_event', t, tags: { pin: '27', name: 'mains' }, fields: { state: mainsCut ? 0 : 1 } });
+    wasCut = mainsCut;
     if (batch.length >= 1000) await flush();
   }
   await flush();
