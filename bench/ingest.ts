@@ -1,13 +1,14 @@
 // Ingest benchmark: simulated agents publish as fast as the hub acknowledges, through the real broker
 // and ingest into a real influxd. Compared in the same run with the peer that bounds it: the same
 // points written straight to influxd (batches of 5000, 2 in flight), with no MQTT and no hub.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Simulator, type SimAck } from '../edge/simulator.ts';
 import { InfluxdProcess } from '../scripts/lib/influxd-process.ts';
 import { freePort } from '../scripts/lib/free-port.ts';
-import { PROJECT_ROOT, runProgram, startProgram } from '../scripts/lib/child-process.ts';
+import { startProgram } from '../scripts/lib/child-process.ts';
+import { importAndEnroll, writeHubConfig } from '../scripts/lib/hub-setup.ts';
 import { fmt, percentile, rssMiB } from './stats.ts';
 
 export interface IngestFigures {
@@ -64,19 +65,8 @@ export async function runIngestBench(opts: { agents?: number; batches?: number; 
     const mqttPort = await freePort();
     const httpPort = await freePort();
     const hubConfig = join(dir, 'hub.yaml');
-    writeFileSync(
-      hubConfig,
-      `mqtt: { host: 127.0.0.1, port: ${mqttPort} }\nhttp: { host: 127.0.0.1, port: ${httpPort} }\ninflux: { url: "${influx.url}", database: ioc }\nregistry: { path: "${join(dir, 'registry.json')}" }\nlog: { level: warn }\n`,
-    );
-    const credsPath = join(dir, 'creds.json');
-    for (const args of [
-      ['sites', 'import', '--csv', join(PROJECT_ROOT, 'data', 'vinh-phuc-communes.csv'), '--config', hubConfig],
-      ['enroll', '--all-sites', '--limit', String(agents), '--out', credsPath, '--config', hubConfig],
-    ]) {
-      const r = await runProgram('ioc-hub', args);
-      if (r.code !== 0) throw new Error(`ioc-hub ${args[0]} failed: ${r.stderr}`);
-    }
-    const creds = (JSON.parse(readFileSync(credsPath, 'utf8')) as { agents: { site: string; agent: string; token: string }[] }).agents;
+    writeHubConfig(hubConfig, { mqttPort, httpPort, influxUrl: influx.url, registryPath: join(dir, 'registry.json'), logLevel: 'warn' });
+    const creds = await importAndEnroll(hubConfig, join(dir, 'creds.json'), agents);
     const hub = startProgram('ioc-hub', ['start', '--config', hubConfig], join(dir, 'hub.log'));
     try {
       const deadline = Date.now() + 30_000;

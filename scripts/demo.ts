@@ -1,17 +1,14 @@
 // `npm run demo`: the whole system on this machine — a real influxd, the hub, 30 simulated commune
 // offices and one real agent probing local targets — with a live status line until Ctrl-C.
-import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { InfluxdProcess } from './lib/influxd-process.ts';
 import { freePort } from './lib/free-port.ts';
 import { PROJECT_ROOT, runProgram, startProgram, startTsEntry, type ManagedProcess } from './lib/child-process.ts';
 import { startMailSink } from './lib/mail-sink.ts';
+import { importAndEnroll, writeHubConfig } from './lib/hub-setup.ts';
 import { parseFlags } from './lib/cli-args.ts';
 import { parsePromText } from './lib/prom-text.ts';
-
-interface Credentials {
-  agents: { site: string; agent: string; token: string }[];
-}
 
 const USAGE = `usage: npm run demo -- [--sites N] [--interval-ms MS] [--data-dir DIR] [--duration S] [--fresh]
   --sites N        simulated commune offices (default 30)
@@ -107,39 +104,15 @@ async function main(): Promise<void> {
   const serviceToken = /^token: (\S+)$/m.exec(service.stdout)?.[1];
   const servicesYaml = service.stdout.slice(service.stdout.indexOf('services:'));
   if (service.code !== 0 || serviceToken === undefined || !servicesYaml.startsWith('services:')) throw new Error(`ioc-hub services token failed:\n${service.stderr}`);
-  writeFileSync(
-    hubConfig,
-    [
-      '# written by the demo; see hub/samples/hub.yaml for every key',
-      'mqtt:',
-      '  host: 127.0.0.1',
-      `  port: ${mqttPort}`,
-      'http:',
-      '  host: 127.0.0.1',
-      `  port: ${httpPort}`,
-      'influx:',
-      `  url: ${influx.url}`,
-      '  database: ioc',
-      'registry:',
-      `  path: ${join(dataDir, 'registry.json')}`,
-      'alerts:',
-      `  rulesFile: ${join(PROJECT_ROOT, 'hub', 'alerts', 'samples', 'alerts.yaml')}`,
-      'log:',
-      '  level: info',
-      servicesYaml,
-    ].join('\n'),
-  );
-
-  const csv = join(PROJECT_ROOT, 'data', 'vinh-phuc-communes.csv');
+  writeHubConfig(hubConfig, {
+    mqttPort,
+    httpPort,
+    influxUrl: influx.url,
+    registryPath: join(dataDir, 'registry.json'),
+    extraYaml: ['alerts:', `  rulesFile: ${join(PROJECT_ROOT, 'hub', 'alerts', 'samples', 'alerts.yaml')}`, servicesYaml].join('\n'),
+  });
   const credsPath = join(dataDir, 'credentials.json');
-  for (const args of [
-    ['sites', 'import', '--csv', csv, '--config', hubConfig],
-    ['enroll', '--all-sites', '--limit', String(sites + 1), '--out', credsPath, '--config', hubConfig],
-  ]) {
-    const r = await runProgram('ioc-hub', args);
-    if (r.code !== 0) throw new Error(`ioc-hub ${args.slice(0, 2).join(' ')} failed:\n${r.stderr}${r.stdout}`);
-  }
-  const creds = JSON.parse(readFileSync(credsPath, 'utf8')) as Credentials;
+  const creds = { agents: await importAndEnroll(hubConfig, credsPath, sites + 1) };
   const realAgent = creds.agents[sites];
   if (realAgent === undefined) throw new Error(`enrollment gave ${creds.agents.length} agents, expected ${sites + 1}`);
   const simCredsPath = join(dataDir, 'credentials-simulated.json');

@@ -1,18 +1,15 @@
 // A real stack for cross-component tests: influxd + the hub as its own process (ioc-hub CLI),
 // a registry imported from the commune list, and enrolled agents.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InfluxdProcess } from '../../scripts/lib/influxd-process.ts';
 import { freePort } from '../../scripts/lib/free-port.ts';
-import { PROJECT_ROOT, runProgram, startProgram, type ManagedProcess } from '../../scripts/lib/child-process.ts';
+import { startProgram, type ManagedProcess } from '../../scripts/lib/child-process.ts';
+import { importAndEnroll, writeHubConfig, type AgentCredentials } from '../../scripts/lib/hub-setup.ts';
 import { parsePromText } from '../../scripts/lib/prom-text.ts';
 
-export interface AgentCredentials {
-  site: string;
-  agent: string;
-  token: string;
-}
+export { COMMUNES_CSV, type AgentCredentials } from '../../scripts/lib/hub-setup.ts';
 
 export interface Stack {
   dir: string;
@@ -29,8 +26,6 @@ export interface Stack {
   restartHub(): Promise<void>;
   stop(): Promise<void>;
 }
-
-export const COMMUNES_CSV = join(PROJECT_ROOT, 'data', 'vinh-phuc-communes.csv');
 
 export async function waitUntil<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 30_000, everyMs = 200): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -64,44 +59,15 @@ export async function startStack(opts: StackOptions = { agents: 1 }): Promise<St
   const httpPort = await freePort();
   const tlsPort = opts.tls === undefined ? undefined : await freePort();
   const hubConfig = join(dir, 'hub.yaml');
-  writeFileSync(
-    hubConfig,
-    [
-      'mqtt:',
-      '  host: 127.0.0.1',
-      `  port: ${mqttPort}`,
-      ...(tlsPort === undefined || opts.tls === undefined ? [] : ['  tls:', `    port: ${tlsPort}`, `    certFile: ${opts.tls.certFile}`, `    keyFile: ${opts.tls.keyFile}`]),
-      'http:',
-      '  host: 127.0.0.1',
-      `  port: ${httpPort}`,
-      'influx:',
-      `  url: ${influx.url}`,
-      '  database: ioc',
-      'registry:',
-      `  path: ${join(dir, 'registry.json')}`,
-      'log:',
-      '  level: info',
-      opts.hubYaml ?? '',
-      '',
-    ].join('\n'),
-  );
-  const credsPath = join(dir, 'credentials.json');
-  for (const args of [
-    ['sites', 'import', '--csv', COMMUNES_CSV, '--config', hubConfig],
-    ['enroll', '--all-sites', '--limit', String(opts.agents), '--out', credsPath, '--config', hubConfig],
-  ]) {
-    const r = await runProgram('ioc-hub', args);
-    if (r.code !== 0) throw new Error(`ioc-hub ${args.join(' ')} failed (${r.code}):\n${r.stderr}${r.stdout}`);
-  }
-  const agents = (JSON.parse(readFileSync(credsPath, 'utf8')) as { agents: AgentCredentials[] }).agents;
-  for (let k = 2; k <= (opts.agentsPerSite ?? 1); k += 1) {
-    const more = join(dir, `credentials-pi-${k}.json`);
-    const args = ['enroll', '--all-sites', '--agent', `pi-${k}`, '--limit', String(opts.agents), '--out', more, '--config', hubConfig];
-    const r = await runProgram('ioc-hub', args);
-    if (r.code !== 0) throw new Error(`ioc-hub ${args.join(' ')} failed (${r.code}):\n${r.stderr}${r.stdout}`);
-    agents.push(...(JSON.parse(readFileSync(more, 'utf8')) as { agents: AgentCredentials[] }).agents);
-  }
-  if ((opts.agentsPerSite ?? 1) > 1) writeFileSync(credsPath, `${JSON.stringify({ agents }, null, 2)}\n`, { mode: 0o600 });
+  writeHubConfig(hubConfig, {
+    mqttPort,
+    httpPort,
+    influxUrl: influx.url,
+    registryPath: join(dir, 'registry.json'),
+    ...(tlsPort === undefined || opts.tls === undefined ? {} : { tls: { port: tlsPort, ...opts.tls } }),
+    ...(opts.hubYaml === undefined ? {} : { extraYaml: opts.hubYaml }),
+  });
+  const agents = await importAndEnroll(hubConfig, join(dir, 'credentials.json'), opts.agents, opts.agentsPerSite ?? 1);
   const httpUrl = `http://127.0.0.1:${httpPort}`;
   const launch = (): ManagedProcess => startProgram('ioc-hub', ['start', '--config', hubConfig], join(dir, 'hub.log'));
   const waitHub = async (): Promise<void> => {

@@ -1,0 +1,71 @@
+// The steps the demo, the test stack and the benchmarks share to stand up a hub: a config file on
+// loopback ports, the commune registry imported, and agents enrolled through the `ioc-hub` CLI.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PROJECT_ROOT, runProgram } from './child-process.ts';
+
+export const COMMUNES_CSV = join(PROJECT_ROOT, 'data', 'vinh-phuc-communes.csv');
+
+export interface AgentCredentials {
+  site: string;
+  agent: string;
+  token: string;
+}
+
+export interface HubConfigOptions {
+  mqttPort: number;
+  httpPort: number;
+  influxUrl: string;
+  registryPath: string;
+  /** An MQTTS listener beside the plain one. */
+  tls?: { port: number; certFile: string; keyFile: string };
+  logLevel?: string;
+  /** Extra top-level YAML. */
+  extraYaml?: string;
+}
+
+export function writeHubConfig(path: string, o: HubConfigOptions): void {
+  writeFileSync(
+    path,
+    [
+      `# written by ${o.registryPath.includes('.demo') ? 'the demo' : 'a test or benchmark'}; hub/samples/hub.yaml shows every key`,
+      'mqtt:',
+      '  host: 127.0.0.1',
+      `  port: ${o.mqttPort}`,
+      ...(o.tls === undefined ? [] : ['  tls:', `    port: ${o.tls.port}`, `    certFile: ${o.tls.certFile}`, `    keyFile: ${o.tls.keyFile}`]),
+      'http:',
+      '  host: 127.0.0.1',
+      `  port: ${o.httpPort}`,
+      'influx:',
+      `  url: ${o.influxUrl}`,
+      '  database: ioc',
+      'registry:',
+      `  path: ${o.registryPath}`,
+      'log:',
+      `  level: ${o.logLevel ?? 'info'}`,
+      o.extraYaml ?? '',
+      '',
+    ].join('\n'),
+  );
+}
+
+async function hubCli(args: string[]): Promise<void> {
+  const r = await runProgram('ioc-hub', args);
+  if (r.code !== 0) throw new Error(`ioc-hub ${args.join(' ')} failed (${r.code}):\n${r.stderr}${r.stdout}`);
+}
+
+/**
+ * Imports the communes into the hub's registry and enrolls `pi-1` … `pi-{perSite}` at the first `sites`
+ * sites; the credentials (tokens in clear) are written to `credsPath` with mode 0600 and returned.
+ */
+export async function importAndEnroll(hubConfig: string, credsPath: string, sites: number, perSite = 1): Promise<AgentCredentials[]> {
+  await hubCli(['sites', 'import', '--csv', COMMUNES_CSV, '--config', hubConfig]);
+  const agents: AgentCredentials[] = [];
+  for (let k = 1; k <= perSite; k += 1) {
+    const out = `${credsPath}.pi-${k}`;
+    await hubCli(['enroll', '--all-sites', '--agent', `pi-${k}`, '--limit', String(sites), '--out', out, '--config', hubConfig]);
+    agents.push(...(JSON.parse(readFileSync(out, 'utf8')) as { agents: AgentCredentials[] }).agents);
+  }
+  writeFileSync(credsPath, `${JSON.stringify({ agents }, null, 2)}\n`, { mode: 0o600 });
+  return agents;
+}
