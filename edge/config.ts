@@ -49,7 +49,7 @@ export const edgeConfigSchema = z.strictObject({
   clock: z
     .strictObject({
       /** A Pi has no RTC: while timesyncd says the clock is not synced, readings wait in memory this long for it (0: never). */
-      holdUnsyncedS: z.int().min(0).max(86_400).default(900),
+      holdUnsyncedS: z.int().min(0).max(86_400).default(120),
       /** …and at most this many readings; past either bound they are sent with the time they have. */
       maxHoldPoints: z.int().min(0).max(1_000_000).default(20_000),
       /** A wall-clock step against the monotonic clock this large counts as the clock being set. */
