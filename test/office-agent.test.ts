@@ -7,8 +7,9 @@ import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import jsmodbus from 'jsmodbus';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startProgram, type ManagedProcess } from '../scripts/lib/child-process.ts';
+import type { ManagedProcess } from '../scripts/lib/child-process.ts';
 import { freePort } from '../scripts/lib/free-port.ts';
+import { startAgentProcess } from './harness/agent-process.ts';
 import { startStack, waitUntil, type AgentCredentials, type Stack } from './harness/stack.ts';
 
 let stack: Stack;
@@ -95,41 +96,24 @@ beforeAll(async () => {
 
   const queuePort = await freePort();
   queueUrl = `http://127.0.0.1:${queuePort}/v1/queue`;
-  const dataDir = join(stack.dir, 'agent-data');
-  mkdirSync(dataDir, { recursive: true });
-  const config = join(stack.dir, 'agent.yaml');
-  writeFileSync(
-    config,
-    [
-      `site: ${me.site}`,
-      `agent: ${me.agent}`,
-      'hub:',
-      `  url: ${stack.mqttUrl}`,
-      `  token: ${me.token}`,
-      `dataDir: ${dataDir}`,
-      'batch:',
-      '  flushIntervalMs: 200',
-      'collectors:',
-      `  - { type: queue, listen: { host: 127.0.0.1, port: ${queuePort} }, counters: [quay-1, quay-2, quay-3], intervalS: 1 }`,
-      `  - { type: display, display: tv-sanh, url: "http://127.0.0.1:${displayPort}/status", numberField: state.number, queueUrl: "${queueUrl}", counter: quay-1, frozenAfterS: 1, intervalS: 1 }`,
-      '  - type: modbus',
-      '    name: lan',
-      `    transport: { kind: tcp, host: 127.0.0.1, port: ${modbusPort} }`,
-      '    devices:',
-      '      - { name: ups-1, profile: generic-ups, unitId: 1 }',
-      '      - { name: env-1, profile: temp-humidity, unitId: 3 }',
-      '    intervalS: 1',
-      '  - type: modbus',
-      '    name: dead',
-      `    transport: { kind: tcp, host: 127.0.0.1, port: ${deadModbusPort} }`,
-      '    devices: [{ name: ups-9, profile: generic-ups, timeoutMs: 500, retries: 0 }]',
-      '    intervalS: 1',
-      `  - { type: net_iface, interfaces: [eth0, wwan0, ppp9], procDir: "${procDir}", intervalS: 1 }`,
-      `  - { type: uplink, procDir: "${procDir}", intervalS: 1 }`,
-      '',
-    ].join('\n'),
-  );
-  agentProc = startProgram('ioc-edge', ['run', '--config', config], join(stack.dir, 'agent.log'));
+  agentProc = startAgentProcess(stack, me, [
+    `  - { type: queue, listen: { host: 127.0.0.1, port: ${queuePort} }, counters: [quay-1, quay-2, quay-3], intervalS: 1 }`,
+    `  - { type: display, display: tv-sanh, url: "http://127.0.0.1:${displayPort}/status", numberField: state.number, queueUrl: "${queueUrl}", counter: quay-1, frozenAfterS: 1, intervalS: 1 }`,
+    '  - type: modbus',
+    '    name: lan',
+    `    transport: { kind: tcp, host: 127.0.0.1, port: ${modbusPort} }`,
+    '    devices:',
+    '      - { name: ups-1, profile: generic-ups, unitId: 1 }',
+    '      - { name: env-1, profile: temp-humidity, unitId: 3 }',
+    '    intervalS: 1',
+    '  - type: modbus',
+    '    name: dead',
+    `    transport: { kind: tcp, host: 127.0.0.1, port: ${deadModbusPort} }`,
+    '    devices: [{ name: ups-9, profile: generic-ups, timeoutMs: 500, retries: 0 }]',
+    '    intervalS: 1',
+    `  - { type: net_iface, interfaces: [eth0, wwan0, ppp9], procDir: "${procDir}", intervalS: 1 }`,
+    `  - { type: uplink, procDir: "${procDir}", intervalS: 1 }`,
+  ]);
   await waitUntil('the queue endpoint of the agent', async () => (await fetch(`http://127.0.0.1:${queuePort}/healthz`, { signal: AbortSignal.timeout(1000) })).ok, 30_000);
 }, 90_000);
 

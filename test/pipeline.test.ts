@@ -1,14 +1,13 @@
 // End to end through real TCP and real processes: a real agent with real collectors probing local
 // targets, plus simulated offices, → the hub process → a real influxd.
 import { createServer, type Server } from 'node:net';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startProgram, type ManagedProcess } from '../scripts/lib/child-process.ts';
+import type { ManagedProcess } from '../scripts/lib/child-process.ts';
 import { freePort } from '../scripts/lib/free-port.ts';
 import { Simulator } from '../edge/simulator.ts';
 import { z } from 'zod';
 import { pointSchema } from '../protocol/index.ts';
+import { startAgentProcess } from './harness/agent-process.ts';
 import { startStack, waitUntil, type Stack } from './harness/stack.ts';
 
 let stack: Stack;
@@ -48,30 +47,13 @@ describe('a real agent process', () => {
   it('probes local targets and its readings land with the registry tags', async () => {
     const me = stack.agents[0];
     if (me === undefined) throw new Error('no agent enrolled');
-    const dataDir = join(stack.dir, 'agent-data');
-    mkdirSync(dataDir, { recursive: true });
-    const config = join(stack.dir, 'agent.yaml');
-    writeFileSync(
-      config,
-      [
-        `site: ${me.site}`,
-        `agent: ${me.agent}`,
-        'hub:',
-        `  url: ${stack.mqttUrl}`,
-        `  token: ${me.token}`,
-        `dataDir: ${dataDir}`,
-        'batch:',
-        '  flushIntervalMs: 200',
-        'collectors:',
-        `  - { type: tcp, name: open-port, host: 127.0.0.1, port: ${tcpPort}, intervalS: 1 }`,
-        `  - { type: tcp, name: closed-port, host: 127.0.0.1, port: ${closedPort}, intervalS: 1 }`,
-        `  - { type: http, name: hub-api, url: "${stack.httpUrl}/healthz", intervalS: 1 }`,
-        '  - { type: icmp, name: loopback, host: 127.0.0.1, count: 2, intervalS: 2 }',
-        '  - { type: host, intervalS: 1 }',
-        '',
-      ].join('\n'),
-    );
-    agentProc = startProgram('ioc-edge', ['run', '--config', config], join(stack.dir, 'agent.log'));
+    agentProc = startAgentProcess(stack, me, [
+      `  - { type: tcp, name: open-port, host: 127.0.0.1, port: ${tcpPort}, intervalS: 1 }`,
+      `  - { type: tcp, name: closed-port, host: 127.0.0.1, port: ${closedPort}, intervalS: 1 }`,
+      `  - { type: http, name: hub-api, url: "${stack.httpUrl}/healthz", intervalS: 1 }`,
+      '  - { type: icmp, name: loopback, host: 127.0.0.1, count: 2, intervalS: 2 }',
+      '  - { type: host, intervalS: 1 }',
+    ]);
 
     const probes = await waitUntil(
       'readings of every probe target',
