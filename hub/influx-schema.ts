@@ -148,7 +148,7 @@ export interface InfluxConnection {
   timeoutMs: number;
 }
 
-/** A node-influx client for schema work (no retries: the caller retries the whole setup). */
+/** A node-influx client without retries of its own (the caller decides: ingest, or the whole schema setup). */
 export function influxClient(conn: InfluxConnection): InfluxDB {
   const url = new URL(conn.url);
   const protocol = url.protocol === 'https:' ? 'https' : 'http';

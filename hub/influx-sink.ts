@@ -1,8 +1,8 @@
 // The InfluxDB 1.x sink (node-influx): line-protocol writes with ms precision, database + `raw` retention setup.
-import { InfluxDB, type IPoint } from 'influx';
+import type { InfluxDB, IPoint } from 'influx';
 import type { Logger } from 'pino';
 import { HubError } from './errors.ts';
-import { ensureInfluxSchema } from './influx-schema.ts';
+import { ensureInfluxSchema, influxClient } from './influx-schema.ts';
 import { SinkError, type HubPoint, type Sink } from './sink.ts';
 
 export interface InfluxSinkOptions {
@@ -23,19 +23,8 @@ export class InfluxSink implements Sink {
   private readonly log: Logger;
 
   constructor(private readonly opts: InfluxSinkOptions) {
-    const url = new URL(opts.url);
-    const protocol = url.protocol === 'https:' ? 'https' : 'http';
-    this.influx = new InfluxDB({
-      host: url.hostname,
-      port: url.port === '' ? (protocol === 'https' ? 443 : 8086) : Number(url.port),
-      protocol,
-      path: url.pathname === '/' ? undefined : url.pathname,
-      database: opts.database,
-      username: opts.username,
-      password: opts.password,
-      // No retries inside the client: ingest decides (the agent resends until PUBACK).
-      pool: { maxRetries: 0, requestTimeout: opts.timeoutMs },
-    });
+    // No retries inside the client: ingest decides (the agent resends until PUBACK).
+    this.influx = influxClient(opts);
     this.log = opts.logger.child({ component: 'influx-sink' });
   }
 
