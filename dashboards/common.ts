@@ -277,30 +277,26 @@ export function alertAnnotation(extraWhere: readonly string[] = []): dashboard.A
     .target(tableTarget(query, 'Anno').annotationColumns({ text: 'rule', tags: 'site,severity,state' }));
 }
 
-/** The `site` variable: every site that ever sent an agent point. */
-export function siteVariable(): dashboard.QueryVariableBuilder {
-  const query = 'SHOW TAG VALUES FROM "agent" WITH KEY = "site"';
-  return new dashboard.QueryVariableBuilder('site')
-    .label('Xã / Site')
+/** A query variable over the values of one tag, refreshed on load, sorted. */
+function tagValuesVariable(name: string, label: string, measurement: string, key: string): dashboard.QueryVariableBuilder {
+  const query = `SHOW TAG VALUES FROM "${measurement}" WITH KEY = "${key}"`;
+  return new dashboard.QueryVariableBuilder(name)
+    .label(label)
     .datasource(INFLUX_DS)
     .query(query)
     .definition(query)
     .refresh(dashboard.VariableRefresh.OnDashboardLoad)
-    .sort(dashboard.VariableSort.AlphabeticalAsc)
-    .multi(false)
-    .includeAll(false);
+    .sort(dashboard.VariableSort.AlphabeticalAsc);
+}
+
+/** The `site` variable: every site that ever sent an agent point. */
+export function siteVariable(): dashboard.QueryVariableBuilder {
+  return tagValuesVariable('site', 'Xã / Site', 'agent', 'site').multi(false).includeAll(false);
 }
 
 /** The `target` variable of net_probe; "All" matches every target. */
 export function targetVariable(defaultTarget = 'hub'): dashboard.QueryVariableBuilder {
-  const query = 'SHOW TAG VALUES FROM "net_probe" WITH KEY = "target"';
-  return new dashboard.QueryVariableBuilder('target')
-    .label('Đích đo / Probe target')
-    .datasource(INFLUX_DS)
-    .query(query)
-    .definition(query)
-    .refresh(dashboard.VariableRefresh.OnDashboardLoad)
-    .sort(dashboard.VariableSort.AlphabeticalAsc)
+  return tagValuesVariable('target', 'Đích đo / Probe target', 'net_probe', 'target')
     .includeAll(true)
     .allValue('.*')
     .current({ text: defaultTarget, value: defaultTarget, selected: true });
