@@ -90,7 +90,9 @@ export function siteViews(deps: Pick<HttpDeps, 'registry' | 'agentState' | 'poin
       oldestUnsentAgeS: d?.oldestUnsentAgeS ?? null,
       completenessPct: d?.completenessPct ?? null,
     };
-    agentsBySite.set(site, [...(agentsBySite.get(site) ?? []), view]);
+    const list = agentsBySite.get(site);
+    if (list === undefined) agentsBySite.set(site, [view]);
+    else list.push(view);
     if (s?.lastSeen != null) lastSeenBySite.set(site, Math.max(lastSeenBySite.get(site) ?? 0, s.lastSeen));
   }
   return deps.registry.listSites().map((site) => {
