@@ -4,13 +4,15 @@ import type { PinValue } from './pin.ts';
 export class Debouncer {
   private timer: NodeJS.Timeout | undefined;
   private raw: PinValue;
+  private rawAt = 0;
   /** Edges seen on the line, bounces included. */
   rawEdges = 0;
 
+  /** `onStable` gets the new level and the time of the raw edge that began it (epoch ms). */
   constructor(
     private stable: PinValue,
     private readonly ms: number,
-    private readonly onStable: (value: PinValue) => void,
+    private readonly onStable: (value: PinValue, at: number) => void,
   ) {
     this.raw = stable;
   }
@@ -19,9 +21,11 @@ export class Debouncer {
     return this.stable;
   }
 
-  /** Feed every raw edge here. */
-  input(value: PinValue): void {
+  /** Feed every raw edge here, with the time it was seen. */
+  input(value: PinValue, at: number = Date.now()): void {
     this.rawEdges += 1;
+    // A repeated level (two rising edges around a bounce too short to read) does not restart the level's time.
+    if (value !== this.raw) this.rawAt = at;
     this.raw = value;
     clearTimeout(this.timer);
     if (this.ms <= 0) {
@@ -40,6 +44,6 @@ export class Debouncer {
     this.timer = undefined;
     if (this.raw === this.stable) return;
     this.stable = this.raw;
-    this.onStable(this.stable);
+    this.onStable(this.stable, this.rawAt);
   }
 }
