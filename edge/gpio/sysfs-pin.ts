@@ -4,7 +4,7 @@
 // raw BCM number. Edges come from polling `value` (Node has no poll(2) on POLLPRI without a native addon); sysfs
 // has no bias: set pulls in config.txt (`gpio=17=ip,pu`).
 import { access, readdir, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { EdgeError, errorCode, errorMessage } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { describeLine, lineTag, type LineSpec } from './line-spec.ts';
@@ -77,6 +77,8 @@ export interface SysfsPinOptions {
   pollMs?: number;
   /** How long to wait for udev to make gpioN/ usable after the export. */
   exportWaitMs?: number;
+  /** Wait after setting the line up, before its first reading. */
+  settleMs?: number;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -92,9 +94,26 @@ function parseValue(s: string): PinValue | undefined {
   return s === '0' ? 0 : s === '1' ? 1 : undefined;
 }
 
+/** Exports and unexports in progress per sysfs dir: one at a time, each export waiting for its gpioN/ to be usable. */
+const exporting = new Map<string, Promise<unknown>>();
+
+function oneAtATime<T>(dir: string, fn: () => Promise<T>): Promise<T> {
+  const run = (exporting.get(dir) ?? Promise.resolve()).then(fn, fn);
+  const tail = run.catch(() => undefined);
+  exporting.set(dir, tail);
+  void tail.then(() => {
+    if (exporting.get(dir) === tail) exporting.delete(dir);
+  });
+  return run;
+}
+
 /** Exports the line (base + offset), sets it to input and polls its value until close(). */
-export async function openSysfsPin(spec: LineSpec, opts: PinOptions, sopts: SysfsPinOptions): Promise<InputPin> {
+export function openSysfsPin(spec: LineSpec, opts: PinOptions, sopts: SysfsPinOptions): Promise<InputPin> {
   const dir = sopts.sysfsDir ?? SYSFS_GPIO_DIR;
+  return oneAtATime(dir, () => exportAndOpen(dir, spec, opts, sopts));
+}
+
+async function exportAndOpen(dir: string, spec: LineSpec, opts: PinOptions, sopts: SysfsPinOptions): Promise<InputPin> {
   const { number, chip } = sysfsNumber(await listSysfsChips(dir), spec);
   const what = `${describeLine(spec)} (sysfs gpio${number} = ${chip.label} base ${chip.base} + ${number - chip.base})`;
   const lineDir = join(dir, `gpio${number}`);
@@ -124,6 +143,8 @@ export async function openSysfsPin(spec: LineSpec, opts: PinOptions, sopts: Sysf
     }
   }
   if (opts.bias !== 'as-is') sopts.logger.warn({ line: lineTag(spec), bias: opts.bias }, 'sysfs GPIO cannot set a bias: set the pull in config.txt');
+  // Let the input settle after the switch to input (a pull charging a long cable) before the first reading.
+  await sleep(sopts.settleMs ?? 50);
   const first = parseValue(await readTrim(valuePath));
   if (first === undefined) throw new EdgeError('E_GPIO', `${what}: unreadable value`);
   return new SysfsPin(lineTag(spec), `sysfs gpio${number} (${chip.label} base ${chip.base})`, first, valuePath, join(dir, 'unexport'), exported ? number : undefined, sopts);
@@ -185,6 +206,13 @@ class SysfsPin implements InputPin {
     this.closed = true;
     clearTimeout(this.timer);
     this.listeners.length = 0;
-    if (this.exportedNumber !== undefined) await writeFile(this.unexportPath, String(this.exportedNumber)).catch(() => undefined);
+    const n = this.exportedNumber;
+    if (n === undefined) return;
+    // Released once the kernel has removed gpioN/ (bounded: close() must end).
+    const lineDir = dirname(this.valuePath);
+    await oneAtATime(dirname(this.unexportPath), async () => {
+      await writeFile(this.unexportPath, String(n)).catch(() => undefined);
+      for (let i = 0; i < 50 && (await exists(lineDir)); i++) await sleep(10);
+    });
   }
 }
