@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// Makes sure the OS programs the demo and tests run are present: influxd (Debian package `influxdb`)
-// and ping (`iputils-ping`, for the icmp collector). Installs them with apt-get when running as root,
+// Makes sure the OS programs the demo and tests run are present: influxd (Debian package `influxdb`),
+// ping (`iputils-ping`, for the icmp collector) and the GPIO tools (`gpiod`, `util-linux`'s setpriv). Installs them with apt-get when running as root,
 // otherwise prints the exact line to run and exits non-zero.
 import { execFileSync, spawnSync } from 'node:child_process';
 
@@ -8,6 +8,9 @@ const needed = [
   { bin: 'influxd', pkg: 'influxdb' },
   { bin: 'influx', pkg: 'influxdb-client' },
   { bin: 'ping', pkg: 'iputils-ping' },
+  // GPIO inputs on a Pi: gpiomon/gpioget/gpiofind/gpioinfo (edge/gpio/gpiod-pin.ts), and setpriv to tie gpiomon to the agent's life.
+  { bin: 'gpiomon', pkg: 'gpiod' },
+  { bin: 'setpriv', pkg: 'util-linux' },
 ];
 
 function has(bin) {
