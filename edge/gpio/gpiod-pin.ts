@@ -26,6 +26,7 @@ import {
   type LineRequest,
 } from './gpiod-cli.ts';
 import { describeLine, lineTag, type LineSpec } from './line-spec.ts';
+import { EdgeFanout } from './edge-fanout.ts';
 import type { InputPin, PinOptions, PinValue } from './pin.ts';
 
 export interface GpiodTools {
@@ -131,9 +132,10 @@ export async function openGpiodPin(tools: GpiodTools, spec: LineSpec, opts: PinO
 export class GpiodPin implements InputPin {
   readonly id: string;
   readonly where: string;
+  /** The level as gpiomon last reported it (to see a change while the line was lost). */
   private value: PinValue = 0;
+  private readonly edges = new EdgeFanout(0);
   private child: ChildProcess | undefined;
-  private readonly listeners: ((v: PinValue, at: number) => void)[] = [];
   private closed = false;
   private retryTimer: NodeJS.Timeout | undefined;
   private readonly backoff: Backoff;
@@ -160,11 +162,11 @@ export class GpiodPin implements InputPin {
   }
 
   async read(): Promise<PinValue> {
-    return this.value;
+    return this.edges.level;
   }
 
   watch(onChange: (value: PinValue, at: number) => void): void {
-    this.listeners.push(onChange);
+    this.edges.watch(onChange);
   }
 
   /** gpioget, then gpiomon; rejects with the reason when either fails. */
@@ -181,6 +183,9 @@ export class GpiodPin implements InputPin {
     // then right again from the next edge on. The kernel lets only one process hold a line, so no reader can overlap.
     const before = this.value;
     this.value = v;
+    if (this.starts === 0) this.edges.setLevel(v);
+    // close() came while gpioget ran: start nothing that close() would not stop.
+    if (this.closed) return;
     await this.startMonitor(what);
     if (this.starts > 1 && v !== before) this.emit(v, Date.now());
   }
@@ -258,7 +263,7 @@ export class GpiodPin implements InputPin {
   }
 
   private emit(v: PinValue, at: number): void {
-    for (const l of this.listeners) l(v, at);
+    this.edges.emit(v, at);
   }
 
   /** Stops gpiomon (SIGTERM, SIGKILL after 2 s) and waits until it is gone. */
@@ -266,7 +271,7 @@ export class GpiodPin implements InputPin {
     this.closed = true;
     clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
-    this.listeners.length = 0;
+    this.edges.clear();
     const child = this.child;
     if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
     const gone = new Promise<void>((resolve) => child.once('close', () => resolve()));

@@ -8,6 +8,7 @@ import { dirname, join } from 'node:path';
 import { EdgeError, errorCode, errorMessage } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { describeLine, lineTag, type LineSpec } from './line-spec.ts';
+import { EdgeFanout } from './edge-fanout.ts';
 import type { InputPin, PinOptions, PinValue } from './pin.ts';
 
 export const SYSFS_GPIO_DIR = '/sys/class/gpio';
@@ -151,7 +152,7 @@ async function exportAndOpen(dir: string, spec: LineSpec, opts: PinOptions, sopt
 }
 
 class SysfsPin implements InputPin {
-  private readonly listeners: ((v: PinValue, at: number) => void)[] = [];
+  private readonly edges: EdgeFanout;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
   lost: EdgeError | undefined = undefined;
@@ -165,15 +166,16 @@ class SysfsPin implements InputPin {
     private readonly exportedNumber: number | undefined,
     private readonly sopts: SysfsPinOptions,
   ) {
+    this.edges = new EdgeFanout(value);
     this.schedule(sopts.pollMs ?? 20);
   }
 
   async read(): Promise<PinValue> {
-    return this.value;
+    return this.edges.level;
   }
 
   watch(onChange: (value: PinValue, at: number) => void): void {
-    this.listeners.push(onChange);
+    this.edges.watch(onChange);
   }
 
   private schedule(ms: number): void {
@@ -191,8 +193,7 @@ class SysfsPin implements InputPin {
       this.lost = undefined;
       if (v !== this.value && !this.closed) {
         this.value = v;
-        const at = Date.now();
-        for (const l of this.listeners) l(v, at);
+        this.edges.emit(v, Date.now());
       }
       this.schedule(pollMs);
     } catch (err: unknown) {
@@ -205,7 +206,7 @@ class SysfsPin implements InputPin {
   async close(): Promise<void> {
     this.closed = true;
     clearTimeout(this.timer);
-    this.listeners.length = 0;
+    this.edges.clear();
     const n = this.exportedNumber;
     if (n === undefined) return;
     // Released once the kernel has removed gpioN/ (bounded: close() must end).
