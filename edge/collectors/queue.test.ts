@@ -96,6 +96,7 @@ describe('queue "call next" buttons through the gpiod tools', () => {
     try {
       for (const n of [101, 102, 103]) q.model.apply({ type: 'issued', counter: 'quay-3', number: n });
       await q.start?.(rec);
+      await fake.replayed(1);
       const end = Date.now() + 5000;
       while (rec.of('queue_event').filter((e) => e.tags?.type === 'called').length < 2 && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
       await new Promise((r) => setTimeout(r, 200));

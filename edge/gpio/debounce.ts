@@ -21,17 +21,25 @@ export class Debouncer {
     return this.stable;
   }
 
-  /** Feed every raw edge here, with the time it was seen. */
+  /**
+   * Feed every raw edge here, with the time it happened. Edges can arrive late and bunched (a pipe, a busy
+   * event loop): a level counts by the edges' own times when the next edge shows it held `ms`, or by the
+   * timer when no edge follows.
+   */
   input(value: PinValue, at: number = Date.now()): void {
     this.rawEdges += 1;
-    // A repeated level (two rising edges around a bounce too short to read) does not restart the level's time.
-    if (value !== this.raw) this.rawAt = at;
-    this.raw = value;
+    if (value !== this.raw) {
+      if (this.raw !== this.stable && at - this.rawAt >= this.ms) this.settle();
+      // A repeated level (two rising edges around a bounce too short to read) does not restart the level's time.
+      this.rawAt = at;
+      this.raw = value;
+    }
     clearTimeout(this.timer);
     if (this.ms <= 0) {
       this.settle();
       return;
     }
+    // From the arrival, not from `at`: an edge that came late may still be followed by its bounce.
     this.timer = setTimeout(() => this.settle(), this.ms);
   }
 

@@ -167,6 +167,8 @@ async function gpiomon() {
       out(`${line}\n`);
     }
   }
+  // The test may wait for this: everything recorded was printed (line-buffered, or held).
+  if (rec !== undefined) log({ replayed: true });
   // Then wait for events that never come, like the real one, until a signal.
   setInterval(() => undefined, 1 << 30);
 }

@@ -34,6 +34,8 @@ export interface ToolRun {
   args?: string[];
   exit?: number;
   msg?: string;
+  /** gpiomon printed its whole recording. */
+  replayed?: boolean;
 }
 
 export interface FakeGpiod {
@@ -41,6 +43,8 @@ export interface FakeGpiod {
   devDir: string;
   env: NodeJS.ProcessEnv;
   runs(): Promise<ToolRun[]>;
+  /** Waits until `n` gpiomon have printed their whole recording. */
+  replayed(n: number, timeoutMs?: number): Promise<void>;
   cleanup(): Promise<void>;
 }
 
@@ -67,17 +71,25 @@ export async function makeFakeGpiod(spec: FakeBoardSpec): Promise<FakeGpiod> {
   }
   if (spec.setpriv !== false && existsSync('/usr/bin/setpriv')) await symlink('/usr/bin/setpriv', join(bin, 'setpriv'));
   for (const c of Object.keys(spec.chips)) await writeFile(join(devDir, c), '');
+  const runs = async (): Promise<ToolRun[]> => {
+    const text = await readFile(logPath, 'utf8').catch(() => '');
+    return text
+      .split('\n')
+      .filter((l) => l !== '')
+      .map((l) => JSON.parse(l) as ToolRun);
+  };
   return {
     dir,
     devDir,
     // Only the fakes: the real tools in /usr/bin must not answer in their place.
     env: { PATH: bin, FAKE_GPIOD_DIR: dir },
-    async runs() {
-      const text = await readFile(logPath, 'utf8').catch(() => '');
-      return text
-        .split('\n')
-        .filter((l) => l !== '')
-        .map((l) => JSON.parse(l) as ToolRun);
+    runs,
+    async replayed(n, timeoutMs = 10_000) {
+      const end = Date.now() + timeoutMs;
+      while ((await runs()).filter((r) => r.replayed === true).length < n) {
+        if (Date.now() > end) throw new Error(`fewer than ${n} gpiomon replays done`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
     },
     cleanup: () => rm(dir, { recursive: true, force: true }),
   };

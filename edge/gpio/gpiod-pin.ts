@@ -143,6 +143,8 @@ export class GpiodPin implements InputPin {
   lost: EdgeError | undefined = undefined;
   /** gpiomon processes started (the first, and each reopen). */
   starts = 0;
+  /** Wall clock minus the kernel's event clock, the smallest seen (ms). */
+  private offsetMs: number | undefined;
 
   constructor(
     private readonly tools: GpiodTools,
@@ -200,6 +202,7 @@ export class GpiodPin implements InputPin {
       let stderr = '';
       const child = spawn(cmd, argv, { env: this.tools.env, stdio: ['ignore', 'pipe', 'pipe'] });
       this.child = child;
+      this.offsetMs = undefined;
       this.starts += 1;
       const started = (): void => {
         if (settled) return;
@@ -223,7 +226,7 @@ export class GpiodPin implements InputPin {
         if (edge === undefined || (edge.offset !== undefined && edge.offset !== this.req.offset)) return;
         started();
         this.value = edge.value;
-        this.emit(edge.value, Date.now());
+        this.emit(edge.value, this.edgeTime(edge.kernelS));
       });
       child.on('error', (err: Error) => {
         // spawn failed (ENOENT: the tools were removed since detection).
@@ -245,6 +248,18 @@ export class GpiodPin implements InputPin {
         this.scheduleReopen();
       });
     });
+  }
+
+  /**
+   * When an edge happened (epoch ms): its kernel timestamp plus the smallest (arrival - kernel time) seen on this
+   * gpiomon, so intervals between edges are the kernel's even when gpiomon's output arrives late or in a burst,
+   * and no edge is timed after its arrival.
+   */
+  private edgeTime(kernelS: number): number {
+    const kernelMs = kernelS * 1000;
+    const offset = Date.now() - kernelMs;
+    if (this.offsetMs === undefined || offset < this.offsetMs) this.offsetMs = offset;
+    return Math.floor(kernelMs + this.offsetMs);
   }
 
   private scheduleReopen(): void {

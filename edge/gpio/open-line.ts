@@ -17,6 +17,8 @@ export interface GpioEnvironment {
   env?: NodeJS.ProcessEnv;
   gpiod?: Omit<GpiodPinOptions, 'logger'>;
   sysfsPollMs?: number;
+  /** Wait before a sysfs line's first reading (see SysfsPinOptions.settleMs). */
+  sysfsSettleMs?: number;
 }
 
 export type GpioBackend = { kind: 'gpiod'; tools: GpiodTools; chips: string[] } | { kind: 'sysfs'; why: string } | { kind: 'none'; error: EdgeError };
@@ -57,6 +59,6 @@ export function createLineOpener(genv: GpioEnvironment): PinOpener {
       throw b.error;
     }
     if (b.kind === 'gpiod') return await openGpiodPin(b.tools, spec, opts, { logger: log, ...genv.gpiod });
-    return await openSysfsPin(spec, opts, { logger: log, ...(genv.sysfsDir === undefined ? {} : { sysfsDir: genv.sysfsDir }), ...(genv.sysfsPollMs === undefined ? {} : { pollMs: genv.sysfsPollMs }) });
+    return await openSysfsPin(spec, opts, { logger: log, ...(genv.sysfsDir === undefined ? {} : { sysfsDir: genv.sysfsDir }), ...(genv.sysfsPollMs === undefined ? {} : { pollMs: genv.sysfsPollMs }), ...(genv.sysfsSettleMs === undefined ? {} : { settleMs: genv.sysfsSettleMs }) });
   };
 }

@@ -116,10 +116,11 @@ describe('sysfs GPIO fallback: the number is the chip base + offset, never the B
     // Mains present: the relay contact pulls GPIO27 low (active-low: state 1).
     await sys.setLevel(539, 0);
     const c = createGpioCollector(
-      gpioConfigSchema.parse({ type: 'gpio', inputs: [{ line: 'GPIO17', name: 'door' }, { line: 'GPIO27', name: 'mains', activeLow: true }], debounceMs: 50 }),
+      gpioConfigSchema.parse({ type: 'gpio', inputs: [{ line: 'GPIO17', name: 'door' }, { line: 'GPIO27', name: 'mains', activeLow: true }], debounceMs: 400 }),
       { logger: silentLogger() },
       // PATH without the gpiod tools, too: sysfs is used when either is missing.
-      { gpio: { devDir: noDev, sysfsDir: sys.dir, env: { PATH: noDev }, sysfsPollMs: 5 } },
+      // The fake kernel re-renders `value` after active_low changes in its own loop: give it time on a loaded machine.
+      { gpio: { devDir: noDev, sysfsDir: sys.dir, env: { PATH: noDev }, sysfsPollMs: 5, sysfsSettleMs: 300 } },
     );
     cleanups.push(async () => {
       await c.close?.();
@@ -143,9 +144,12 @@ describe('sysfs GPIO fallback: the number is the chip base + offset, never the B
     await sys.setLevel(539, 1);
     await sleep(20);
     await sys.setLevel(539, 0);
-    await sleep(150);
+    await sleep(500);
     await sys.setLevel(539, 1);
-    await sleep(200);
+    // 400 ms of debounce (the 15-20 ms bounces and glitch are driven by this test's own timers, which a loaded
+    // machine stretches), the 5 ms polls of the fake kernel and of the pin; then some headroom.
+    for (let i = 0; i < 150 && acc.of('gpio_event').length < 2; i++) await sleep(20);
+    await sleep(450);
     expect(acc.of('gpio_event').map((e) => [e.tags?.name, e.fields.state])).toEqual([
       ['door', 1],
       ['mains', 0],
