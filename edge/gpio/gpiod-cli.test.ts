@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
@@ -8,8 +9,10 @@ import {
   parseGpiodVersion,
   parseGpiogetValue,
   parseGpiomonLine,
+  findLineCommand,
   type GpiodVersion,
 } from './gpiod-cli.ts';
+import { BIASES } from './line-spec.ts';
 
 const V1: GpiodVersion = { major: 1, text: 'v1.6.3' };
 const V2: GpiodVersion = { major: 2, text: 'v2.1.3' };
@@ -66,5 +69,34 @@ describe('gpiod tools: versions, arguments, output', () => {
     expect(classifyGpiodError('gpioget: error reading GPIO values: Permission denied\n')).toBe('permission');
     expect(classifyGpiodError("gpiomon: cannot find GPIO chip character device 'gpiochip9'\n")).toBe('no-chip');
     expect(classifyGpiodError('something else')).toBe('failed');
+  });
+});
+
+// The gpiod tools of this machine (Debian's package; the OS-package list installs it). Without a GPIO chip they
+// fail at opening it, which shows that every option we build was accepted.
+const installed = parseGpiodVersion(spawnSync('gpiomon', ['--version'], { encoding: 'utf8' }).stdout ?? '');
+
+describe.skipIf(installed === undefined)(`the installed gpiod tools (${installed?.text ?? 'none'}) take the arguments we build`, () => {
+  it('gpiomon and gpioget accept every bias and active-low combination; the line lookup runs', () => {
+    const v = installed ?? V1;
+    for (const bias of BIASES) {
+      for (const activeLow of [false, true]) {
+        const req = { chip: 'gpiochip0', offset: 17, activeLow, bias };
+        for (const [tool, args] of [
+          ['gpiomon', gpiomonArgs(v, req)],
+          ['gpioget', gpiogetArgs(v, req)],
+        ] as const) {
+          const r = spawnSync(tool, args, { encoding: 'utf8', timeout: 5000 });
+          // A chip that exists (a Pi running this suite) may also answer: then gpiomon waits for edges.
+          if (r.status === null) continue;
+          expect(r.stderr, `${tool} ${args.join(' ')}`).not.toMatch(/invalid|unrecognized|try .* --help|requires an argument/);
+          expect(r.stderr).toMatch(/No such file or directory|cannot find GPIO chip|^$/);
+        }
+      }
+    }
+    const find = findLineCommand(v, 'GPIO17');
+    const r = spawnSync(find.cmd, find.args, { encoding: 'utf8', timeout: 5000 });
+    expect(r.error).toBeUndefined();
+    expect(r.stderr).not.toMatch(/invalid|unrecognized|try .* --help/);
   });
 });
