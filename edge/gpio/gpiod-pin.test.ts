@@ -3,8 +3,10 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { silentLogger } from '../logger.ts';
 import { alive, makeFakeGpiod, pi4LineNames } from './fake-gpiod.ts';
+import { detectGpiodTools, openGpiodPin } from './gpiod-pin.ts';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const recording = fileURLToPath(new URL('../collectors/fixtures/gpio-gpiomon-v1-door.txt', import.meta.url));
@@ -63,6 +65,38 @@ describe('gpiomon child processes', () => {
       expect(alive(a.monitorPid)).toBe(true);
     } finally {
       await a.cleanup();
+    }
+  });
+});
+
+describe('edge times', () => {
+  it('follow the kernel timestamps, and start anew when the wall clock steps (NTP setting a Pi clock after boot)', { timeout: 20_000 }, async () => {
+    const fake = await makeFakeGpiod({
+      version: '2.1.3',
+      chips: { gpiochip0: { label: 'pinctrl-bcm2711', lines: pi4LineNames() } },
+      recordings: { 'gpiochip0:17': fileURLToPath(new URL('../collectors/fixtures/gpio-gpiomon-v2-two-edges.txt', import.meta.url)) },
+    });
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      vi.setSystemTime(new Date('2000-01-01T00:00:00Z'));
+      const tools = await detectGpiodTools(fake.env);
+      if (!('version' in tools)) throw tools;
+      const pin = await openGpiodPin(tools, { chip: 'gpiochip0', line: 17 }, { activeLow: false, bias: 'as-is' }, { logger: silentLogger() });
+      const seen: [number, number][] = [];
+      pin.watch((v, at) => {
+        seen.push([v, at]);
+        // NTP sets the clock between the two edges.
+        if (seen.length === 1) vi.setSystemTime(new Date('2026-12-01T12:00:00Z'));
+      });
+      for (let i = 0; i < 200 && seen.length < 2; i++) await sleep(25);
+      await pin.close();
+      expect(seen.map(([v]) => v)).toEqual([1, 0]);
+      expect(new Date(seen[0]?.[1] ?? 0).getUTCFullYear()).toBe(2000);
+      // Timed from the new clock, not 600 ms after the old one.
+      expect(new Date(seen[1]?.[1] ?? 0).getUTCFullYear()).toBe(2026);
+    } finally {
+      vi.useRealTimers();
+      await fake.cleanup();
     }
   });
 });

@@ -48,6 +48,9 @@ export interface GpiodPinOptions {
   retryMaxMs?: number;
 }
 
+/** An edge timed this far before its arrival means the wall clock stepped (see edgeTime). */
+const CLOCK_STEP_MS = 2000;
+
 /** Bytes of a tool's stderr kept for the error message. */
 const STDERR_KEEP = 2048;
 
@@ -253,12 +256,14 @@ export class GpiodPin implements InputPin {
   /**
    * When an edge happened (epoch ms): its kernel timestamp plus the smallest (arrival - kernel time) seen on this
    * gpiomon, so intervals between edges are the kernel's even when gpiomon's output arrives late or in a burst,
-   * and no edge is timed after its arrival.
+   * and no edge is timed after its arrival. An edge that would be timed more than 2 s before its arrival means the
+   * wall clock stepped forward (NTP setting a Pi's clock after boot, the Pi has no RTC): time from it anew.
    */
   private edgeTime(kernelS: number): number {
     const kernelMs = kernelS * 1000;
-    const offset = Date.now() - kernelMs;
-    if (this.offsetMs === undefined || offset < this.offsetMs) this.offsetMs = offset;
+    const now = Date.now();
+    const offset = now - kernelMs;
+    if (this.offsetMs === undefined || offset < this.offsetMs || offset - this.offsetMs > CLOCK_STEP_MS) this.offsetMs = offset;
     return Math.floor(kernelMs + this.offsetMs);
   }
 
