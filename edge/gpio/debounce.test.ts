@@ -1,26 +1,33 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { Debouncer } from './debounce.ts';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 describe('Debouncer', () => {
-  it('a level counts once it held `ms`; bounces and short glitches do not', async () => {
-    const out: [number, number][] = [];
-    const d = new Debouncer(0, 40, (v, at) => out.push([v, at]));
-    const t0 = Date.now();
-    d.input(1, t0);
-    d.input(0, t0 + 1);
-    d.input(1, t0 + 3);
-    await sleep(80);
-    expect(out).toEqual([[1, t0 + 3]]);
-    d.input(0);
-    await sleep(5);
-    d.input(1); // a 5 ms glitch
-    await sleep(80);
-    expect(out).toHaveLength(1);
-    expect(d.value).toBe(1);
-    expect(d.rawEdges).toBe(5);
-    d.stop();
+  it('a level counts once it held `ms`; bounces and short glitches do not', () => {
+    vi.useFakeTimers();
+    try {
+      const out: [number, number][] = [];
+      const d = new Debouncer(0, 40, (v, at) => out.push([v, at]));
+      const t0 = Date.now();
+      d.input(1);
+      vi.advanceTimersByTime(1);
+      d.input(0);
+      vi.advanceTimersByTime(2);
+      d.input(1);
+      vi.advanceTimersByTime(39);
+      expect(out).toEqual([]);
+      vi.advanceTimersByTime(1);
+      expect(out).toEqual([[1, t0 + 3]]);
+      d.input(0);
+      vi.advanceTimersByTime(5);
+      d.input(1); // a 5 ms glitch
+      vi.advanceTimersByTime(100);
+      expect(out).toHaveLength(1);
+      expect(d.value).toBe(1);
+      expect(d.rawEdges).toBe(5);
+      d.stop();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('edges that arrive bunched (late, in one read) count by their own times', () => {
