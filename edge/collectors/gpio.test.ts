@@ -103,11 +103,12 @@ describe('gpio collector over the gpiod tools (fake tools replaying recorded gpi
     expect(events.filter((e) => e.tags?.name === 'mains').map((e) => e.fields.state)).toEqual([0, 1]);
     // Event times are those of the edges that began each level, timed by the kernel's timestamps: the door
     // stood open 1234.910 - 1234.505 = 405 ms in the recording, however late the replay ran on a loaded machine.
-    // (At most 405; less only by how much sooner a later line came through the pipe than the first.)
+    // Never more than 405 (timed by arrival, a loaded machine made it 720); less only by how much sooner a later
+    // line came through the pipe than the first one did (up to ~70 ms seen on this loaded machine: 100 ms headroom).
     const [opened, closed] = events.filter((e) => e.tags?.name === 'door');
     const openMs = (closed?.t ?? 0) - (opened?.t ?? 0);
     expect(openMs).toBeLessThanOrEqual(405);
-    expect(openMs).toBeGreaterThan(355);
+    expect(openMs).toBeGreaterThan(305);
     const later = new RecordingAccumulator();
     await c.gather(later, new AbortController().signal);
     expect(later.readings.map((r) => [r.m, r.tags?.name, r.fields, r.channel])).toEqual([
