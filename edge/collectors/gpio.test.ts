@@ -84,13 +84,6 @@ describe('gpio collector over the gpiod tools (fake tools replaying recorded gpi
     );
     const acc = new RecordingAccumulator();
     await c.start?.(acc);
-    // Before any edge: the levels gpioget read (mains present: physical 0, active-low).
-    const first = new RecordingAccumulator();
-    await c.gather(first, new AbortController().signal);
-    expect(first.readings.map((r) => [r.tags, r.fields])).toEqual([
-      [{ pin: 'GPIO17', name: 'door' }, { state: 0 }],
-      [{ pin: 'GPIO27', name: 'mains' }, { state: 1 }],
-    ]);
     // Both recordings printed, then the debounce of their last edge.
     await fake.replayed(2);
     await until(() => acc.of('gpio_event').length >= 4);
@@ -123,6 +116,20 @@ describe('gpio collector over the gpiod tools (fake tools replaying recorded gpi
     expect(mons.every((r) => alive(r.pid))).toBe(true);
     await c.close?.();
     expect(mons.map((r) => alive(r.pid))).toEqual([false, false]);
+  });
+
+  it('before any edge, the state is the level gpioget read, active-low applied', async () => {
+    const fake = await fakeBoard({ version: '1.6.3', chips: pi4, levels: { 'gpiochip0:17': 1, 'gpiochip0:27': 0 } });
+    const c = collector({ type: 'gpio', inputs: [{ line: 'GPIO17', name: 'door' }, { line: 'GPIO27', name: 'mains', activeLow: true, bias: 'pull-up' }] }, fake);
+    await c.start?.(new RecordingAccumulator());
+    const first = new RecordingAccumulator();
+    await c.gather(first, new AbortController().signal);
+    // Mains present: the relay pulls the line to 0 (physical), 1 with active-low.
+    expect(first.readings.map((r) => [r.tags, r.fields])).toEqual([
+      [{ pin: 'GPIO17', name: 'door' }, { state: 1 }],
+      [{ pin: 'GPIO27', name: 'mains' }, { state: 1 }],
+    ]);
+    expect((await fake.runs()).filter((r) => r.tool === 'gpioget').map((r) => r.args)).toEqual(expect.arrayContaining([['gpiochip0', '17'], ['-l', '-B', 'pull-up', 'gpiochip0', '27']]));
   });
 
   it('libgpiod 2.x: a line by chip + offset, the 2.x options and output', async () => {

@@ -1,6 +1,6 @@
 // Test helper: a temp dir with fake gpiod tools on a PATH of their own (fake-gpiod.mjs), a fake /dev with
 // gpiochip nodes, and a log of every tool run (to check no gpiomon outlives its collector).
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -95,11 +95,17 @@ export async function makeFakeGpiod(spec: FakeBoardSpec): Promise<FakeGpiod> {
   };
 }
 
-/** Whether a process is still alive. */
+/** Whether a process is still running (a zombie waiting for its new parent to reap it has ended). */
 export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
+  } catch {
+    return false;
+  }
+  try {
+    // /proc/PID/stat: "pid (comm) S ...": the state follows the last ')'.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
   } catch {
     return false;
   }
