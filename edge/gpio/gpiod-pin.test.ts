@@ -28,12 +28,19 @@ setInterval(() => undefined, 1000);
 `,
   );
   const agent = spawn(process.execPath, ['--import', 'tsx', script], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const line = await new Promise<string>((resolve, reject) => {
-    const rl = createInterface({ input: agent.stdout });
-    rl.once('line', resolve);
-    agent.once('exit', (code) => reject(new Error(`agent exited ${String(code)}`)));
-    setTimeout(() => reject(new Error('agent did not start')), 20_000);
-  });
+  let line: string;
+  try {
+    line = await new Promise<string>((resolve, reject) => {
+      const rl = createInterface({ input: agent.stdout });
+      rl.once('line', resolve);
+      agent.once('exit', (code) => reject(new Error(`agent exited ${String(code)}`)));
+      setTimeout(() => reject(new Error('agent did not start')), 20_000);
+    });
+  } catch (err: unknown) {
+    agent.kill('SIGKILL');
+    await fake.cleanup();
+    throw err;
+  }
   const monitorPid = (JSON.parse(line) as { pid: number }).pid;
   return {
     agentPid: agent.pid ?? 0,
