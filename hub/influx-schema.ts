@@ -134,8 +134,9 @@ export async function backfillRollups(influx: InfluxDB, opts: InfluxSchemaOption
 export function siteInfoPoints(sites: readonly Site[]): IPoint[] {
   return sites.map((s) => ({
     measurement: SITE_INFO_MEASUREMENT,
-    tags: { site: s.slug, province: s.province, area: s.area },
-    fields: { name: s.name, lat: s.lat, lon: s.lon, area_name: s.areaName },
+    tags: { site: s.slug, province: s.province, ...(s.area === '' ? {} : { area: s.area }) },
+    // `name` is always there (the wall's commune list counts it); lat/lon only when known (the map draws those).
+    fields: { name: s.name, ...(s.lat === undefined || s.lon === undefined ? {} : { lat: s.lat, lon: s.lon }), area_name: s.areaName },
     timestamp: 0,
   }));
 }
