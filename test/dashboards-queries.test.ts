@@ -271,6 +271,13 @@ describe('generated dashboards against a real InfluxDB', () => {
     expect(fromWall[0]?.values?.[0]?.[1]).toBe(PROVINCE.communes);
   });
 
+  it('the served-per-hour panel groups by province when the registry has no districts', async () => {
+    const queues = dashboards.find((d) => d.uid === 'ioc-queues');
+    const p = queues?.panels.find((x) => x.title.includes('Served per hour'));
+    const series = await rawQuery(interpolateInfluxQL(p?.targets?.[0]?.query ?? '', { from: queues?.time.from ?? 'now-24h', interval: '1h', vars: {} }));
+    expect(series.map((s) => s.tags)).toEqual([{ province: PROVINCE.slug, area: '' }]);
+  });
+
   it("the wall lists all of Phú Thọ's 148 communes (none has coordinates), names exactly as in the 2025 file", async () => {
     const [header, ...rows] = parseCsv(readFileSync(COMMUNES_CSV, 'utf8'));
     const col = (name: string): number => header?.fields.indexOf(name) ?? -1;
