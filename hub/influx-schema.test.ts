@@ -93,10 +93,20 @@ describe('against a real influxd', () => {
     expect(await rows('SELECT "name", "lat", "lon", "area_name" FROM "meta"."site_info"')).toEqual([[0, 'renamed', site.lat, site.lon, site.areaName]]);
   });
 
+  it('replaces the site_info of a site whose district went away (legacy list → 2025 list), keeping one series', async () => {
+    const conn = { url: influxd.url, database: 'ioc', timeoutMs: 5000 };
+    const before: Site = { slug: 'thi-tran-lap-thach', name: 'Thị trấn Lập Thạch', code: '08761', province: 'vinh-phuc', provinceName: 'Tỉnh Vĩnh Phúc', area: 'lap-thach', areaName: 'Huyện Lập Thạch', lat: 21.38, lon: 105.48 };
+    await writeSiteInfo(conn, [before]);
+    await writeSiteInfo(conn, [{ ...before, name: 'Xã Lập Thạch', province: 'phu-tho', provinceName: 'Tỉnh Phú Thọ', area: '', areaName: '' }]);
+    const body = await influxd.query('SELECT "name", "lat", "area_name" FROM "meta"."site_info" WHERE "site" = \'thi-tran-lap-thach\' GROUP BY "province", "area"', 'ioc');
+    const series = body.results[0]?.series ?? [];
+    expect(series.map((s) => [s.tags, s.values])).toEqual([[{ province: 'phu-tho', area: '' }, [[0, 'Xã Lập Thạch', 21.38, '']]]]);
+  });
+
   it('stores site_info of a commune without district or coordinates beside one with both', async () => {
     const conn = { url: influxd.url, database: 'ioc', timeoutMs: 5000 };
     await writeSiteInfo(conn, [site, commune2025]);
-    const body = await influxd.query('SELECT last("name") AS "name", last("lat") AS "lat" FROM "meta"."site_info" GROUP BY "site", "area"', 'ioc');
+    const body = await influxd.query('SELECT last("name") AS "name", last("lat") AS "lat" FROM "meta"."site_info" WHERE "site" =~ /^(phuong-tich-son|xa-lap-thach)$/ GROUP BY "site", "area"', 'ioc');
     const series = body.results[0]?.series ?? [];
     expect(series.map((s) => [s.tags, s.values?.[0]?.slice(1)])).toEqual([
       [{ site: 'xa-lap-thach', area: '' }, ['Xã Lập Thạch', null]],
