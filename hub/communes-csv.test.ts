@@ -60,6 +60,15 @@ describe('the 2025 national commune list (data/vn-communes-2025.csv)', () => {
     expect(collisions).toBe(8);
   }, 60_000);
 
+  it('slugs the names stored decomposed (combining marks) like the others, and keeps their bytes', async () => {
+    const list = await readCommunesCsv(NATIONAL);
+    const decomposed = list.rows.filter((r) => r.name.normalize('NFC') !== r.name);
+    expect(decomposed).toHaveLength(50);
+    const tuLe = decomposed.find((r) => r.name.normalize('NFC') === 'Xã Tú Lệ');
+    expect(tuLe?.slug).toBe('xa-tu-le');
+    expect(tuLe?.name).not.toBe('Xã Tú Lệ'); // as published, not normalised
+  });
+
   it('imports all provinces into one registry only when asked, every slug unique', async () => {
     const reg = await Registry.open(tmpRegistry());
     await expect(reg.importCommunesCsv(NATIONAL)).rejects.toMatchObject({ code: 'E_SEVERAL_PROVINCES', message: expect.stringMatching(/has 34 provinces: 01 Thành phố Hà Nội \(\d+\), .*25 Tỉnh Phú Thọ \(148\).*--province CODE\|NAME.*--all-provinces/s) });

@@ -19,9 +19,6 @@ export const COMMUNE_FORMATS = {
 } as const satisfies Record<string, { required: readonly string[]; optional: readonly string[] }>;
 export type CommuneFormat = keyof typeof COMMUNE_FORMATS;
 
-/** The three-tier columns (kept for callers that write a legacy file). */
-export const COMMUNE_COLUMNS = COMMUNE_FORMATS['districts-legacy'].required;
-
 const KINDS_2025 = ['xa', 'phuong', 'dac-khu'] as const;
 
 /** A commune as a site, before slug collisions are resolved against the registry. */
