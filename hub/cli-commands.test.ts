@@ -7,6 +7,7 @@ import { parse } from 'yaml';
 import { runCli } from './cli-commands.ts';
 
 const csv = fileURLToPath(new URL('../data/vinh-phuc-communes.csv', import.meta.url));
+const national = fileURLToPath(new URL('../data/vn-communes-2025.csv', import.meta.url));
 
 function io(env: Record<string, string>): { out: string[]; err: string[]; io: Parameters<typeof runCli>[1] } {
   const out: string[] = [];
@@ -39,6 +40,28 @@ describe('ioc-hub CLI', () => {
     const d = io(env);
     expect(await runCli(['sites', 'list'], d.io)).toBe(0);
     expect(d.out.join('').split('\n').filter(Boolean)).toHaveLength(121);
+  });
+
+  it('imports one province of the 2025 national list with --province, and refuses the whole file without a choice', async () => {
+    const penv = { IOC_HUB_REGISTRY_PATH: join(mkdtempSync(join(tmpdir(), 'ioc-hub-cli-')), 'registry.json') };
+    const several = io(penv);
+    expect(await runCli(['sites', 'import', '--csv', national], several.io)).toBe(1);
+    expect(several.err.join('')).toMatch(/^ioc-hub: .*vn-communes-2025\.csv has 34 provinces: 01 Thành phố Hà Nội .*--province CODE\|NAME.*--all-provinces to import all 3321 communes\n$/s);
+    const unknown = io(penv);
+    expect(await runCli(['sites', 'import', '--csv', national, '--province', '99'], unknown.io)).toBe(1);
+    expect(unknown.err.join('')).toMatch(/^ioc-hub: no province "99" in .*; it has 34 provinces: 01 Thành phố Hà Nội \(\d+\), .*25 Tỉnh Phú Thọ \(148\)/);
+    const both = io(penv);
+    expect(await runCli(['sites', 'import', '--csv', national, '--province', '25', '--all-provinces'], both.io)).toBe(2);
+    for (const province of ['25', 'Phú Thọ']) {
+      const ok = io(penv);
+      expect(await runCli(['sites', 'import', '--csv', national, '--province', province], ok.io)).toBe(0);
+      expect(ok.out.join('')).toMatch(/^imported \(national-2025, province 25\): \d+ added, \d+ updated, 148 sites in /);
+    }
+    const list = io(penv);
+    expect(await runCli(['sites', 'list'], list.io)).toBe(0);
+    const lines = list.out.join('').split('\n').filter(Boolean);
+    expect(lines).toHaveLength(148);
+    expect(lines).toContain('xa-lap-thach\tXã Lập Thạch\t\t\t');
   });
 
   it('exits non-zero with a message and no stack trace on bad input', async () => {

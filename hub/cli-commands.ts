@@ -22,7 +22,7 @@ export const USAGE = `usage:
   ioc-hub start [--config FILE]
   ioc-hub enroll --site SITE --agent AGENT [--hub-url mqtt://HOST:1883] [--config FILE]
   ioc-hub enroll --all-sites [--agent pi-1] [--limit N] --out creds.json [--config FILE]
-  ioc-hub sites import --csv FILE [--config FILE]
+  ioc-hub sites import --csv FILE [--province CODE|NAME | --all-provinces] [--config FILE]
   ioc-hub sites list [--config FILE]
 `;
 
@@ -35,6 +35,8 @@ const OPTIONS = {
   limit: { type: 'string' },
   out: { type: 'string' },
   csv: { type: 'string' },
+  province: { type: 'string' },
+  'all-provinces': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -122,8 +124,11 @@ async function enrollAll(registry: Registry, values: Values, io: CliIo): Promise
 
 async function sitesImport(config: HubConfig, values: Values, io: CliIo): Promise<number> {
   const registry = await Registry.open(config.registry.path);
-  const result = await registry.importCommunesCsv(need(values.csv, '--csv'));
-  io.stdout(`imported: ${result.added} added, ${result.updated} updated, ${result.total} sites in ${registry.path}\n`);
+  const csv = need(values.csv, '--csv');
+  if (values.province !== undefined && values['all-provinces'] === true) throw new HubError('E_USAGE', '--province and --all-provinces exclude each other');
+  if (values.province !== undefined && values.province.trim() === '') throw new HubError('E_USAGE', '--province needs a code (25) or a name (Phú Thọ)');
+  const result = await registry.importCommunesCsv(csv, { province: values.province, allProvinces: values['all-provinces'] });
+  io.stdout(`imported (${result.format}, province ${result.provinces.join(',')}): ${result.added} added, ${result.updated} updated, ${result.total} sites in ${registry.path}\n`);
   return 0;
 }
 
@@ -132,7 +137,7 @@ async function sitesList(config: HubConfig, io: CliIo): Promise<number> {
   const agents = registry.listAgents();
   const lines = registry.listSites().map((s) => {
     const mine = agents.filter((a) => a.site === s.slug).map((a) => a.agent);
-    return `${s.slug}\t${s.name}\t${s.area}\t${s.lat},${s.lon}\t${mine.join(',')}\n`;
+    return `${s.slug}\t${s.name}\t${s.area}\t${s.lat === undefined ? '' : `${s.lat},${s.lon}`}\t${mine.join(',')}\n`;
   });
   io.stdout(lines.join(''));
   return 0;

@@ -7,6 +7,8 @@ export type HubErrorCode =
   | 'E_UNKNOWN_SITE'
   | 'E_BAD_SLUG'
   | 'E_CSV'
+  | 'E_UNKNOWN_PROVINCE'
+  | 'E_SEVERAL_PROVINCES'
   | 'E_AUTH'
   | 'E_PUBLISH_DENIED'
   | 'E_INGEST_STOPPED'

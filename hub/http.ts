@@ -43,8 +43,9 @@ export interface SiteView {
   area: string;
   areaName: string;
   province: string;
-  lat: number;
-  lon: number;
+  /** null while the office's coordinates are unknown (the 2025 commune list has none). */
+  lat: number | null;
+  lon: number | null;
   online: boolean;
   lastSeen: string | null;
   agents: SiteAgentView[];
@@ -103,8 +104,8 @@ export function siteViews(deps: Pick<HttpDeps, 'registry' | 'agentState' | 'poin
       area: site.area,
       areaName: site.areaName,
       province: site.province,
-      lat: site.lat,
-      lon: site.lon,
+      lat: site.lat ?? null,
+      lon: site.lon ?? null,
       online: agents.some((a) => a.online),
       lastSeen: iso(lastSeenBySite.get(site.slug) ?? null),
       agents,

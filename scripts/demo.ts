@@ -6,7 +6,7 @@ import { InfluxdProcess } from './lib/influxd-process.ts';
 import { freePort } from './lib/free-port.ts';
 import { PROJECT_ROOT, runProgram, startProgram, startTsEntry, type ManagedProcess } from './lib/child-process.ts';
 import { startMailSink } from './lib/mail-sink.ts';
-import { importAndEnroll, writeHubConfig } from './lib/hub-setup.ts';
+import { PROVINCE, importAndEnroll, writeHubConfig } from './lib/hub-setup.ts';
 import { parseFlags } from './lib/cli-args.ts';
 import { parsePromText } from './lib/prom-text.ts';
 
@@ -33,7 +33,7 @@ if (flags.help === true) {
   process.exit(0);
 }
 const sites = Math.floor(Number(flags.sites ?? 30));
-if (sites < 1 || sites > 120) fail('--sites must be between 1 and 120 (the registry has 121 communes; one is kept for the real agent)');
+if (sites < 1 || sites > PROVINCE.communes - 1) fail(`--sites must be between 1 and ${PROVINCE.communes - 1} (${PROVINCE.name} has ${PROVINCE.communes} communes; one is kept for the real agent)`);
 const intervalMs = Number(flags['interval-ms'] ?? 5000);
 const dataDir = resolve(String(flags['data-dir'] ?? join(PROJECT_ROOT, '.demo')));
 const durationS = flags.duration === undefined ? undefined : Number(flags.duration);

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runProgram } from '../scripts/lib/child-process.ts';
-import { COMMUNES_CSV } from './harness/stack.ts';
+import { sitesImportArgs } from './harness/stack.ts';
 
 let dir: string;
 let hubConfig: string;
@@ -14,7 +14,7 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'ioc-enroll-'));
   hubConfig = join(dir, 'hub.yaml');
   writeFileSync(hubConfig, `registry:\n  path: ${join(dir, 'registry.json')}\n`);
-  const r = await runProgram('ioc-hub', ['sites', 'import', '--csv', COMMUNES_CSV, '--config', hubConfig]);
+  const r = await runProgram('ioc-hub', [...sitesImportArgs(), '--config', hubConfig]);
   expect(r.code, r.stderr).toBe(0);
 });
 
@@ -22,14 +22,14 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('ioc-hub enroll → ioc-edge', () => {
   it('prints a config that ioc-edge check-config accepts, with the default probes', async () => {
-    const r = await runProgram('ioc-hub', ['enroll', '--site', 'phuong-tich-son', '--agent', 'pi-1', '--hub-url', 'mqtts://hub.example.vn:8883', '--config', hubConfig]);
+    const r = await runProgram('ioc-hub', ['enroll', '--site', 'xa-lap-thach', '--agent', 'pi-1', '--hub-url', 'mqtts://hub.example.vn:8883', '--config', hubConfig]);
     expect(r.code, r.stderr).toBe(0);
     const yamlStart = r.stdout.indexOf('site:');
     expect(yamlStart).toBeGreaterThanOrEqual(0);
     const agentYaml = join(dir, 'agent.yaml');
     writeFileSync(agentYaml, r.stdout.slice(r.stdout.lastIndexOf('#', yamlStart)));
     const doc = parse(r.stdout.slice(yamlStart)) as { site: string; hub: { url: string; token: string }; collectors: { type: string; name?: string }[] };
-    expect(doc.site).toBe('phuong-tich-son');
+    expect(doc.site).toBe('xa-lap-thach');
     expect(doc.hub.url).toBe('mqtts://hub.example.vn:8883');
     expect(doc.hub.token.length).toBeGreaterThanOrEqual(32);
     expect(r.stdout).toContain(doc.hub.token);

@@ -3,8 +3,13 @@ import { z } from 'zod';
 import { durationSchema } from '../../hub/alerts/duration.ts';
 
 const routeSchema = z.strictObject({
-  /** Any of these areas (districts); absent: any. */
-  areas: z.array(z.string()).optional(),
+  /**
+   * Any of these areas (district slugs: `vinh-yen`); absent: any. Only registries with districts have areas: a
+   * commune of the 2025 list (no districts) has none and matches no `areas` route; route it by `provinces` or `sites`.
+   */
+  areas: z.array(z.string().min(1)).optional(),
+  /** Any of these provinces (slugs: `phu-tho`); absent: any. Province-wide incidents carry their province too. */
+  provinces: z.array(z.string().min(1)).optional(),
   sites: z.array(z.string()).optional(),
   severities: z.array(z.enum(['info', 'warning', 'critical'])).optional(),
   email: z.array(z.email()).default([]),

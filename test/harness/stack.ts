@@ -6,10 +6,10 @@ import { join } from 'node:path';
 import { InfluxdProcess } from '../../scripts/lib/influxd-process.ts';
 import { freePort } from '../../scripts/lib/free-port.ts';
 import { startProgram, type ManagedProcess } from '../../scripts/lib/child-process.ts';
-import { importAndEnroll, writeHubConfig, type AgentCredentials } from '../../scripts/lib/hub-setup.ts';
+import { importAndEnroll, writeHubConfig, type AgentCredentials, type CommuneSource } from '../../scripts/lib/hub-setup.ts';
 import { parsePromText } from '../../scripts/lib/prom-text.ts';
 
-export { COMMUNES_CSV, type AgentCredentials } from '../../scripts/lib/hub-setup.ts';
+export { COMMUNES_CSV, LEGACY_COMMUNES, LEGACY_PROVINCE, PROVINCE, sitesImportArgs, type AgentCredentials, type CommuneSource } from '../../scripts/lib/hub-setup.ts';
 
 export interface Stack {
   dir: string;
@@ -48,8 +48,10 @@ export interface StackOptions {
   hubYaml?: string;
   /** An MQTTS listener beside the plain one. */
   tls?: { certFile: string; keyFile: string };
-  /** Agents pi-1..pi-N at each of the first `agents` sites (the registry has 121): for storms of hundreds of agents. */
+  /** Agents pi-1..pi-N at each of the first `agents` sites (the registry has Phú Thọ's 148): for storms of hundreds of agents. */
   agentsPerSite?: number;
+  /** The commune list imported; default Phú Thọ from the 2025 list (no districts, no coordinates). */
+  communes?: CommuneSource;
 }
 
 export async function startStack(opts: StackOptions = { agents: 1 }): Promise<Stack & { mqttsUrl?: string }> {
@@ -67,7 +69,7 @@ export async function startStack(opts: StackOptions = { agents: 1 }): Promise<St
     ...(tlsPort === undefined || opts.tls === undefined ? {} : { tls: { port: tlsPort, ...opts.tls } }),
     ...(opts.hubYaml === undefined ? {} : { extraYaml: opts.hubYaml }),
   });
-  const agents = await importAndEnroll(hubConfig, join(dir, 'credentials.json'), opts.agents, opts.agentsPerSite ?? 1);
+  const agents = await importAndEnroll(hubConfig, join(dir, 'credentials.json'), opts.agents, opts.agentsPerSite ?? 1, opts.communes);
   const httpUrl = `http://127.0.0.1:${httpPort}`;
   const launch = (): ManagedProcess => startProgram('ioc-hub', ['start', '--config', hubConfig], join(dir, 'hub.log'));
   const waitHub = async (): Promise<void> => {
