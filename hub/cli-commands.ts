@@ -137,7 +137,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
 function groupUsage(argv: readonly string[], io: CliIo): number {
   const group = argv[0] ?? '';
   const inGroup = HUB_COMMANDS.filter((c) => c.command.split(' ')[0] === group);
-  const help = argv.includes('--help') || argv.includes('-h');
+  const help = argv[1] === '--help' || argv[1] === '-h'; // `sites --help`; `sites purge --help` is an unknown command
   if (GROUPS.has(group) && inGroup.length > 0) {
     const text = formatOverview('ioc-hub', `${group} commands`, inGroup, [`Run '${LAUNCHER} ${group} COMMAND --help' for a command's options.`], true);
     if (help) {

@@ -12,12 +12,27 @@ import { parsePromText } from './lib/prom-text.ts';
 import { DemoLockedError, acquireDemoLock, demoStateDir, type DemoLock } from './lib/demo-state.ts';
 
 const USAGE = `usage: npm run demo -- [--sites N] [--interval-ms MS] [--data-dir DIR] [--duration S] [--fresh]
+
+Options:
   --sites N        simulated commune offices (default 30)
   --interval-ms    how often each simulated office reports (default 5000)
   --data-dir DIR   where InfluxDB data, the registry, tokens and logs go (default $IOC_DEMO_DIR, else
                    $XDG_STATE_HOME/ioc-edge/demo/<checkout id>, ~/.local/state/… when unset; never the checkout)
-  --duration S     stop by itself after S seconds (default: run until Ctrl-C)
-  --fresh          start from an empty registry and database`;
+  --duration S     stop by itself S seconds after the first points are stored (default: run until Ctrl-C)
+  --fresh          start from an empty registry and database
+  -h, --help       print this help and exit
+
+Environment:
+  IOC_DEMO_DIR     the state folder when --data-dir is not given
+  XDG_STATE_HOME   base of the default state folder (default ~/.local/state)
+
+Example:
+  npm run demo -- --sites 10 --duration 120
+
+Exit status:
+  0  stopped by Ctrl-C, SIGTERM or --duration
+  1  a part failed, or another demo is running on the same state folder
+  2  usage error`;
 
 function fail(message: string): never {
   console.error(`demo: ${message}\n${USAGE}`);

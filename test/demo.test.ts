@@ -91,6 +91,15 @@ function exportedEnv(out: string): Record<string, string> {
 }
 
 describe('npm run demo', () => {
+  it('--help exits 0 with options, environment, example and exit status; a usage error exits 2', async () => {
+    const help = startDemo(['--help'], {});
+    expect(await help.closed).toBe(0);
+    expect(help.output()).toMatch(/^usage: npm run demo -- [^]*Options:\n[^]*--data-dir DIR[^]*Environment:\n {2}IOC_DEMO_DIR[^]*Example:\n[^]*Exit status:\n {2}0 /);
+    const bad = startDemo(['--sites', '3', '--bogus'], {});
+    expect(await bad.closed).toBe(2);
+    expect(bad.output()).toMatch(/^demo: unknown option --bogus/);
+  }, 60_000);
+
   it('starts influxd, the hub, simulated offices and a real agent, prints live lines and the CLI environment, refuses a second demo, and stops cleanly, leaving no secret in the checkout', async () => {
     const xdg = stateHome();
     const demo = startDemo(['--sites', '5', '--interval-ms', '1000', '--duration', '20'], { XDG_STATE_HOME: xdg });
