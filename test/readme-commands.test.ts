@@ -1,8 +1,8 @@
-// The README's operator commands run as printed: every `ioc-hub …` / `ioc-edge …` line of its code blocks uses a
+// The READMEs' operator commands run as printed: every `ioc-hub …` / `ioc-edge …` line of its code blocks uses a
 // launcher that works in a fresh checkout (`npx`, `node bin/…`, the container's entrypoint), and each (sub)command
 // and option it names exists — checked by running `<launcher> <command> --help` as a real process.
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../scripts/lib/child-process.ts';
@@ -70,10 +70,13 @@ function segments(block: string): string[] {
     .flatMap((l) => l.split(/\s*(?:&&|\|\||\||;)\s*/));
 }
 
+/** README.md and the component READMEs (edge/README.md, hub/alerts/README.md…). */
+const READMES = ['README.md', ...readdirSync(PROJECT_ROOT, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('README.md') && f !== 'README.md' && !f.startsWith('node_modules') && !f.includes('/node_modules/'))];
+
 function readmeCommands(): { commands: ReadmeCommand[]; bare: string[] } {
   const commands: ReadmeCommand[] = [];
   const bare: string[] = [];
-  for (const block of codeBlocks(readFileSync(join(PROJECT_ROOT, 'README.md'), 'utf8'))) {
+  for (const block of READMES.flatMap((f) => codeBlocks(readFileSync(join(PROJECT_ROOT, f), 'utf8')))) {
     for (const segment of segments(block)) {
       const l = launch(segment.match(/"[^"]*"|'[^']*'|\S+/g) ?? []);
       if (l === undefined) continue;
