@@ -126,6 +126,19 @@ describe('ioc-edge CLI', () => {
     expect(bad.errors[0]).toMatch(/invalid credentials/);
   });
 
+  it('the real ioc-edge program: --help exits 0, a usage error exits 2', async () => {
+    const bin = new URL('../bin/ioc-edge.js', import.meta.url).pathname;
+    const exec = (args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> =>
+      new Promise((resolve) => {
+        execFile(process.execPath, [bin, ...args], { timeout: 30_000 }, (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }));
+      });
+    const [help, usage] = await Promise.all([exec(['simulate', '--help']), exec(['run', '--nope'])]);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/^ioc-edge simulate — [^]*--credentials FILE[^]*IOC_EDGE_HUB_URL[^]*Examples:[^]*Exit status:/);
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toMatch(/^ioc-edge: run: Unknown option '--nope'/);
+  }, 40_000);
+
   it('bin/ioc-edge.js launches through tsx', async () => {
     const bin = new URL('../bin/ioc-edge.js', import.meta.url).pathname;
     const sample = new URL('./samples/minimal.yaml', import.meta.url).pathname;

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { runProgram } from '../scripts/lib/child-process.ts';
 import { HUB_COMMANDS, runCli } from './cli-commands.ts';
 
 const csv = fileURLToPath(new URL('../data/vinh-phuc-communes.csv', import.meta.url));
@@ -116,5 +117,22 @@ describe('ioc-hub CLI', () => {
     expect(await runCli([], none.io)).toBe(2);
     expect(none.err.join('')).toContain('Commands:');
   });
-});
 
+  it('the real ioc-hub program: --help exits 0 on stdout, a usage error exits 2 on stderr', async () => {
+    const [help, group, usage, badValue] = await Promise.all([
+      runProgram('ioc-hub', ['silences', 'add', '--help']),
+      runProgram('ioc-hub', ['sites', '--help']),
+      runProgram('ioc-hub', ['enroll', '--nope']),
+      runProgram('ioc-hub', ['alerts', 'list', '--state', 'burning']),
+    ]);
+    expect(help.code, help.stderr).toBe(0);
+    expect(help.stdout).toMatch(/^ioc-hub silences add — [^]*Options:[^]*--duration DURATION[^]*Environment:[^]*IOC_HUB_API_TOKEN[^]*Examples:[^]*Exit status:/);
+    expect(help.stderr).toBe('');
+    expect(group.code).toBe(0);
+    expect(group.stdout).toContain('ioc-hub sites import --csv FILE');
+    expect(usage.code).toBe(2);
+    expect(usage.stdout).toBe('');
+    expect(usage.stderr).toBe("ioc-hub: enroll: Unknown option '--nope'\nioc-hub: run 'npx ioc-hub enroll --help' for its options\n");
+    expect(badValue.code).toBe(2);
+  }, 60_000);
+});
