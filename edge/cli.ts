@@ -61,10 +61,10 @@ export const EDGE_COMMANDS: readonly CommandSpec[] = [
   {
     command: 'check-config',
     summary: 'validate an agent config (with the env overrides) without running it',
-    usage: ['FILE', '--config FILE'],
+    usage: ['FILE', '--config FILE', '-   (the config on stdin)'],
     options: { config: CONFIG_FLAG },
     env: [['IOC_EDGE_CONFIG', 'config file when neither FILE nor --config is given'], ...OVERRIDE_ENV],
-    examples: ['check-config /etc/ioc-edge/agent.yaml'],
+    examples: ['check-config /etc/ioc-edge/agent.yaml', 'check-config - < agent.yaml'],
     notes: ['Prints `OK FILE: site=… agent=… collectors=N`, or every problem with its path (never the values).'],
   },
   {
@@ -222,7 +222,7 @@ async function checkConfig(args: string[], io: CliIo): Promise<number> {
   const file = str(values, 'config') ?? positionals[0] ?? envValue(io.env, 'IOC_EDGE_CONFIG');
   if (file === undefined) throw usageError('check-config needs a FILE', 'check-config');
   try {
-    const cfg = await loadEdgeConfig(file, io.env);
+    const cfg = await loadEdgeConfig(file === '-' ? '/dev/stdin' : file, io.env);
     io.out(`OK ${file}: site=${cfg.site} agent=${cfg.agent} collectors=${cfg.collectors.length}`);
     return 0;
   } catch (err: unknown) {

@@ -1,10 +1,11 @@
 // Enrollment across the boundary: the config `ioc-hub enroll` prints (or writes with --out) is one `ioc-edge` accepts.
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runProgram } from '../scripts/lib/child-process.ts';
+import { PROJECT_ROOT, runProgram } from '../scripts/lib/child-process.ts';
 import { COMMUNES_CSV } from './harness/stack.ts';
 
 let dir: string;
@@ -35,6 +36,14 @@ describe('ioc-hub enroll → ioc-edge', () => {
     expect(check.code, `${check.stdout}${check.stderr}`).toBe(0);
     expect(check.stdout).toMatch(/^OK .*site=phuong-tich-son agent=pi-1 collectors=8/);
   });
+
+  it('enroll | check-config - passes, through a real pipe', async () => {
+    const node = JSON.stringify(process.execPath);
+    const bin = (name: string): string => JSON.stringify(join(PROJECT_ROOT, 'bin', `${name}.js`));
+    const r = spawnSync('sh', ['-c', `${node} ${bin('ioc-hub')} enroll --site phuong-tich-son --agent pi-4 --config ${JSON.stringify(hubConfig)} | ${node} ${bin('ioc-edge')} check-config -`], { encoding: 'utf8', timeout: 60_000 });
+    expect(r.status, `${r.stdout}${r.stderr}`).toBe(0);
+    expect(r.stdout).toMatch(/^OK -: site=phuong-tich-son agent=pi-4 collectors=8/);
+  }, 60_000);
 
   it('enroll --out FILE writes a config check-config accepts, mode 0600, and prints no token', async () => {
     const out = join(dir, 'agent-out.yaml');
