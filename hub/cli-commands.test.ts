@@ -113,6 +113,9 @@ describe('ioc-hub CLI', () => {
       expect(await runCli([group, '--help'], g.io), group).toBe(0);
       expect(g.out.join('')).toContain(`  ${group} `);
     }
+    const viaHelp = io(env);
+    expect(await runCli(['help', 'sites', 'import'], viaHelp.io)).toBe(0);
+    expect(viaHelp.out.join('')).toContain('Usage:\n  ioc-hub sites import');
     const none = io(env);
     expect(await runCli([], none.io)).toBe(2);
     expect(none.err.join('')).toContain('Commands:');

@@ -101,6 +101,7 @@ export const USAGE = formatOverview('ioc-hub', 'the IOC hub and its registry, al
 
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
   try {
+    if (argv[0] === 'help' && argv.length > 1) return await runCli([...argv.slice(1), '--help'], io); // `ioc-hub help sites import`
     if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {
       (argv.length === 0 ? io.stderr : io.stdout)(USAGE);
       return argv.length === 0 ? 2 : 0;
