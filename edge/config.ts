@@ -1,7 +1,7 @@
 // Agent configuration: YAML file + environment overrides, validated once with zod, then frozen.
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { parse as parseYaml } from 'yaml';
+import { YAMLError, parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { isSiteSlug, slugSchema } from '../protocol/index.ts';
 import { collectorConfigSchema } from './collectors/index.ts';
@@ -130,9 +130,13 @@ export async function loadEdgeConfig(path: string, env: NodeJS.ProcessEnv = proc
   }
   let doc: unknown;
   try {
-    doc = parseYaml(text, { prettyErrors: true }) ?? {};
+    doc = parseYaml(text, { prettyErrors: false }) ?? {};
   } catch (err: unknown) {
-    throw new ConfigError([`(yaml): ${err instanceof Error ? err.message : String(err)}`], path, err);
+    // Position only, never the excerpt of the file: it would print the token.
+    const offset = err instanceof YAMLError ? err.pos[0] : undefined;
+    const before = offset === undefined ? undefined : text.slice(0, offset).split('\n');
+    const at = before === undefined ? '' : ` (line ${before.length}, column ${(before.at(-1)?.length ?? 0) + 1})`;
+    throw new ConfigError([`(yaml): ${err instanceof Error ? err.message.split('\n')[0] : String(err)}${at}`], path, err);
   }
   const withEnv = applyEnvOverrides(doc, env);
   if (typeof withEnv === 'object' && withEnv !== null && !Array.isArray(withEnv) && !('configRev' in withEnv)) {

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { LIMITS, MAX_TOPIC_DEPTH } from '../protocol/index.ts';
 import { loadHubConfig, parseHubConfig } from './config.ts';
 import { HubError } from './errors.ts';
+import { defaultRegistryPath } from './state-dir.ts';
 
 const samplesDir = fileURLToPath(new URL('./samples/', import.meta.url));
 
@@ -22,7 +23,8 @@ describe('hub config', () => {
     expect(cfg.http).toEqual({ host: '0.0.0.0', port: 8080 });
     expect(cfg.influx).toMatchObject({ url: 'http://127.0.0.1:8086', database: 'ioc', retention: '90d', batchSize: 5000, flushIntervalMs: 100, maxInflightWrites: 2, timeoutMs: 10000 });
     expect(cfg.limits).toEqual({ maxPayloadBytes: LIMITS.maxPayloadBytes, maxTopicDepth: MAX_TOPIC_DEPTH, maxPendingPoints: 200000 });
-    expect(cfg.registry.path).toBe('./data/registry.json');
+    expect(cfg.registry.path).toBe(defaultRegistryPath());
+    expect(cfg.registry.path).not.toContain(process.cwd());
     expect(cfg.log.level).toBe('info');
   });
 

@@ -7,6 +7,7 @@ import { durationSchema as msDurationSchema } from './alerts/duration.ts';
 import { serviceAccountSchema } from './alerts/service-accounts.ts';
 import { deepFreeze, type DeepReadonly } from './deep-freeze.ts';
 import { HubError, errorMessage } from './errors.ts';
+import { defaultRegistryPath } from './state-dir.ts';
 
 const portSchema = z.int().min(0).max(65535);
 const durationSchema = z.string().regex(/^(INF|\d+[hdw])$/, 'an InfluxDB duration such as 90d, 12w, 720h or INF');
@@ -42,7 +43,8 @@ const influxSchema = z.strictObject({
 });
 
 const registrySchema = z.strictObject({
-  path: z.string().min(1).default('./data/registry.json'),
+  /** Default: $XDG_STATE_HOME/ioc-hub/registry.json (~/.local/state when unset), outside any checkout. */
+  path: z.string().min(1).default(() => defaultRegistryPath()),
 });
 
 const limitsSchema = z.strictObject({
@@ -137,7 +139,7 @@ function readYamlFile(path: string): Record<string, unknown> {
   }
   let doc: unknown;
   try {
-    doc = parseYaml(text);
+    doc = parseYaml(text, { prettyErrors: false }); // no excerpt of the file in the message: it may hold a password
   } catch (err: unknown) {
     throw new HubError('E_CONFIG', `${path} is not valid YAML: ${errorMessage(err)}`, { cause: err });
   }

@@ -30,5 +30,10 @@ export function edgeConfigYaml(input: EdgeConfigInput): string {
       { type: 'host', intervalS: 30 },
     ],
   };
-  return `# ioc-edge config for ${input.site}/${input.agent}: the token is shown only once, keep this file private (chmod 600).\n${stringify(doc)}`;
+  // Comments and one YAML document only: `ioc-hub enroll > agent.yaml` must give a file `ioc-edge check-config` accepts.
+  return [
+    `# ioc-edge config for ${input.site}/${input.agent}, written by ioc-hub enroll.`,
+    '# hub.token is shown only once (the hub keeps its hash): keep this file private (chmod 600).',
+    stringify(doc),
+  ].join('\n');
 }
