@@ -98,6 +98,7 @@ export async function runAlertCli(argv: readonly string[], io: AlertCliIo): Prom
             ...(values.site === undefined ? {} : { sites: values.site }),
             ...(values.area === undefined ? {} : { areas: values.area }),
             ...(values.rule === undefined ? {} : { rules: values.rule }),
+            ...(values['all-sites'] === true && values.site === undefined && values.area === undefined ? { allSites: true } : {}),
             endsAt: Date.now() + ms,
             kind: values.maintenance === true ? 'maintenance' : 'silence',
             comment: values.comment ?? '',
