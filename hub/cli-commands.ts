@@ -1,7 +1,9 @@
 // The ioc-hub commands, as a function of argv that returns an exit code (cli.ts is the process entry).
 import { writeFile } from 'node:fs/promises';
+import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 import type { Logger } from 'pino';
+import { AuditLog, auditLogPath } from './audit-log.ts';
 import { loadHubConfig, type HubConfig } from './config.ts';
 import { edgeConfigYaml } from './edge-config-template.ts';
 import { HubError } from './errors.ts';
@@ -95,19 +97,31 @@ function need(value: string | undefined, flag: string): string {
   return value;
 }
 
+/** Appends a registry write made from the command line to the audit log (who: the OS user). */
+async function audit(config: HubConfig, io: CliIo, action: string, target: string, detail?: Record<string, unknown>): Promise<void> {
+  let user = io.env.USER ?? 'unknown';
+  try {
+    user = userInfo().username;
+  } catch {
+    // no passwd entry (containers): $USER
+  }
+  await new AuditLog(auditLogPath(config)).append({ who: `cli:${user}`, action, target, ...(detail === undefined ? {} : { detail }) });
+}
+
 async function enroll(config: HubConfig, values: Values, io: CliIo): Promise<number> {
   const registry = await Registry.open(config.registry.path);
-  if (values['all-sites'] === true) return await enrollAll(registry, values, io);
+  if (values['all-sites'] === true) return await enrollAll(config, registry, values, io);
   const site = need(values.site, '--site');
   const agent = need(values.agent, '--agent');
   const hubUrl = values['hub-url'] ?? `mqtt://${config.mqtt.host === '0.0.0.0' ? '127.0.0.1' : config.mqtt.host}:${config.mqtt.port}`;
   if (!/^mqtts?:\/\/[^/]+/.test(hubUrl)) throw new HubError('E_USAGE', `--hub-url must look like mqtt://host:1883, got ${hubUrl}`);
   const { token } = await registry.enroll(site, agent);
+  await audit(config, io, 'agent.enroll', `${site}/${agent}`);
   io.stdout(`token: ${token}\n---\n${edgeConfigYaml({ site, agent, token, hubUrl })}`);
   return 0;
 }
 
-async function enrollAll(registry: Registry, values: Values, io: CliIo): Promise<number> {
+async function enrollAll(config: HubConfig, registry: Registry, values: Values, io: CliIo): Promise<number> {
   const out = need(values.out, '--out');
   const agent = values.agent ?? 'pi-1';
   const limit = values.limit === undefined ? Infinity : Number(values.limit);
@@ -115,6 +129,7 @@ async function enrollAll(registry: Registry, values: Values, io: CliIo): Promise
   const sites = registry.listSites().slice(0, limit);
   if (sites.length === 0) throw new HubError('E_UNKNOWN_SITE', 'the registry has no sites: run `ioc-hub sites import --csv FILE` first');
   const agents = await registry.enrollMany(sites.map((s) => ({ site: s.slug, agent })));
+  await audit(config, io, 'agent.enroll', `*/${agent}`, { sites: agents.length, out });
   await writeFile(out, `${JSON.stringify({ agents }, null, 2)}\n`, { mode: 0o600 });
   io.stdout(`enrolled ${agents.length} agents; credentials in ${out}\n`);
   return 0;
@@ -122,7 +137,9 @@ async function enrollAll(registry: Registry, values: Values, io: CliIo): Promise
 
 async function sitesImport(config: HubConfig, values: Values, io: CliIo): Promise<number> {
   const registry = await Registry.open(config.registry.path);
-  const result = await registry.importCommunesCsv(need(values.csv, '--csv'));
+  const csv = need(values.csv, '--csv');
+  const result = await registry.importCommunesCsv(csv);
+  await audit(config, io, 'sites.import', csv, { added: result.added, updated: result.updated, total: result.total });
   io.stdout(`imported: ${result.added} added, ${result.updated} updated, ${result.total} sites in ${registry.path}\n`);
   return 0;
 }
