@@ -67,12 +67,14 @@ export class ApiAuth {
   }
 }
 
-/** Scrypt parameters of the first configured token hash (`scrypt$N$r$p$salt$hash`), if any. */
+/** The costliest scrypt parameters among the configured token hashes (`scrypt$N$r$p$salt$hash`), if any. */
 export function scryptParamsOf(hashes: readonly string[]): ScryptParams | undefined {
+  let best: ScryptParams | undefined;
   for (const h of hashes) {
     const [kind, n, r, p] = h.split('$');
     const params = { N: Number(n), r: Number(r), p: Number(p) };
-    if (kind === 'scrypt' && Number.isInteger(params.N) && Number.isInteger(params.r) && Number.isInteger(params.p)) return params;
+    if (kind !== 'scrypt' || !Number.isInteger(params.N) || !Number.isInteger(params.r) || !Number.isInteger(params.p)) continue;
+    if (best === undefined || params.N * params.r * params.p > best.N * best.r * best.p) best = params;
   }
-  return undefined;
+  return best;
 }
