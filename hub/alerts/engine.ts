@@ -108,8 +108,9 @@ export interface AlertEngineStats {
   overCap: number;
   /** New series-alerts refused because their rule + site was at the cap, per rule. */
   capped: ReadonlyMap<string, number>;
-  /** Longest evaluation slice, ms, and slices run. */
+  /** Longest evaluation slice, ms (wall clock, and CPU time), and slices run. */
   maxSliceMs: number;
+  maxSliceCpuMs: number;
   slices: number;
   /** Queued evaluation jobs. */
   queued: number;
@@ -204,7 +205,7 @@ export class AlertEngine {
       const n = r.seriesRefused?.() ?? 0;
       if (n > 0) seriesRefused.set(r.name, n);
     }
-    return { active: this.alerts.size, overCap: this.overflow.size, capped: this.capped, maxSliceMs: this.slicer.maxSliceMs, slices: this.slicer.slices, queued: this.slicer.pending, seriesRefused };
+    return { active: this.alerts.size, overCap: this.overflow.size, capped: this.capped, maxSliceMs: this.slicer.maxSliceMs, maxSliceCpuMs: this.slicer.maxSliceCpuMs, slices: this.slicer.slices, queued: this.slicer.pending, seriesRefused };
   }
 
   // ---- the indexes: every insert and delete of an alert goes through put/drop, every change of `active` through setActive ----

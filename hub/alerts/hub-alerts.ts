@@ -88,6 +88,7 @@ export function createAlertEngine(opts: { config: HubConfig; rules: RulesFile; b
     m.addGauge({ name: 'ioc_hub_alerts_active', help: 'Alerts in the engine (pending, firing, acknowledged)', read: () => engine.stats().active });
     m.addGauge({ name: 'ioc_hub_alerts_over_cap', help: 'Rule + site pairs past alerts.maxAlertsPerRuleSite (each has one too-many-series alert)', read: () => engine.stats().overCap });
     m.addGauge({ name: 'ioc_hub_alert_slice_max_seconds', help: 'Longest slice of alert evaluation work since start', read: () => engine.stats().maxSliceMs / 1000 });
+    m.addGauge({ name: 'ioc_hub_alert_slice_max_cpu_seconds', help: 'Most process CPU time one slice of alert work used since start', read: () => engine.stats().maxSliceCpuMs / 1000 });
     m.addGauge({ name: 'ioc_hub_alert_queued_jobs', help: 'Alert evaluation jobs waiting for their slices', read: () => engine.stats().queued });
     m.addGauge({ name: 'ioc_hub_event_loop_delay_max_seconds', help: 'Longest event-loop delay over the last 10 s (monitorEventLoopDelay)', read: () => loop.maxSeconds() });
     m.addGauge({ name: 'ioc_hub_event_loop_delay_p99_seconds', help: 'Worst per-second p99 event-loop delay over the last 10 s', read: () => loop.p99Seconds() });
