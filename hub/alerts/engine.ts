@@ -494,11 +494,6 @@ export class AlertEngine {
     this.persist(false);
   }
 
-  /** Evaluation outside the slicer, for small changes made by the API (a silence deleted). */
-  private evaluateNow(): void {
-    this.requestEvaluation();
-  }
-
   private advance(a: Alert, now: number): void {
     if (a.active) {
       if (a.state === 'pending' && now - a.since >= a.forMs && now >= this.startedAt + (this.opts.startupGraceMs ?? 0)) {
@@ -644,7 +639,7 @@ export class AlertEngine {
 
   private persist(force: boolean): void {
     if (this.store === undefined || (!this.dirty && !force)) return;
-    const now = this.now();
+    const now = performance.now(); // real time: the engine's clock may be a test's fake one
     // Coalesced: at most one snapshot per interval (rule memory can be large); stop() forces the last one.
     if (!force && now - this.lastPersist < (this.opts.persistIntervalMs ?? 1000)) {
       this.schedulePersist();
@@ -765,7 +760,7 @@ export class AlertEngine {
     if (!this.silences.some((s) => s.id === id)) throw new AlertError('E_SILENCE_NOT_FOUND', `no silence ${id}`);
     this.silences = this.silences.filter((s) => s.id !== id);
     this.dirty = true;
-    // An alert that was silenced and still fires is announced now.
-    this.evaluateNow();
+    // An alert that was silenced and still fires is announced now (or in the next slices, when there is much to do).
+    this.requestEvaluation();
   }
 }
