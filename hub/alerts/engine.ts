@@ -168,6 +168,9 @@ export class AlertEngine {
   private readonly capped = new Map<string, number>();
   private readonly slicer: Slicer;
   private readonly cap: number;
+  /** Bumped on every insert and delete: the page order below is sorted again only then. */
+  private version = 0;
+  private sorted: { version: number; rows: Alert[] } | undefined;
   /** The last job queued is an evaluation that has not started: asking again asks for that one. */
   private evaluationAtTail = false;
   private startedAt = 0;
@@ -212,6 +215,7 @@ export class AlertEngine {
 
   private put(a: Alert): void {
     this.alerts.set(a.key, a);
+    this.version++;
     if (a.marksSiteDown && a.active) this.downSites.set(a.site, (this.downSites.get(a.site) ?? 0) + 1);
     if (this.countsTowardCap(a)) {
       const rs = `${a.rule}|${a.site}`;
@@ -222,6 +226,7 @@ export class AlertEngine {
   private drop(a: Alert): void {
     if (this.alerts.get(a.key) !== a) return;
     this.alerts.delete(a.key);
+    this.version++;
     if (a.marksSiteDown && a.active) this.setDown(a.site, -1);
     if (this.countsTowardCap(a)) {
       const rs = `${a.rule}|${a.site}`;
@@ -694,16 +699,38 @@ export class AlertEngine {
       after = decodeCursor(q.cursor);
       if (after === undefined) throw new AlertError('E_ALERT_INPUT', 'cursor: not a cursor this API handed out');
     }
-    const keep = (x: { state: string; site: string; since: number; id: string }): boolean =>
-      (q.state === undefined || x.state === q.state) && (q.site === undefined || x.site === q.site) && (after === undefined || pageOrder(after, x) < 0);
-    const live: Alert[] = [];
-    for (const a of this.alerts.values()) if (keep(a)) live.push(a);
-    const past: AlertRecord[] = q.includeResolved === true || q.state === 'resolved' ? this.history.filter(keep) : [];
-    const rows: (Alert | AlertRecord)[] = [...live, ...past].sort(pageOrder);
+    const matches = (x: { state: string; site: string }): boolean => (q.state === undefined || x.state === q.state) && (q.site === undefined || x.site === q.site);
+    const rows: (Alert | AlertRecord)[] = [];
+    if (q.includeResolved === true || q.state === 'resolved') {
+      // With the (bounded) history merged in: filter and sort them together.
+      const keep = (x: Alert | AlertRecord): boolean => matches(x) && (after === undefined || pageOrder(after, x) < 0);
+      rows.push(...[...this.alerts.values()].filter(keep), ...this.history.filter(keep));
+      rows.sort(pageOrder);
+    } else {
+      // Active alerts only: the sorted order is kept between requests; a page costs a binary search and a scan.
+      const sorted = this.sortedAlerts();
+      let lo = 0;
+      let hi = sorted.length;
+      while (after !== undefined && lo < hi) {
+        const mid = (lo + hi) >> 1;
+        const m = sorted[mid];
+        if (m !== undefined && pageOrder(after, m) >= 0) lo = mid + 1;
+        else hi = mid;
+      }
+      for (let i = lo; i < sorted.length && rows.length <= q.limit; i++) {
+        const a = sorted[i];
+        if (a !== undefined && matches(a)) rows.push(a);
+      }
+    }
     const slice = rows.slice(0, q.limit);
     const alerts = slice.map((r) => ('key' in r ? this.view(r, now) : { ...r, announced: true }));
     const last = slice.at(-1);
     return { alerts, ...(rows.length > q.limit && last !== undefined ? { nextCursor: encodeCursor(last) } : {}) };
+  }
+
+  private sortedAlerts(): Alert[] {
+    if (this.sorted?.version !== this.version) this.sorted = { version: this.version, rows: [...this.alerts.values()].sort(pageOrder) };
+    return this.sorted.rows;
   }
 
   get(id: string): AlertView | undefined {
