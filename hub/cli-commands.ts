@@ -1,7 +1,9 @@
 // The ioc-hub commands, as a function of argv that returns an exit code (cli.ts is the process entry).
 import { chmod, writeFile } from 'node:fs/promises';
+import { userInfo } from 'node:os';
 import type { Logger } from 'pino';
 import { ALERT_CLI_COMMANDS, ALERT_COMMANDS, runAlertCli } from './alerts/cli-alerts.ts';
+import { AuditLog, auditLogPath } from './audit-log.ts';
 import {
   CONFIG_ENV,
   CONFIG_OPTION,
@@ -181,6 +183,17 @@ function need(command: string, value: string | undefined, flag: string): string 
   return value;
 }
 
+/** Appends a registry write made from the command line to the audit log (who: the OS user). */
+async function audit(config: HubConfig, io: CliIo, action: string, target: string, detail?: Record<string, unknown>): Promise<void> {
+  let user = io.env.USER ?? 'unknown';
+  try {
+    user = userInfo().username;
+  } catch {
+    // no passwd entry (containers): $USER
+  }
+  await new AuditLog(auditLogPath(config)).append({ who: `cli:${user}`, action, target, ...(detail === undefined ? {} : { detail }) });
+}
+
 /** Writes a file that holds secrets: created 0600, and made 0600 if it existed. */
 async function writePrivateFile(path: string, text: string): Promise<void> {
   await writeFile(path, text, { mode: 0o600 });
@@ -200,6 +213,7 @@ async function enroll(config: HubConfig, values: OptionValues, io: CliIo): Promi
   if (!/^mqtts?:\/\/[^/]+/.test(hubUrl)) throw usageError('ioc-hub', enrollSpec, `--hub-url must look like mqtt://host:1883, got ${hubUrl}`);
   const registry = await Registry.open(config.registry.path);
   const { token } = await registry.enroll(site, agent);
+  await audit(config, io, 'agent.enroll', `${site}/${agent}`);
   const yaml = edgeConfigYaml({ site, agent, token, hubUrl });
   if (out === undefined) {
     io.stdout(yaml);
@@ -222,6 +236,7 @@ async function enrollAll(config: HubConfig, values: OptionValues, io: CliIo): Pr
   const sites = registry.listSites().slice(0, limit);
   if (sites.length === 0) throw new HubError('E_UNKNOWN_SITE', `the registry has no sites: run \`${LAUNCHER} sites import --csv FILE\` first`);
   const agents = await registry.enrollMany(sites.map((s) => ({ site: s.slug, agent })));
+  await audit(config, io, 'agent.enroll', `*/${agent}`, { sites: agents.length, out });
   await writePrivateFile(out, `${JSON.stringify({ agents }, null, 2)}\n`);
   io.stdout(`enrolled ${agents.length} agents; credentials in ${out}\n`);
   return 0;
@@ -235,6 +250,7 @@ async function sitesImport(config: HubConfig, values: OptionValues, io: CliIo): 
   if (province !== undefined && allProvinces) throw new HubError('E_USAGE', '--province and --all-provinces exclude each other');
   if (province !== undefined && province.trim() === '') throw new HubError('E_USAGE', '--province needs a code (25) or a name (Phú Thọ)');
   const result = await registry.importCommunesCsv(csv, { province, allProvinces });
+  await audit(config, io, 'sites.import', csv, { added: result.added, updated: result.updated, total: result.total });
   io.stdout(`imported (${result.format}, province ${result.provinces.join(',')}): ${result.added} added, ${result.updated} updated, ${result.total} sites in ${registry.path}\n`);
   return 0;
 }

@@ -61,6 +61,24 @@ const alertsSchema = z.strictObject({
   /** Nothing starts firing this long after the hub starts (agents are reconnecting). */
   startupGrace: msDurationSchema.prefault('90s'),
   evaluateIntervalMs: z.int().min(0).max(60_000).default(1000),
+  /** Evaluation runs in slices of at most this many ms, yielding to the event loop between them. */
+  sliceBudgetMs: z.int().min(1).max(100).default(5),
+  /** Alerts one rule may have open at one site; past it one `too-many-series` alert stands for the rest (ioc_hub_alerts_capped_total). */
+  maxAlertsPerRuleSite: z.int().min(1).max(100_000).default(50),
+  /** The `too-many-series` alert clears once under the cap with no new series refused for this long. */
+  tooManySeriesClear: msDurationSchema.prefault('5m'),
+  /** Longest a silence may last (from its start or now, whichever is later). */
+  maxSilence: msDurationSchema.prefault('7d'),
+  /** Active silences kept at most. */
+  maxSilences: z.int().min(1).max(100_000).default(1000),
+  /** GET /api/alerts: page size without `limit`, and the largest `limit`. */
+  pageSize: z.int().min(1).max(10_000).default(100),
+  maxPageSize: z.int().min(1).max(10_000).default(500),
+});
+
+const auditSchema = z.strictObject({
+  /** JSON lines of every write (ack, silence, enroll, revoke, sites import); default: audit.jsonl beside the registry. */
+  path: z.string().min(1).optional(),
 });
 
 const spoolSchema = z.strictObject({
@@ -85,6 +103,7 @@ export const hubConfigSchema = z.strictObject({
   spool: spoolSchema.prefault({}),
   log: logSchema.prefault({}),
   alerts: alertsSchema.prefault({}),
+  audit: auditSchema.prefault({}),
   /** Service accounts (Node-RED…): MQTT user `service:NAME`, API `Bearer NAME:TOKEN`. */
   services: z.array(serviceAccountSchema).default([]),
 });

@@ -16,7 +16,8 @@ export type HubErrorCode =
   | 'E_SINK_REJECTED'
   | 'E_SINK_SETUP'
   | 'E_SPOOL'
-  | 'E_USAGE';
+  | 'E_USAGE'
+  | 'E_AUDIT';
 
 export class HubError extends Error {
   readonly code: HubErrorCode;

@@ -1,7 +1,10 @@
-// HTTP API of the hub: health, Prometheus metrics, site status. Built separately from listen() for inject() tests.
+// HTTP API of the hub: health, Prometheus metrics, site status, audit log. Built separately from listen() for
+// inject() tests. /healthz and /metrics are open (no identities in them); every other read needs a scope.
 import { fastify, type FastifyPluginAsync } from 'fastify';
 import type { Logger } from 'pino';
 import type { AgentStateTable } from './agent-state.ts';
+import type { ApiAuth } from './alerts/api-auth.ts';
+import type { AuditLog } from './audit-log.ts';
 import type { HubMetrics } from './metrics.ts';
 import type { PointsToday } from './points-today.ts';
 import type { Registry } from './registry.ts';
@@ -15,6 +18,9 @@ export interface HttpDeps {
   influxUp: () => Promise<boolean>;
   brokerUp: () => boolean;
   logger: Logger;
+  /** Service-account check of the read endpoints (`sites:read`, `audit:read`). */
+  auth: ApiAuth;
+  audit: AuditLog;
   /** Further route sets (the alert API). */
   plugins?: readonly FastifyPluginAsync[];
 }
@@ -66,7 +72,18 @@ export function buildHttp(deps: HttpDeps) {
 
   app.get('/metrics', async (_req, reply) => reply.type('text/plain; version=0.0.4; charset=utf-8').send(deps.metrics.render()));
 
-  app.get('/api/sites', async () => ({ sites: siteViews(deps) }));
+  app.get('/api/sites', async (req, reply) => {
+    if ((await deps.auth.require(req, reply, 'sites:read')) === undefined) return reply;
+    return { sites: siteViews(deps) };
+  });
+
+  app.get('/api/audit', async (req, reply) => {
+    if ((await deps.auth.require(req, reply, 'audit:read')) === undefined) return reply;
+    const raw = (req.query as Record<string, unknown> | undefined)?.limit;
+    const limit = raw === undefined ? 100 : Number(raw);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) return reply.code(400).send({ code: 'E_INPUT', error: 'limit: an integer from 1 to 1000' });
+    return { entries: await deps.audit.tail(limit) };
+  });
 
   for (const plugin of deps.plugins ?? []) void app.register(plugin);
 

@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { parseAgentIdentity } from '../protocol/index.ts';
 import { AgentStateTable } from './agent-state.ts';
 import type { AlertEngine } from './alerts/engine.ts';
-import { alertHttpPlugin, createAlertEngine, loadAlertRules, serviceAccounts } from './alerts/hub-alerts.ts';
+import { alertHttpPlugin, apiAccess, createAlertEngine, loadAlertRules, serviceAccounts } from './alerts/hub-alerts.ts';
 import { ServiceBrokerPolicy } from './alerts/service-accounts.ts';
 import { fullJitterDelay } from './backoff.ts';
 import { BrokerPolicy } from './broker-policy.ts';
@@ -102,7 +102,8 @@ export class Hub {
     const policy = new BrokerPolicy({ registry, ingest, agentState: this.agentState, metrics: this.metrics, limits: config.limits, logger });
     const broker = await MqttBroker.start({ policy: new ServiceBrokerPolicy(policy, services, logger), logger, listen: config.mqtt, maxTopicLevels: Math.max(config.limits.maxTopicDepth, 8) });
     this.watchBroker(broker, registry, ingest, policy);
-    const alerts = createAlertEngine({ config, rules: alertRules, broker, ingest, logger });
+    const alerts = createAlertEngine({ config, rules: alertRules, broker, ingest, logger, metrics: this.metrics });
+    const access = apiAccess(config, services);
     await alerts.start();
     this.alertEngine = alerts;
     const http = buildHttp({
@@ -113,7 +114,9 @@ export class Hub {
       influxUp: () => influx.ping(),
       brokerUp: () => broker.up,
       logger,
-      plugins: [alertHttpPlugin(alerts, services)],
+      auth: access.auth,
+      audit: access.audit,
+      plugins: [alertHttpPlugin(alerts, access, config, logger)],
     });
     this.addGauges(broker, ingest);
     let httpPort: number;

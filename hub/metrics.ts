@@ -81,9 +81,15 @@ export class HubMetrics {
   readonly backpressureWaits = new Counter('ioc_hub_backpressure_waits_total', 'Submits that waited for pending points to drain');
   readonly writeLatency = new Histogram('ioc_hub_write_latency_seconds', 'Latency of one batch write to the sink', [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]);
   private readonly gauges: GaugeSource[] = [];
+  private readonly extraCounters: Counter[] = [];
 
   addGauge(gauge: GaugeSource): void {
     this.gauges.push(gauge);
+  }
+
+  /** Counters kept by a part of the hub (the alert engine), rendered with the others. */
+  addCounter(counter: Counter): void {
+    this.extraCounters.push(counter);
   }
 
   render(): string {
@@ -92,6 +98,7 @@ export class HubMetrics {
       lines.push(...c.render());
     }
     lines.push(...this.writeLatency.render());
+    for (const c of this.extraCounters) lines.push(...c.render());
     for (const g of this.gauges) lines.push(`# HELP ${g.name} ${g.help}`, `# TYPE ${g.name} gauge`, `${g.name} ${g.read()}`);
     return `${lines.join('\n')}\n`;
   }

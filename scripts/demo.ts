@@ -151,7 +151,9 @@ async function main(): Promise<void> {
   };
   const [nodeRed, operator] = await Promise.all([serviceAccount('node-red'), serviceAccount('operator')]);
   const serviceToken = nodeRed.token;
-  const servicesYaml = `${nodeRed.yaml}${operator.yaml.slice('services:\n'.length)}`;
+  // The operator also reads sites and the audit log (the API's reads need a scope).
+  const operatorYaml = operator.yaml.slice('services:\n'.length).replace('api: [alerts:write]', 'api: [alerts:write, sites:read, audit:read]');
+  const servicesYaml = `${nodeRed.yaml}${operatorYaml}`;
   writeHubConfig(hubConfig, {
     mqttPort,
     httpPort,
@@ -257,7 +259,7 @@ async function main(): Promise<void> {
   console.log(`ioc-edge demo is running (${sites} simulated offices + 1 real agent on ${realAgent.site})
   InfluxDB     ${influx.url}   (database ioc)   influx -host 127.0.0.1 -port ${influx.port} -database ioc
   MQTT broker  ${hubUrl}
-  Hub API      http://127.0.0.1:${httpPort}/api/sites   /api/alerts   /metrics   /healthz
+  Hub API      http://127.0.0.1:${httpPort}/api/sites   /api/alerts   /api/audit (these need the header: Authorization: Bearer $IOC_HUB_API_TOKEN)   /metrics   /healthz
   Node-RED     http://127.0.0.1:${nodeRedPort}/alerts   (technician page; e-mails go to a local SMTP sink, printed here)
   real agent   pid ${agent.pid}   (kill ${agent.pid} to watch ${realAgent.site} go offline: the demo goes on, an alert follows)
   state        ${dataDir}   (registry, tokens, logs ${logDir})

@@ -39,7 +39,7 @@ async function rows(q: string): Promise<unknown[][]> {
 }
 
 async function apiSite(slug: string): Promise<{ slug: string; online: boolean; pointsToday: number } | undefined> {
-  const body = (await (await fetch(`${stack.httpUrl}/api/sites`)).json()) as { sites: { slug: string; online: boolean; pointsToday: number }[] };
+  const body = (await (await fetch(`${stack.httpUrl}/api/sites`, { headers: { authorization: stack.readAuth } })).json()) as { sites: { slug: string; online: boolean; pointsToday: number }[] };
   return body.sites.find((s) => s.slug === slug);
 }
 

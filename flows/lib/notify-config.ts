@@ -48,11 +48,22 @@ export const notifyConfigSchema = z.strictObject({
       webhook: z.boolean().default(false),
     })
     .prefault({}),
+  /** Per recipient (each e-mail address, the webhook): at most `max` messages per `window`; the rest go into one digest. */
+  limits: z
+    .strictObject({
+      /** 0: no limit. */
+      max: z.int().min(0).default(10),
+      window: durationSchema.prefault('10m'),
+      /** A digest goes out this long after the first message it holds. */
+      digestAfter: durationSchema.prefault('1m'),
+      digestMaxItems: z.int().min(1).max(10_000).default(200),
+    })
+    .prefault({}),
   /** The hub's HTTP API, for the technician page (list, acknowledge). */
   hubApi: z
     .strictObject({
       url: z.url().default('http://127.0.0.1:8080'),
-      /** `NAME:TOKEN` of a service account with alerts:write. */
+      /** `NAME:TOKEN` of a service account with alerts:write (it includes alerts:read, which the page needs). */
       token: z.string().optional(),
       timeoutMs: z.int().min(100).default(5000),
     })

@@ -4,13 +4,16 @@ import { alertRecordSchema, parseTopic, type AlertRecord } from '../../protocol/
 import type { NotifyConfig, Route } from './notify-config.ts';
 
 export interface Notification {
-  kind: 'firing' | 'resolved' | 'escalation';
+  kind: 'firing' | 'resolved' | 'escalation' | 'digest';
   channel: 'email' | 'webhook';
   /** E-mail addresses (empty for the webhook). */
   to: string[];
   subject: string;
   text: string;
+  /** The alert; for a digest, the first one it lists. */
   alert: AlertRecord;
+  /** A digest: what the rate limit held back for this recipient. */
+  digest?: { count: number; items: { kind: Notification['kind']; alert: AlertRecord }[] };
 }
 
 const STATE_VI: Readonly<Record<string, string>> = { firing: 'CẢNH BÁO', resolved: 'ĐÃ KHẮC PHỤC', escalation: 'CHƯA XỬ LÝ' };
@@ -98,7 +101,7 @@ export class NotificationPolicy {
     return matching.length > 0 ? matching : [this.config.defaultRoute];
   }
 
-  private build(kind: Notification['kind'], a: AlertRecord, routes: Pick<Route, 'email' | 'webhook'>[]): Notification[] {
+  private build(kind: Exclude<Notification['kind'], 'digest'>, a: AlertRecord, routes: Pick<Route, 'email' | 'webhook'>[]): Notification[] {
     const emails = [...new Set(routes.flatMap((r) => r.email))];
     const subject = `[${STATE_VI[kind]} / ${STATE_EN[kind]}] [${a.severity}] ${a.summary.vi}`;
     const text = [

@@ -103,7 +103,7 @@ beforeAll(async () => {
   agent.end(true);
   const deadline = Date.now() + 10_000;
   while (Date.now() < deadline) {
-    const res = (await (await fetch(`${url}/api/alerts?state=firing`)).json()) as { alerts: AlertRecord[] };
+    const res = (await (await fetch(`${url}/api/alerts?state=firing`, { headers: { authorization: `Bearer ops:${token}` } })).json()) as { alerts: AlertRecord[] };
     alertId = res.alerts[0]?.id ?? '';
     if (alertId !== '') break;
     await new Promise((r) => setTimeout(r, 50));
@@ -122,7 +122,10 @@ describe('ioc-hub alerts', () => {
     expect(all).toEqual({ code: 0, stdout: `${alertId}\tfiring\tcritical\t${SITE}\tMất kết nối với điểm ${SITE} (thiết bị pi-1)\n`, stderr: '' });
     expect((await cli(['alerts', 'list', '--url', url, '--state', 'firing', '--site', SITE])).stdout).toBe(all.stdout);
     expect(await cli(['alerts', 'list', '--url', url, '--site', 'xa-khac'])).toEqual({ code: 0, stdout: '', stderr: '' });
-    expect((await cli(['alerts', 'list', '--state', 'acknowledged'], { IOC_HUB_API_URL: url })).stdout).toBe('');
+    expect((await cli(['alerts', 'list', '--state', 'acknowledged'], { IOC_HUB_API_URL: url, IOC_HUB_API_TOKEN: `ops:${token}` })).stdout).toBe('');
+    // reads need a token with alerts:read (or alerts:write) too
+    expectError(await cli(['alerts', 'list', '--url', url], {}), /GET \/api\/alerts\?: 401 E_AUTH: a service token with alerts:read is required/);
+    expectError(await cli(['alerts', 'list', '--url', url], { IOC_HUB_API_TOKEN: `viewer:${token}` }), /: 401 E_AUTH/);
     expectUsageError(await cli(['alerts', 'list', '--url', url, '--state', 'burning']), /--state must be one of pending, firing, acknowledged, resolved/);
   });
 
@@ -167,7 +170,8 @@ describe('ioc-hub silences', () => {
     expect(silence.endsAt - before).toBeGreaterThanOrEqual(2 * 3_600_000);
     expect(silence.endsAt - before).toBeLessThan(2 * 3_600_000 + 10_000);
 
-    const listed = await cli(['silences', 'list', '--url', url], {}); // reading needs no token
+    expectError(await cli(['silences', 'list', '--url', url], {}), /GET \/api\/silences: 401 E_AUTH/); // reading needs a token
+    const listed = await cli(['silences', 'list', '--url', url]);
     expect(listed.code).toBe(0);
     expect((JSON.parse(listed.stdout) as { silences: { id: string }[] }).silences.map((s) => s.id)).toEqual([silence.id]);
 
@@ -251,7 +255,7 @@ describe('bad invocations', () => {
   it('the real ioc-hub program: output on stdout, one error line on stderr, no stack trace', async () => {
     const closed = await freePort();
     const [ok, down, usage] = await Promise.all([
-      runProgram('ioc-hub', ['alerts', 'list', '--url', url, '--state', 'acknowledged']),
+      runProgram('ioc-hub', ['alerts', 'list', '--url', url, '--state', 'acknowledged'], { env: { IOC_HUB_API_TOKEN: `ops:${token}` } }),
       runProgram('ioc-hub', ['silences', 'list', '--url', `http://127.0.0.1:${closed}`]),
       runProgram('ioc-hub', ['silences']),
     ]);

@@ -199,6 +199,7 @@ export async function runAlertCli(argv: readonly string[], io: AlertCliIo): Prom
             ...(sites === undefined ? {} : { sites }),
             ...(areas === undefined ? {} : { areas }),
             ...(rules === undefined ? {} : { rules }),
+            ...(booleanOption(values, 'all-sites') && sites === undefined && areas === undefined ? { allSites: true } : {}),
             endsAt: Date.now() + ms,
             kind: booleanOption(values, 'maintenance') ? 'maintenance' : 'silence',
             comment: stringOption(values, 'comment') ?? '',

@@ -43,6 +43,8 @@ function setup(rules: unknown = RULES, statePath?: string, clock = new Clock(), 
     now: clock.now,
     evaluateIntervalMs: 0,
     startupGraceMs,
+    // These tests check the lifecycle synchronously; slicing has its own tests (slicer.test.ts, engine-bounds.test.ts).
+    sliceBudgetMs: 60_000,
     ...(statePath === undefined ? {} : { statePath }),
   });
   return { engine, out, clock };
@@ -208,7 +210,7 @@ describe('silences and persistence', () => {
   it('suppresses while silenced and announces once the silence is deleted', async () => {
     const { engine, out, clock } = setup();
     await engine.start();
-    const s = engine.addSilence({ sites: ['xa-a'], endsAt: clock.t + 3_600_000, createdBy: 'tech-1' });
+    const s = engine.addSilence({ sites: ['xa-a'], endsAt: clock.t + 3_600_000 }, 'tech-1');
     engine.onPoints([pt('xa-a', 'queue', { waiting: 50 }, { counter: 'c1' })]);
     expect(out.active).toHaveLength(0);
     expect(engine.list()[0]?.suppressedBy).toBe('silence');

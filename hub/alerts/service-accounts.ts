@@ -9,8 +9,13 @@ import type { DeepReadonly } from '../deep-freeze.ts';
 import { HubError } from '../errors.ts';
 import { sha256, verifyToken } from '../token.ts';
 
-export const API_SCOPES = ['alerts:write'] as const;
+/** `alerts:write` includes `alerts:read` (who acknowledges must see what). */
+export const API_SCOPES = ['alerts:write', 'alerts:read', 'sites:read', 'audit:read'] as const;
 export type ApiScope = (typeof API_SCOPES)[number];
+
+export function hasScope(account: Pick<ServiceAccount, 'api'>, scope: ApiScope): boolean {
+  return account.api.includes(scope) || (scope === 'alerts:read' && account.api.includes('alerts:write'));
+}
 
 export const serviceAccountSchema = z.strictObject({
   name: slugSchema,
@@ -18,7 +23,7 @@ export const serviceAccountSchema = z.strictObject({
   tokenHash: z.string().startsWith('scrypt$'),
   /** Topic filters it may subscribe to (and any narrower filter below them). */
   subscribe: z.array(z.string().min(1)).default([ALL_ALERTS_FILTER]),
-  /** API scopes: `alerts:write` = acknowledge, silence. */
+  /** API scopes: `alerts:write` = acknowledge, silence (and read alerts); `alerts:read`, `sites:read`, `audit:read`. */
   api: z.array(z.enum(API_SCOPES)).default([]),
 });
 export type ServiceAccount = DeepReadonly<z.output<typeof serviceAccountSchema>>;
@@ -54,7 +59,7 @@ export class ServiceAccounts {
     const m = /^Bearer ([a-z0-9-]{1,64}):(\S+)$/.exec(header ?? '');
     if (m === null) return undefined;
     const account = await this.verify(m[1] ?? '', m[2] ?? '');
-    return account !== undefined && account.api.includes(scope) ? account : undefined;
+    return account !== undefined && hasScope(account, scope) ? account : undefined;
   }
 }
 

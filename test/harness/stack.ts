@@ -8,6 +8,7 @@ import { freePort } from '../../scripts/lib/free-port.ts';
 import { startProgram, type ManagedProcess } from '../../scripts/lib/child-process.ts';
 import { importAndEnroll, writeHubConfig, type AgentCredentials, type CommuneSource } from '../../scripts/lib/hub-setup.ts';
 import { parsePromText } from '../../scripts/lib/prom-text.ts';
+import { generateToken, hashToken } from '../../hub/token.ts';
 
 export { COMMUNES_CSV, LEGACY_COMMUNES, LEGACY_PROVINCE, PROVINCE, sitesImportArgs, type AgentCredentials, type CommuneSource } from '../../scripts/lib/hub-setup.ts';
 
@@ -21,6 +22,8 @@ export interface Stack {
   mqttUrl: string;
   httpUrl: string;
   agents: AgentCredentials[];
+  /** `Authorization` header of the stack's read-only service account (`test-reader`: sites, alerts, audit). */
+  readAuth: string;
   metrics(): Promise<Map<string, number>>;
   /** Starts the hub again on the same ports and data (after stop or kill). */
   restartHub(): Promise<void>;
@@ -61,13 +64,18 @@ export async function startStack(opts: StackOptions = { agents: 1 }): Promise<St
   const httpPort = await freePort();
   const tlsPort = opts.tls === undefined ? undefined : await freePort();
   const hubConfig = join(dir, 'hub.yaml');
+  // The API's reads need a scope: the stack has a reader account, added to the caller's `services:` if it has one.
+  const readToken = generateToken();
+  const reader = [`  - name: test-reader`, `    tokenHash: ${await hashToken(readToken, { N: 1024, r: 8, p: 1 })}`, `    subscribe: []`, `    api: [sites:read, alerts:read, audit:read]`].join('\n');
+  const extra = opts.hubYaml ?? '';
+  const hubYaml = /^services:\s*$/m.test(extra) ? extra.replace(/^services:\s*$/m, `services:\n${reader}`) : `${extra}\nservices:\n${reader}\n`;
   writeHubConfig(hubConfig, {
     mqttPort,
     httpPort,
     influxUrl: influx.url,
     registryPath: join(dir, 'registry.json'),
     ...(tlsPort === undefined || opts.tls === undefined ? {} : { tls: { port: tlsPort, ...opts.tls } }),
-    ...(opts.hubYaml === undefined ? {} : { extraYaml: opts.hubYaml }),
+    extraYaml: hubYaml,
   });
   const agents = await importAndEnroll(hubConfig, join(dir, 'credentials.json'), opts.agents, opts.agentsPerSite ?? 1, opts.communes);
   const httpUrl = `http://127.0.0.1:${httpPort}`;
@@ -86,6 +94,7 @@ export async function startStack(opts: StackOptions = { agents: 1 }): Promise<St
     mqttUrl: `mqtt://127.0.0.1:${mqttPort}`,
     httpUrl,
     agents,
+    readAuth: `Bearer test-reader:${readToken}`,
     async metrics() {
       const res = await fetch(`${httpUrl}/metrics`, { signal: AbortSignal.timeout(5000) });
       return parsePromText(await res.text());
