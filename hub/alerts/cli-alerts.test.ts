@@ -226,7 +226,7 @@ describe('bad invocations', () => {
   it('finds the API through IOC_HUB_CONFIG and sends IOC_HUB_API_TOKEN on reads too', async () => {
     const hubYaml = join(dir, 'hub-for-cli.yaml');
     writeFileSync(hubYaml, `http:\n  host: 127.0.0.1\n  port: ${hub.httpPort}\n`);
-    const viaConfig = await cli(['alerts', 'list', '--state', 'acknowledged'], { IOC_HUB_CONFIG: hubYaml });
+    const viaConfig = await cli(['alerts', 'list', '--state', 'acknowledged'], { IOC_HUB_CONFIG: hubYaml, IOC_HUB_API_TOKEN: `ops:${token}` });
     expect(viaConfig.code, viaConfig.stderr).toBe(0);
     expect(viaConfig.stdout).toMatch(new RegExp(`^${alertId}\tacknowledged\t`));
     // IOC_HUB_API_URL wins over the config
