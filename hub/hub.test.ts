@@ -62,7 +62,8 @@ beforeAll(async () => {
   influxd = await InfluxdProcess.start();
   const dir = mkdtempSync(join(tmpdir(), 'ioc-hub-test-'));
   const config = parseHubConfig({
-    mqtt: { host: '127.0.0.1', port: 0 },
+    // These tests reconnect identities whose earlier clients are still open: take those over at once.
+    mqtt: { host: '127.0.0.1', port: 0, takeoverIdleMs: 0 },
     http: { host: '127.0.0.1', port: 0 },
     influx: { url: influxd.url, flushIntervalMs: 10, timeoutMs: 3000 },
     registry: { path: join(dir, 'registry.json') },

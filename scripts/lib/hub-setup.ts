@@ -22,6 +22,8 @@ export interface HubConfigOptions {
   logLevel?: string;
   /** Extra top-level YAML. */
   extraYaml?: string;
+  /** Extra lines under `mqtt:` (indented by two spaces here), e.g. `connectTimeoutMs: 2000`. */
+  mqttLines?: readonly string[];
 }
 
 export function writeHubConfig(path: string, o: HubConfigOptions): void {
@@ -32,6 +34,7 @@ export function writeHubConfig(path: string, o: HubConfigOptions): void {
       'mqtt:',
       '  host: 127.0.0.1',
       `  port: ${o.mqttPort}`,
+      ...(o.mqttLines ?? []).map((l) => `  ${l}`),
       ...(o.tls === undefined ? [] : ['  tls:', `    port: ${o.tls.port}`, `    certFile: ${o.tls.certFile}`, `    keyFile: ${o.tls.keyFile}`]),
       'http:',
       '  host: 127.0.0.1',

@@ -46,6 +46,8 @@ export interface StackOptions {
   agents: number;
   /** Extra top-level YAML for the hub config. */
   hubYaml?: string;
+  /** Extra lines under the config's `mqtt:` key, e.g. `connectTimeoutMs: 2000`. */
+  mqttLines?: readonly string[];
   /** An MQTTS listener beside the plain one. */
   tls?: { certFile: string; keyFile: string };
   /** Agents pi-1..pi-N at each of the first `agents` sites (the registry has 121): for storms of hundreds of agents. */
@@ -66,6 +68,7 @@ export async function startStack(opts: StackOptions = { agents: 1 }): Promise<St
     registryPath: join(dir, 'registry.json'),
     ...(tlsPort === undefined || opts.tls === undefined ? {} : { tls: { port: tlsPort, ...opts.tls } }),
     ...(opts.hubYaml === undefined ? {} : { extraYaml: opts.hubYaml }),
+    ...(opts.mqttLines === undefined ? {} : { mqttLines: opts.mqttLines }),
   });
   const agents = await importAndEnroll(hubConfig, join(dir, 'credentials.json'), opts.agents, opts.agentsPerSite ?? 1);
   const httpUrl = `http://127.0.0.1:${httpPort}`;

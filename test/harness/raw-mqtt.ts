@@ -1,0 +1,118 @@
+// Raw TCP/MQTT attackers for the broker's hostile tests: sockets that write hand-made packets (partial
+// CONNECTs with a huge declared length, no CONNECT at all), and readers of the hub's RSS and labelled metrics.
+import { readFileSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
+import mqttPacket from 'mqtt-packet';
+
+/** VmRSS of a process in MiB, from /proc/<pid>/status. */
+export function rssMiB(pid: number): number {
+  const m = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  if (m === null) throw new Error(`no VmRSS for ${pid}`);
+  return Number(m[1]) / 1024;
+}
+
+/** One value of a labelled series in Prometheus text (0 when absent). */
+export async function metricValue(httpUrl: string, name: string, labels = ''): Promise<number> {
+  const text = await (await fetch(`${httpUrl}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${name}${labels === '' ? ' ' : `{${labels}} `}`));
+  return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(' ') + 1));
+}
+
+export interface RawSocket {
+  socket: Socket;
+  /** Resolves when the peer closed or reset the connection. */
+  closed: Promise<void>;
+  isClosed(): boolean;
+}
+
+export async function openRaw(port: number, host = '127.0.0.1'): Promise<RawSocket> {
+  const socket = connect({ port, host });
+  socket.on('error', () => undefined); // a reset by the hub is the expected outcome
+  let closed = false;
+  const closedP = new Promise<void>((resolve) =>
+    socket.once('close', () => {
+      closed = true;
+      resolve();
+    }),
+  );
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', () => resolve());
+    socket.once('close', () => reject(new Error('closed before connect')));
+  });
+  return { socket, closed: closedP, isClosed: () => closed };
+}
+
+/** The fixed header of a CONNECT that declares `remaining` bytes (varint), e.g. 268,435,455 = 256 MiB - 1. */
+export function connectHeader(remaining: number): Buffer {
+  const bytes = [0x10];
+  let n = remaining;
+  do {
+    let b = n % 128;
+    n = Math.floor(n / 128);
+    if (n > 0) b |= 0x80;
+    bytes.push(b);
+  } while (n > 0);
+  return Buffer.from(bytes);
+}
+
+export const MAX_REMAINING = 268_435_455;
+
+/**
+ * Writes a CONNECT header that declares 256 MiB and then streams filler until `bytes` are written or the
+ * hub closes the socket. Resolves with the bytes written.
+ */
+export async function streamPartialConnect(raw: RawSocket, bytes: number, chunk = 64 * 1024): Promise<number> {
+  const filler = Buffer.alloc(chunk, 0x61);
+  let written = 0;
+  if (!raw.socket.write(connectHeader(MAX_REMAINING))) await drainOrClose(raw);
+  while (written < bytes && !raw.isClosed()) {
+    written += chunk;
+    if (!raw.socket.write(filler)) await drainOrClose(raw);
+  }
+  return written;
+}
+
+function drainOrClose(raw: RawSocket): Promise<void> {
+  return Promise.race([new Promise<void>((resolve) => raw.socket.once('drain', () => resolve())), raw.closed]);
+}
+
+/** A complete MQTT 3.1.1 CONNECT packet. */
+export function connectPacket(clientId: string, username: string | undefined, password: string | undefined): Buffer {
+  return mqttPacket.generate({
+    cmd: 'connect',
+    protocolId: 'MQTT',
+    protocolVersion: 4,
+    clean: true,
+    clientId,
+    keepalive: 30,
+    ...(username === undefined ? {} : { username }),
+    ...(password === undefined ? {} : { password: Buffer.from(password) }),
+  });
+}
+
+/**
+ * Sends one CONNECT on a fresh socket and resolves with the CONNACK return code, or 'closed' when
+ * the hub closed the socket without one; also the time the answer took.
+ */
+export async function tryConnect(port: number, clientId: string, username: string | undefined, password: string | undefined, timeoutMs = 10_000): Promise<{ code: number | 'closed' | 'timeout'; ms: number; raw: RawSocket }> {
+  const raw = await openRaw(port);
+  const started = performance.now();
+  const parser = mqttPacket.parser({ protocolVersion: 4 });
+  const answer = new Promise<number | 'closed' | 'timeout'>((resolve) => {
+    const timer = setTimeout(() => resolve('timeout'), timeoutMs);
+    parser.on('packet', (p) => {
+      if (p.cmd === 'connack') {
+        clearTimeout(timer);
+        resolve(p.returnCode ?? 0);
+      }
+    });
+    raw.socket.on('data', (d: Buffer) => parser.parse(d));
+    void raw.closed.then(() => {
+      clearTimeout(timer);
+      resolve('closed');
+    });
+  });
+  raw.socket.write(connectPacket(clientId, username, password));
+  const code = await answer;
+  return { code, ms: performance.now() - started, raw };
+}
