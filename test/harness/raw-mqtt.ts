@@ -25,8 +25,9 @@ export interface RawSocket {
   isClosed(): boolean;
 }
 
-export async function openRaw(port: number, host = '127.0.0.1'): Promise<RawSocket> {
-  const socket = connect({ port, host });
+/** `localAddress` (127.0.0.2 …) makes the socket come from another loopback address. */
+export async function openRaw(port: number, localAddress?: string): Promise<RawSocket> {
+  const socket = connect({ port, host: '127.0.0.1', ...(localAddress === undefined ? {} : { localAddress }) });
   socket.on('error', () => undefined); // a reset by the hub is the expected outcome
   let closed = false;
   const closedP = new Promise<void>((resolve) =>
@@ -94,8 +95,15 @@ export function connectPacket(clientId: string, username: string | undefined, pa
  * Sends one CONNECT on a fresh socket and resolves with the CONNACK return code, or 'closed' when
  * the hub closed the socket without one; also the time the answer took.
  */
-export async function tryConnect(port: number, clientId: string, username: string | undefined, password: string | undefined, timeoutMs = 10_000): Promise<{ code: number | 'closed' | 'timeout'; ms: number; raw: RawSocket }> {
-  const raw = await openRaw(port);
+export async function tryConnect(
+  port: number,
+  clientId: string,
+  username: string | undefined,
+  password: string | undefined,
+  opts: { localAddress?: string; timeoutMs?: number } = {},
+): Promise<{ code: number | 'closed' | 'timeout'; ms: number; raw: RawSocket }> {
+  const timeoutMs = opts.timeoutMs ?? 10_000;
+  const raw = await openRaw(port, opts.localAddress);
   const started = performance.now();
   const parser = mqttPacket.parser({ protocolVersion: 4 });
   const answer = new Promise<number | 'closed' | 'timeout'>((resolve) => {
@@ -115,4 +123,16 @@ export async function tryConnect(port: number, clientId: string, username: strin
   raw.socket.write(connectPacket(clientId, username, password));
   const code = await answer;
   return { code, ms: performance.now() - started, raw };
+}
+
+/** tryConnect, then closes the socket whatever the answer. */
+export async function connectOnce(port: number, clientId: string, username: string | undefined, password: string | undefined, opts: { localAddress?: string; timeoutMs?: number } = {}): Promise<{ code: number | 'closed' | 'timeout'; ms: number }> {
+  const { code, ms, raw } = await tryConnect(port, clientId, username, password, opts);
+  raw.socket.destroy();
+  return { code, ms };
+}
+
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
 }
