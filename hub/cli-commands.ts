@@ -100,10 +100,12 @@ async function enroll(config: HubConfig, values: Values, io: CliIo): Promise<num
   if (values['all-sites'] === true) return await enrollAll(registry, values, io);
   const site = need(values.site, '--site');
   const agent = need(values.agent, '--agent');
-  const hubUrl = values['hub-url'] ?? `mqtt://${config.mqtt.host === '0.0.0.0' ? '127.0.0.1' : config.mqtt.host}:${config.mqtt.port}`;
+  // MQTTS whenever the hub has a TLS listener: agents are never handed the plaintext port by default.
+  const host = config.mqtt.host === '0.0.0.0' ? '127.0.0.1' : config.mqtt.host;
+  const hubUrl = values['hub-url'] ?? (config.mqtt.tls === undefined ? `mqtt://${host}:${config.mqtt.port}` : `mqtts://${host}:${config.mqtt.tls.port}`);
   if (!/^mqtts?:\/\/[^/]+/.test(hubUrl)) throw new HubError('E_USAGE', `--hub-url must look like mqtt://host:1883, got ${hubUrl}`);
   const { token } = await registry.enroll(site, agent);
-  io.stdout(`token: ${token}\n---\n${edgeConfigYaml({ site, agent, token, hubUrl })}`);
+  io.stdout(`token: ${token}\n---\n${edgeConfigYaml({ site, agent, token, hubUrl, clientCertificate: config.mqtt.tls?.caFile !== undefined })}`);
   return 0;
 }
 

@@ -18,7 +18,7 @@ export interface HubConfigOptions {
   influxUrl: string;
   registryPath: string;
   /** An MQTTS listener beside the plain one. */
-  tls?: { port: number; certFile: string; keyFile: string };
+  tls?: { port: number; certFile: string; keyFile: string; caFile?: string };
   logLevel?: string;
   /** Extra top-level YAML. */
   extraYaml?: string;
@@ -35,7 +35,7 @@ export function writeHubConfig(path: string, o: HubConfigOptions): void {
       '  host: 127.0.0.1',
       `  port: ${o.mqttPort}`,
       ...(o.mqttLines ?? []).map((l) => `  ${l}`),
-      ...(o.tls === undefined ? [] : ['  tls:', `    port: ${o.tls.port}`, `    certFile: ${o.tls.certFile}`, `    keyFile: ${o.tls.keyFile}`]),
+      ...(o.tls === undefined ? [] : ['  tls:', `    port: ${o.tls.port}`, `    certFile: ${o.tls.certFile}`, `    keyFile: ${o.tls.keyFile}`, ...(o.tls.caFile === undefined ? [] : [`    caFile: ${o.tls.caFile}`])]),
       'http:',
       '  host: 127.0.0.1',
       `  port: ${o.httpPort}`,

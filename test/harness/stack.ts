@@ -49,7 +49,7 @@ export interface StackOptions {
   /** Extra lines under the config's `mqtt:` key, e.g. `connectTimeoutMs: 2000`. */
   mqttLines?: readonly string[];
   /** An MQTTS listener beside the plain one. */
-  tls?: { certFile: string; keyFile: string };
+  tls?: { certFile: string; keyFile: string; caFile?: string };
   /** Agents pi-1..pi-N at each of the first `agents` sites (the registry has 121): for storms of hundreds of agents. */
   agentsPerSite?: number;
 }
