@@ -13,7 +13,7 @@ const OPTS: BrokerGuardOptions = {
   maxPreConnectPacketBytes: 4096,
   maxPacketBytes: 1 << 20,
   authFailures: { burst: 2, perMinute: 6 },
-  flapping: { maxConnects: 3, windowMs: 10_000, banMs: 5000 },
+  flapping: { maxConnects: 3, maxTakeovers: 2, windowMs: 10_000, banMs: 5000 },
   takeoverIdleMs: 1000,
 };
 
@@ -80,6 +80,16 @@ describe('BrokerGuard', () => {
     expect(t.metrics.flappingBans.get()).toBe(1);
   });
 
+  it('bans sooner for connects that contest a live session', async () => {
+    const t = setup({ flapping: { maxConnects: 100, maxTakeovers: 2, windowMs: 10_000, banMs: 5000 } });
+    expect((await t.connect('a/b')).code).toBe(0); // live, never silent (fake clock)
+    expect((await t.connect('a/b')).code).toBe(CONNACK.notAuthorized); // takeover refused
+    expect((await t.connect('a/b')).code).toBe(CONNACK.notAuthorized); // the second contest: banned
+    expect(t.metrics.takeovers.get('refused')).toBe(1);
+    expect(t.metrics.connRefused.get('banned')).toBe(1);
+    expect(t.guard.bannedCount).toBe(1);
+  });
+
   it('forgets connects older than the window', async () => {
     const t = setup();
     for (let i = 0; i < 5; i++) {
@@ -92,7 +102,7 @@ describe('BrokerGuard', () => {
   });
 
   it('keeps a live session: refuses its identity while it is active, replaces it once silent', async () => {
-    const t = setup({ flapping: { maxConnects: 100, windowMs: 10_000, banMs: 5000 } });
+    const t = setup({ flapping: { maxConnects: 100, maxTakeovers: 100, windowMs: 10_000, banMs: 5000 } });
     const live = await t.connect('a/b');
     expect(live.code).toBe(0);
     t.guard.inspect(live.socket as unknown as Socket);

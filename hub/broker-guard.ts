@@ -22,8 +22,11 @@ export interface BrokerGuardOptions {
   readonly maxPacketBytes: number;
   /** Failed authentications per source address: a token bucket of `burst`, refilled `perMinute`. */
   readonly authFailures: { readonly burst: number; readonly perMinute: number };
-  /** `maxConnects` accepted connects of one client id within `windowMs` ban it for `banMs`. */
-  readonly flapping: { readonly maxConnects: number; readonly windowMs: number; readonly banMs: number };
+  /**
+   * Within `windowMs`, `maxConnects` accepted connects of one client id, or `maxTakeovers` of them made
+   * while a session with that id is live (kicking it, or refused for trying), ban the id for `banMs`.
+   */
+  readonly flapping: { readonly maxConnects: number; readonly maxTakeovers: number; readonly windowMs: number; readonly banMs: number };
   /**
    * A second connection with the identity of a live session is refused while that session has sent
    * something within `idleMs` (a stolen token cannot kick the real agent off); after that the old
@@ -68,6 +71,7 @@ export class BrokerGuard {
   private open = 0;
   private readonly authBuckets = new Map<string, Bucket>();
   private readonly connects = new Map<string, number[]>();
+  private readonly contested = new Map<string, number[]>();
   private readonly bans = new Map<string, number>();
   private readonly live = new Map<string, Client>();
   private readonly log: Logger;
@@ -181,9 +185,10 @@ export class BrokerGuard {
       if (err instanceof AuthRefusedError && err.returnCode !== CONNACK.serverUnavailable) this.bucketOf(address, this.now()).tokens -= 1;
       throw err;
     }
-    if (this.flapped(client.id, this.now())) return this.refuse('banned', address, client.id, CONNACK.notAuthorized);
     const previous = this.live.get(client.id);
-    if (previous !== undefined && previous !== client && !previous.closed) {
+    const isTakeover = previous !== undefined && previous !== client && !previous.closed;
+    if (this.flapped(client.id, this.now(), isTakeover)) return this.refuse('banned', address, client.id, CONNACK.notAuthorized);
+    if (previous !== undefined && isTakeover) {
       const prevState = this.stateOf(previous);
       const silentMs = prevState === undefined ? Infinity : this.now() - prevState.lastRxAt;
       if (silentMs < this.opts.takeoverIdleMs) {
@@ -210,19 +215,17 @@ export class BrokerGuard {
   }
 
   /** Records an accepted connect of the id; true when it trips the flapping ban (logged once per ban). */
-  private flapped(clientId: string, now: number): boolean {
-    const { maxConnects, windowMs, banMs } = this.opts.flapping;
-    const times = (this.connects.get(clientId) ?? []).filter((t) => t > now - windowMs);
-    times.push(now);
+  private flapped(clientId: string, now: number, takeover: boolean): boolean {
+    const { maxConnects, maxTakeovers, windowMs, banMs } = this.opts.flapping;
+    const connects = record(this.connects, clientId, now, windowMs, true);
+    const takeovers = record(this.contested, clientId, now, windowMs, takeover);
+    if (connects < maxConnects && takeovers < maxTakeovers) return false;
     this.connects.delete(clientId);
-    this.connects.set(clientId, times);
-    trim(this.connects);
-    if (times.length < maxConnects) return false;
-    this.connects.delete(clientId);
+    this.contested.delete(clientId);
     this.bans.set(clientId, now + banMs);
     trim(this.bans);
     this.metrics.flappingBans.inc();
-    this.log.warn({ clientId, connects: times.length, windowMs, banMs }, 'client id banned for flapping');
+    this.log.warn({ clientId, connects, takeovers, windowMs, banMs }, 'client id banned for flapping');
     return true;
   }
 
@@ -263,6 +266,16 @@ function certificateNames(socket: TLSSocket): string[] {
 
 function isSocketLike(v: unknown): v is Socket {
   return typeof v === 'object' && v !== null && 'remoteAddress' in v;
+}
+
+/** Keeps the times within the window (adding `now` when `add`), most recent key last; returns how many. */
+function record(map: Map<string, number[]>, key: string, now: number, windowMs: number, add: boolean): number {
+  const times = (map.get(key) ?? []).filter((t) => t > now - windowMs);
+  if (add) times.push(now);
+  map.delete(key);
+  if (times.length > 0) map.set(key, times);
+  trim(map);
+  return times.length;
 }
 
 function trim<K, V>(map: Map<K, V>): void {

@@ -32,7 +32,7 @@ describe('hub config', () => {
       maxConnectionsPerAddress: 1000,
       maxPreConnectPacketBytes: 4096,
       authFailures: { burst: 20, perMinute: 20 },
-      flapping: { maxConnects: 15, windowMs: 60_000, banMs: 300_000 },
+      flapping: { maxConnects: 60, maxTakeovers: 5, windowMs: 60_000, banMs: 300_000 },
       takeoverIdleMs: 45_000,
     });
     expect(cfg.http).toEqual({ host: '0.0.0.0', port: 8080 });
