@@ -135,8 +135,10 @@ export class BrokerGuard {
   }
 
   /** Aedes' own CONNECT timeout fired (its 'connectionError'). */
-  connectTimedOut(): void {
+  connectTimedOut(client: Client): void {
     this.metrics.connRefused.inc(1, 'connect_timeout');
+    const address = this.stateOf(client)?.address ?? 'unknown';
+    this.warnings.warn(`connect_timeout:${address}`, { remote: address }, 'no CONNECT in time; connection closed');
   }
 
   onClientRegistered(client: Client): void {

@@ -1,4 +1,4 @@
-// The MQTT broker: Aedes with our policy hooks, on a TCP listener and optionally a TLS one (Nagle off).
+// The MQTT broker: Aedes with our policy hooks behind the broker guard (caps, packet-size limit, bans), on a TCP listener and/or a TLS one (mTLS with a CA; Nagle off).
 import { readFile } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
@@ -51,8 +51,8 @@ export class MqttBroker {
     const aedes = await Aedes.createBroker({ ...opts.aedes, connectTimeout: opts.connectTimeoutMs, maxTopicLevels: opts.maxTopicLevels, ...toAedesHooks(guard.wrap(opts.policy)) });
     aedes.on('client', (client) => guard.onClientRegistered(client));
     aedes.on('clientDisconnect', (client) => guard.onClientGone(client));
-    aedes.on('connectionError', (_client, err) => {
-      if (err.message === 'connect did not arrive in time') guard.connectTimedOut();
+    aedes.on('connectionError', (client, err) => {
+      if (err.message === 'connect did not arrive in time') guard.connectTimedOut(client);
     });
     opts.metrics.addGauge({ name: 'ioc_hub_banned_clients', help: 'Client ids banned now for flapping', read: () => guard.bannedCount });
     const broker = new MqttBroker(aedes, guard, log, opts.connectTimeoutMs);

@@ -14,6 +14,8 @@ export interface HttpDeps {
   /** True when InfluxDB answers (bounded by its own timeout). */
   influxUp: () => Promise<boolean>;
   brokerUp: () => boolean;
+  /** Client ids the broker has banned for flapping, with the end of each ban (epoch ms). */
+  bannedClients?: () => ReadonlyMap<string, number>;
   logger: Logger;
   /** Further route sets (the alert API). */
   plugins?: readonly FastifyPluginAsync[];
@@ -35,6 +37,8 @@ export interface SiteAgentView {
   oldestUnsentAgeS: number | null;
   /** Batches received today / expected from the seqs, %. */
   completenessPct: number | null;
+  /** Until when the broker refuses this agent's new connections (flapping ban), or null. */
+  bannedUntil: string | null;
 }
 
 export interface SiteView {
@@ -72,7 +76,8 @@ export function buildHttp(deps: HttpDeps) {
   return app;
 }
 
-export function siteViews(deps: Pick<HttpDeps, 'registry' | 'agentState' | 'pointsToday'>, now: number = Date.now()): SiteView[] {
+export function siteViews(deps: Pick<HttpDeps, 'registry' | 'agentState' | 'pointsToday' | 'bannedClients'>, now: number = Date.now()): SiteView[] {
+  const bans = deps.bannedClients?.() ?? new Map<string, number>();
   const agentsBySite = new Map<string, SiteAgentView[]>();
   const lastSeenBySite = new Map<string, number>();
   for (const { site, agent } of deps.registry.listAgents()) {
@@ -89,6 +94,7 @@ export function siteViews(deps: Pick<HttpDeps, 'registry' | 'agentState' | 'poin
       backlog: d?.backlog ?? null,
       oldestUnsentAgeS: d?.oldestUnsentAgeS ?? null,
       completenessPct: d?.completenessPct ?? null,
+      bannedUntil: iso(bans.get(`${site}/${agent}`) ?? null),
     };
     const list = agentsBySite.get(site);
     if (list === undefined) agentsBySite.set(site, [view]);

@@ -121,6 +121,7 @@ export class Hub {
       pointsToday: this.pointsToday,
       influxUp: () => influx.ping(),
       brokerUp: () => broker.up,
+      bannedClients: () => broker.guard.banned(),
       logger,
       plugins: [alertHttpPlugin(alerts, services)],
     });

@@ -74,6 +74,10 @@ it('a thief with the live agent’s token never kicks it off: refused while it i
   expect(await metricValue(stack.httpUrl, 'ioc_hub_flapping_bans_total')).toBe(1);
   expect(banned).toBe(1);
   expect(await metricValue(stack.httpUrl, 'ioc_hub_conn_refused_total', 'reason="banned"')).toBe(17);
+  // …and in the agent's status on /api/sites.
+  const sites = (await (await fetch(`${stack.httpUrl}/api/sites`)).json()) as { sites: { slug: string; agents: { agent: string; bannedUntil: string | null }[] }[] };
+  const view = sites.sites.find((s) => s.slug === victimCreds.site)?.agents.find((a) => a.agent === victimCreds.agent);
+  expect(Date.parse(view?.bannedUntil ?? '')).toBeGreaterThan(Date.now());
   await victim.stop();
   // The ban expires: the identity connects again.
   await waitUntil('ban expired', async () => (await metricValue(stack.httpUrl, 'ioc_hub_banned_clients')) === 0, BAN_MS + 5000, 200);
