@@ -89,15 +89,22 @@ export class BrokerGuard {
 
   /** Called for every accepted socket before Aedes sees it; false: the socket was refused and destroyed. */
   admit(socket: Socket): boolean {
+    if (!this.reserve(socket)) return false;
+    this.track(socket);
+    return true;
+  }
+
+  /**
+   * Counts a raw socket against the caps (released when it closes); false: refused and destroyed. A TLS
+   * listener calls this at TCP accept, so that handshakes in progress count too, and `track` once secure.
+   */
+  reserve(socket: Socket): boolean {
     const address = socket.remoteAddress ?? 'unknown';
     if (this.open >= this.opts.maxConnections) return this.refuseSocket(socket, address, 'max_connections');
     const fromAddress = this.perAddress.get(address) ?? 0;
     if (fromAddress >= this.opts.maxConnectionsPerAddress) return this.refuseSocket(socket, address, 'max_per_address');
     this.open++;
     this.perAddress.set(address, fromAddress + 1);
-    const certNames = this.opts.requireCertIdentity === true && socket instanceof TLSSocket ? certificateNames(socket) : undefined;
-    const state: ConnState = { address, certNames, authenticated: false, lastRxAt: this.now() };
-    this.conns.set(socket, state);
     socket.once('close', () => {
       this.open--;
       const n = (this.perAddress.get(address) ?? 1) - 1;
@@ -105,6 +112,13 @@ export class BrokerGuard {
       else this.perAddress.set(address, n);
     });
     return true;
+  }
+
+  /** Starts the per-connection state (authentication, last packet time, certificate names). */
+  track(socket: Socket): void {
+    const address = socket.remoteAddress ?? 'unknown';
+    const certNames = this.opts.requireCertIdentity === true && socket instanceof TLSSocket ? certificateNames(socket) : undefined;
+    this.conns.set(socket, { address, certNames, authenticated: false, lastRxAt: this.now() });
   }
 
   /**

@@ -67,8 +67,15 @@ export class MqttBroker {
   }
 
   private async listenAll(opts: BrokerListenOptions): Promise<void> {
+    const acceptPlain = (socket: Socket): void => {
+      if (this.guard.admit(socket)) accept(socket);
+    };
+    // TLS sockets were counted against the caps at TCP accept (below), before their handshake.
+    const acceptTls = (socket: TLSSocket): void => {
+      this.guard.track(socket);
+      accept(socket);
+    };
     const accept = (socket: Socket): void => {
-      if (!this.guard.admit(socket)) return;
       socket.setNoDelay(true); // Nagle adds ~17 ms per message at load
       this.sockets.add(socket);
       socket.once('close', () => this.sockets.delete(socket));
@@ -76,7 +83,7 @@ export class MqttBroker {
       this.guard.inspect(socket);
     };
     if (opts.plain !== false) {
-      const tcp = createServer(accept);
+      const tcp = createServer(acceptPlain);
       this.servers.push(tcp);
       this.boundPort = await listen(tcp, opts.host, opts.port);
     }
@@ -84,7 +91,12 @@ export class MqttBroker {
       const files = await readTlsFiles(opts.tls);
       // mTLS: with a CA, a client without a certificate it signed never gets to send a CONNECT.
       const tlsOpts = { ...files, handshakeTimeout: this.connectTimeoutMs };
-      const tls = createTlsServer(files.ca === undefined ? tlsOpts : { ...tlsOpts, requestCert: true, rejectUnauthorized: true }, accept);
+      const tls = createTlsServer(files.ca === undefined ? tlsOpts : { ...tlsOpts, requestCert: true, rejectUnauthorized: true }, acceptTls);
+      tls.on('connection', (raw: Socket) => {
+        if (!this.guard.reserve(raw)) return;
+        this.sockets.add(raw); // a handshake that never finishes is closed with the broker too
+        raw.once('close', () => this.sockets.delete(raw));
+      });
       tls.on('tlsClientError', (err: Error, socket: TLSSocket) => this.guard.tlsRefused(socket, err));
       this.servers.push(tls);
       this.boundTlsPort = await listen(tls, opts.host, opts.tls.port);

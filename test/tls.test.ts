@@ -16,7 +16,7 @@ import { Simulator } from '../edge/simulator.ts';
 import { agentIdentity, telemetryTopic } from '../protocol/index.ts';
 import { runProgram } from '../scripts/lib/child-process.ts';
 import { connectAs, endClient, publishQos1 } from './harness/mqtt-client.ts';
-import { metricValue } from './harness/raw-mqtt.ts';
+import { metricValue, openRaw } from './harness/raw-mqtt.ts';
 import { startStack, waitUntil, type Stack } from './harness/stack.ts';
 
 let certDir: string;
@@ -90,7 +90,7 @@ describe('mTLS with the plaintext listener closed', () => {
     dir = mkdtempSync(join(tmpdir(), 'ioc-mtls-'));
     openssl(dir, ['req', '-x509', ...EC_KEY, '-days', '2', '-keyout', 'ca.key', '-out', 'ca.crt', '-subj', '/CN=ioc-test-ca']);
     makeCert(dir, 'hub', '/CN=localhost', { san: 'DNS:localhost' });
-    mtls = await startStack({ agents: 3, mqttLines: ['plain: false'], tls: { certFile: join(dir, 'hub.crt'), keyFile: join(dir, 'hub.key'), caFile: join(dir, 'ca.crt') } });
+    mtls = await startStack({ agents: 3, mqttLines: ['plain: false', 'maxConnectionsPerAddress: 8'], tls: { certFile: join(dir, 'hub.crt'), keyFile: join(dir, 'hub.key'), caFile: join(dir, 'ca.crt') } });
     const [a, b] = mtls.agents;
     if (a === undefined || b === undefined) throw new Error('agents missing');
     // CN = {site}/{agent} ('/' escaped for openssl's -subj), or a SAN URI:ioc:{site}/{agent}
@@ -159,6 +159,17 @@ describe('mTLS with the plaintext listener closed', () => {
     expect(await attempt({ ...tlsOf('stranger'), ca: tlsOf('a').ca }, agentIdentity(a.site, a.agent), a.token)).not.toBe('connected');
     await waitUntil('handshake refusals counted', async () => (await metricValue(stack.httpUrl, 'ioc_hub_conn_refused_total', 'reason="tls_handshake"')) >= handshakesBefore + 2, 5000, 100);
   }, 30_000);
+
+  it('counts TLS sockets against the connection caps from TCP accept, before their handshake', async () => {
+    const { stack } = need();
+    const tlsPort = Number(new URL(need().url).port);
+    const sockets = await Promise.all(Array.from({ length: 12 }, () => openRaw(tlsPort)));
+    await new Promise((r) => setTimeout(r, 500));
+    const open = sockets.filter((s) => !s.isClosed()).length;
+    for (const s of sockets) s.socket.destroy();
+    expect(open).toBe(8);
+    expect(await metricValue(stack.httpUrl, 'ioc_hub_conn_refused_total', 'reason="max_per_address"')).toBe(4);
+  });
 
   it('enroll prints an mqtts:// URL and the TLS files of an mTLS hub', async () => {
     const { stack, url } = need();
