@@ -3,12 +3,13 @@
 // must stay flat, and a well-behaved agent beside them must keep landing every point.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { bystanderProblems, startBystander } from '../harness/bystander.ts';
-import { metricValue, openRaw, rssMiB, streamPartialConnect } from '../harness/raw-mqtt.ts';
+import { metricValue, openRaw, rssMiB, streamPartialConnect, tryConnect } from '../harness/raw-mqtt.ts';
+import { agentIdentity } from '../../protocol/index.ts';
 import { startStack, waitUntil, type Stack } from '../harness/stack.ts';
 
 let stack: Stack;
 beforeAll(async () => {
-  stack = await startStack({ agents: 2, mqttLines: ['connectTimeoutMs: 2000'] });
+  stack = await startStack({ agents: 3, mqttLines: ['connectTimeoutMs: 2000'] });
 }, 90_000);
 afterAll(async () => {
   await stack?.stop();
@@ -66,5 +67,29 @@ it('sockets that never send a CONNECT are closed after mqtt.connectTimeoutMs', a
   expect(elapsed).toBeGreaterThanOrEqual(1500);
   expect(elapsed).toBeLessThan(6000);
   expect((await metricValue(stack.httpUrl, 'ioc_hub_conn_refused_total', 'reason="connect_timeout"')) - before).toBeGreaterThanOrEqual(20);
+  expect(bystanderProblems(r, 500)).toEqual([]);
+}, 30_000);
+
+it('an authenticated agent declaring a 256 MiB PUBLISH is cut at its header too (limit 2 × maxPayloadBytes + 1 KiB)', async () => {
+  const [attacker, bystanderAgent] = [stack.agents[2], stack.agents[0]];
+  if (attacker === undefined || bystanderAgent === undefined) throw new Error('no agents');
+  const b = await startBystander({ mqttUrl: stack.mqttUrl, influx: stack.influx, agent: bystanderAgent });
+  const id = agentIdentity(attacker.site, attacker.agent);
+  const { code, raw } = await tryConnect(stack.mqttPort, id, id, attacker.token);
+  expect(code).toBe(0);
+  const before = rssMiB(hubPid());
+  const refusedBefore = await metricValue(stack.httpUrl, 'ioc_hub_conn_refused_total', 'reason="packet_too_large"');
+  // PUBLISH QoS 1 fixed header declaring 256 MiB, then filler
+  const header = Buffer.from([0x32, 0xff, 0xff, 0xff, 0x7f]);
+  raw.socket.write(header);
+  const filler = Buffer.alloc(64 * 1024, 0x61);
+  for (let i = 0; i < 64 && !raw.isClosed(); i++) if (!raw.socket.write(filler)) await Promise.race([new Promise((r) => raw.socket.once('drain', r)), raw.closed]);
+  await Promise.race([raw.closed, new Promise((r) => setTimeout(r, 3000))]);
+  const after = rssMiB(hubPid());
+  raw.socket.destroy();
+  const r = await b.finish();
+  expect(raw.isClosed()).toBe(true);
+  expect(after - before).toBeLessThan(32);
+  expect((await metricValue(stack.httpUrl, 'ioc_hub_conn_refused_total', 'reason="packet_too_large"')) - refusedBefore).toBe(1);
   expect(bystanderProblems(r, 500)).toEqual([]);
 }, 30_000);
