@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import mqttPacket from 'mqtt-packet';
+import { connectPacket, publishPacket } from '../test/harness/raw-mqtt.ts';
 import { PacketFraming } from './mqtt-framing.ts';
 
-const connect = mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId: 'a/b', keepalive: 30, username: 'a/b', password: Buffer.from('x') });
-const publish = (bytes: number): Buffer => mqttPacket.generate({ cmd: 'publish', topic: 'ioc/v1/a/b/telemetry', payload: Buffer.alloc(bytes), qos: 1, messageId: 1, retain: false, dup: false });
+const connect = connectPacket('a/b', 'a/b', 'x');
+const publish = (bytes: number): Buffer => publishPacket('ioc/v1/a/b/telemetry', Buffer.alloc(bytes));
 
 describe('PacketFraming', () => {
   it('follows packets across chunk boundaries, one byte at a time too', () => {

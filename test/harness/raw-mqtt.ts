@@ -2,7 +2,6 @@
 // CONNECTs with a huge declared length, no CONNECT at all), and readers of the hub's RSS and labelled metrics.
 import { readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
-import mqttPacket from 'mqtt-packet';
 
 /** VmRSS of a process in MiB, from /proc/<pid>/status. */
 export function rssMiB(pid: number): number {
@@ -45,15 +44,7 @@ export async function openRaw(port: number, localAddress?: string): Promise<RawS
 
 /** The fixed header of a CONNECT that declares `remaining` bytes (varint), e.g. 268,435,455 = 256 MiB - 1. */
 export function connectHeader(remaining: number): Buffer {
-  const bytes = [0x10];
-  let n = remaining;
-  do {
-    let b = n % 128;
-    n = Math.floor(n / 128);
-    if (n > 0) b |= 0x80;
-    bytes.push(b);
-  } while (n > 0);
-  return Buffer.from(bytes);
+  return Buffer.from([0x10, ...varint(remaining)]);
 }
 
 export const MAX_REMAINING = 268_435_455;
@@ -77,18 +68,40 @@ function drainOrClose(raw: RawSocket): Promise<void> {
   return Promise.race([new Promise<void>((resolve) => raw.socket.once('drain', () => resolve())), raw.closed]);
 }
 
-/** A complete MQTT 3.1.1 CONNECT packet. */
+/** The remaining-length varint of MQTT 3.1.1 §2.2.3. */
+function varint(n: number): number[] {
+  const out: number[] = [];
+  let rest = n;
+  do {
+    let b = rest % 128;
+    rest = Math.floor(rest / 128);
+    if (rest > 0) b |= 0x80;
+    out.push(b);
+  } while (rest > 0);
+  return out;
+}
+
+function lengthPrefixed(data: Buffer): Buffer {
+  const len = Buffer.alloc(2);
+  len.writeUInt16BE(data.length);
+  return Buffer.concat([len, data]);
+}
+
+/** A complete MQTT 3.1.1 CONNECT packet (clean session, keepalive 30 s), written out by hand. */
 export function connectPacket(clientId: string, username: string | undefined, password: string | undefined): Buffer {
-  return mqttPacket.generate({
-    cmd: 'connect',
-    protocolId: 'MQTT',
-    protocolVersion: 4,
-    clean: true,
-    clientId,
-    keepalive: 30,
-    ...(username === undefined ? {} : { username }),
-    ...(password === undefined ? {} : { password: Buffer.from(password) }),
-  });
+  const flags = 0x02 | (username === undefined ? 0 : 0x80) | (password === undefined ? 0 : 0x40);
+  const variable = Buffer.concat([lengthPrefixed(Buffer.from('MQTT')), Buffer.from([4, flags, 0, 30])]);
+  const payload = [clientId, username, password].filter((v): v is string => v !== undefined).map((v) => lengthPrefixed(Buffer.from(v)));
+  const body = Buffer.concat([variable, ...payload]);
+  return Buffer.concat([Buffer.from([0x10, ...varint(body.length)]), body]);
+}
+
+/** A QoS 1 PUBLISH packet. */
+export function publishPacket(topic: string, payload: Buffer, packetId = 1): Buffer {
+  const id = Buffer.alloc(2);
+  id.writeUInt16BE(packetId);
+  const body = Buffer.concat([lengthPrefixed(Buffer.from(topic)), id, payload]);
+  return Buffer.concat([Buffer.from([0x32, ...varint(body.length)]), body]);
 }
 
 /**
@@ -105,16 +118,17 @@ export async function tryConnect(
   const timeoutMs = opts.timeoutMs ?? 10_000;
   const raw = await openRaw(port, opts.localAddress);
   const started = performance.now();
-  const parser = mqttPacket.parser({ protocolVersion: 4 });
   const answer = new Promise<number | 'closed' | 'timeout'>((resolve) => {
     const timer = setTimeout(() => resolve('timeout'), timeoutMs);
-    parser.on('packet', (p) => {
-      if (p.cmd === 'connack') {
+    let received = Buffer.alloc(0);
+    raw.socket.on('data', (d: Buffer) => {
+      received = Buffer.concat([received, d]);
+      // CONNACK: 0x20 0x02 <session present> <return code>
+      if (received.length >= 4 && received[0] === 0x20 && received[1] === 0x02) {
         clearTimeout(timer);
-        resolve(p.returnCode ?? 0);
+        resolve(received[3] ?? -1);
       }
     });
-    raw.socket.on('data', (d: Buffer) => parser.parse(d));
     void raw.closed.then(() => {
       clearTimeout(timer);
       resolve('closed');
