@@ -16,11 +16,15 @@ export const hubConfigSchema = z.strictObject({
   token: z.string().min(1).max(512),
   /** PEM CA bundle to verify the hub (mqtts). */
   caFile: z.string().min(1).optional(),
+  /** Client certificate and key (PEM) for a hub that requires mTLS; its CN is `{site}/{agent}`. */
+  certFile: z.string().min(1).optional(),
+  keyFile: z.string().min(1).optional(),
+  /** false turns off the check of the hub's certificate: anyone on the path can pose as the hub. The link warns about it every 10 minutes. */
   rejectUnauthorized: z.boolean().default(true),
   keepaliveS: z.int().min(5).max(1200).default(30),
   /** Time allowed from opening the socket to CONNACK. */
   connectTimeoutMs: z.int().min(500).max(120_000).default(10_000),
-});
+}).refine((h) => (h.certFile === undefined) === (h.keyFile === undefined), { message: 'certFile and keyFile go together', path: ['certFile'] });
 
 export const edgeConfigSchema = z.strictObject({
   site: slugSchema.refine(isSiteSlug, 'reserved site slug'),

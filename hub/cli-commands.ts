@@ -209,12 +209,14 @@ async function enroll(config: HubConfig, values: OptionValues, io: CliIo): Promi
   if (booleanOption(values, 'all-sites')) return await enrollAll(config, values, io);
   const site = need('enroll', stringOption(values, 'site'), '--site');
   const agent = need('enroll', stringOption(values, 'agent'), '--agent');
-  const hubUrl = stringOption(values, 'hub-url') ?? `mqtt://${config.mqtt.host === '0.0.0.0' ? '127.0.0.1' : config.mqtt.host}:${config.mqtt.port}`;
+  // MQTTS whenever the hub has a TLS listener: agents are never handed the plaintext port by default.
+  const host = config.mqtt.host === '0.0.0.0' ? '127.0.0.1' : config.mqtt.host;
+  const hubUrl = stringOption(values, 'hub-url') ?? (config.mqtt.tls === undefined ? `mqtt://${host}:${config.mqtt.port}` : `mqtts://${host}:${config.mqtt.tls.port}`);
   if (!/^mqtts?:\/\/[^/]+/.test(hubUrl)) throw usageError('ioc-hub', enrollSpec, `--hub-url must look like mqtt://host:1883, got ${hubUrl}`);
   const registry = await Registry.open(config.registry.path);
   const { token } = await registry.enroll(site, agent);
   await audit(config, io, 'agent.enroll', `${site}/${agent}`);
-  const yaml = edgeConfigYaml({ site, agent, token, hubUrl });
+  const yaml = edgeConfigYaml({ site, agent, token, hubUrl, clientCertificate: config.mqtt.tls?.caFile !== undefined });
   if (out === undefined) {
     io.stdout(yaml);
     return 0;

@@ -22,8 +22,29 @@ const tlsSchema = z.strictObject({
 const mqttSchema = z.strictObject({
   host: z.string().min(1).default('0.0.0.0'),
   port: portSchema.default(1883),
+  /** false: no plaintext listener (TLS only; needs `tls`). */
+  plain: z.boolean().default(true),
   tls: tlsSchema.optional(),
-});
+  /** A socket that has not sent its CONNECT by then is closed (Aedes' connectTimeout). */
+  connectTimeoutMs: z.int().min(100).max(120_000).default(10_000),
+  /** Open connections in all, and from one source address (agents behind one carrier NAT share one). */
+  maxConnections: z.int().min(1).default(10_000),
+  maxConnectionsPerAddress: z.int().min(1).default(1000),
+  /** Largest packet before authentication (the CONNECT), refused from its fixed header. After: 2 × limits.maxPayloadBytes + 1 KiB (a batch somewhat over the payload limit is still acknowledged and dropped, not resent forever). */
+  maxPreConnectPacketBytes: z.int().min(128).max(1024 * 1024).default(4096),
+  /** Failed authentications per source address (token bucket); past it CONNECTs are refused without running scrypt. */
+  authFailures: z.strictObject({ burst: z.int().min(1).default(20), perMinute: z.number().positive().default(20) }).prefault({}),
+  /**
+   * EMQX-style flapping detect: within windowMs, maxConnects accepted connects of one client id, or maxTakeovers
+   * made while its session is live (kicking it or refused for trying), ban it for banMs. A crash-looping agent
+   * restarts slower than 1/s, so only a broken or hostile client reaches maxConnects.
+   */
+  flapping: z
+    .strictObject({ maxConnects: z.int().min(2).default(60), maxTakeovers: z.int().min(1).default(5), windowMs: z.int().min(1000).default(60_000), banMs: z.int().min(1000).default(300_000) })
+    .prefault({}),
+  /** A second connection of a live identity is refused unless the live one has been silent this long (1.5 × the agents' keepalive). */
+  takeoverIdleMs: z.int().min(0).default(45_000),
+}).refine((m) => m.plain || m.tls !== undefined, { message: 'mqtt.plain: false needs mqtt.tls (no listener left)', path: ['plain'] });
 
 const httpSchema = z.strictObject({
   host: z.string().min(1).default('0.0.0.0'),

@@ -17,6 +17,8 @@ export interface HttpDeps {
   /** True when InfluxDB answers (bounded by its own timeout). */
   influxUp: () => Promise<boolean>;
   brokerUp: () => boolean;
+  /** Client ids the broker has banned for flapping, with the end of each ban (epoch ms). */
+  bannedClients?: () => ReadonlyMap<string, number>;
   logger: Logger;
   /** Service-account check of the read endpoints (`sites:read`, `audit:read`). */
   auth: ApiAuth;
@@ -41,6 +43,8 @@ export interface SiteAgentView {
   oldestUnsentAgeS: number | null;
   /** Batches received today / expected from the seqs, %. */
   completenessPct: number | null;
+  /** Until when the broker refuses this agent's new connections (flapping ban), or null. */
+  bannedUntil: string | null;
 }
 
 export interface SiteView {
@@ -90,7 +94,8 @@ export function buildHttp(deps: HttpDeps) {
   return app;
 }
 
-export function siteViews(deps: Pick<HttpDeps, 'registry' | 'agentState' | 'pointsToday'>, now: number = Date.now()): SiteView[] {
+export function siteViews(deps: Pick<HttpDeps, 'registry' | 'agentState' | 'pointsToday' | 'bannedClients'>, now: number = Date.now()): SiteView[] {
+  const bans = deps.bannedClients?.() ?? new Map<string, number>();
   const agentsBySite = new Map<string, SiteAgentView[]>();
   const lastSeenBySite = new Map<string, number>();
   for (const { site, agent } of deps.registry.listAgents()) {
@@ -107,6 +112,7 @@ export function siteViews(deps: Pick<HttpDeps, 'registry' | 'agentState' | 'poin
       backlog: d?.backlog ?? null,
       oldestUnsentAgeS: d?.oldestUnsentAgeS ?? null,
       completenessPct: d?.completenessPct ?? null,
+      bannedUntil: iso(bans.get(`${site}/${agent}`) ?? null),
     };
     const list = agentsBySite.get(site);
     if (list === undefined) agentsBySite.set(site, [view]);

@@ -68,7 +68,8 @@ beforeAll(async () => {
   reader = `Bearer wall:${readToken}`;
   const config = parseHubConfig({
     services: [{ name: 'wall', tokenHash: await hashToken(readToken, { N: 1024, r: 8, p: 1 }), api: ['sites:read'] }],
-    mqtt: { host: '127.0.0.1', port: 0 },
+    // These tests reconnect identities whose earlier clients are still open: take those over at once.
+    mqtt: { host: '127.0.0.1', port: 0, takeoverIdleMs: 0 },
     http: { host: '127.0.0.1', port: 0 },
     influx: { url: influxd.url, flushIntervalMs: 10, timeoutMs: 3000 },
     registry: { path: join(dir, 'registry.json') },

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { describeIssues, isSiteSlug, isSlug, slugSchema } from '../protocol/index.ts';
 import { writeFileAtomic } from './atomic-file.ts';
 import { HubError, errorCode, errorMessage } from './errors.ts';
-import { DEFAULT_SCRYPT, generateToken, hashToken, sha256, verifyToken, type ScryptParams } from './token.ts';
+import { DEFAULT_SCRYPT, decoyHash, generateToken, hashToken, sha256, verifyToken, type ScryptParams } from './token.ts';
 import { describeProvinces, provincesOf, readCommunesCsv, selectProvince, type CommuneFormat, type CommuneSite } from './communes-csv.ts';
 
 export const siteSchema = z.strictObject({
@@ -172,16 +172,33 @@ export class Registry {
     if (!this.sites.has(site)) throw new HubError('E_UNKNOWN_SITE', `unknown site ${JSON.stringify(site)}: import or add it first`);
   }
 
-  /** True when the token belongs to the agent. Successful checks are cached so mass reconnects cost no scrypt. */
+  /**
+   * True when the token belongs to the agent. Successful checks are cached so mass reconnects cost no
+   * scrypt; every other answer costs one scrypt, for an unknown agent too (against a decoy hash), so
+   * the time of a refusal does not tell which identities exist.
+   */
   async verify(site: string, agent: string, token: string): Promise<boolean> {
-    const rec = this.agents.get(agentKey(site, agent));
-    if (rec === undefined || token.length === 0 || token.length > 1024) return false;
+    if (token.length === 0 || token.length > 1024) return false;
+    const identity = agentKey(site, agent);
+    const rec = this.agents.get(identity);
     const key = sha256(token);
     const cached = this.verified.get(key);
-    if (cached !== undefined) return cached.identity === agentKey(site, agent) && cached.tokenHash === rec.tokenHash;
+    if (rec !== undefined && cached !== undefined && cached.identity === identity && cached.tokenHash === rec.tokenHash) return true;
+    if (rec === undefined) {
+      await verifyToken(token, this.decoy());
+      return false;
+    }
     if (!(await verifyToken(token, rec.tokenHash))) return false;
-    this.remember(key, { identity: agentKey(site, agent), tokenHash: rec.tokenHash });
+    this.remember(key, { identity, tokenHash: rec.tokenHash });
     return true;
+  }
+
+  private decoyHash: string | undefined;
+
+  /** Made once, with the parameters of an enrolled agent's hash (they cost what a real check costs). */
+  private decoy(): string {
+    this.decoyHash ??= decoyHash(this.agents.values().next().value?.tokenHash ?? `scrypt$${this.opts.scrypt.N}$${this.opts.scrypt.r}$${this.opts.scrypt.p}$x$x`);
+    return this.decoyHash;
   }
 
   private remember(key: string, entry: CachedVerification): void {

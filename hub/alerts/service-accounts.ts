@@ -7,7 +7,7 @@ import { ALL_ALERTS_FILTER, slugSchema } from '../../protocol/index.ts';
 import { AuthRefusedError, CONNACK, type BrokerPolicyHooks, type PublishVerdict } from '../broker-hooks.ts';
 import type { DeepReadonly } from '../deep-freeze.ts';
 import { HubError } from '../errors.ts';
-import { sha256, verifyToken } from '../token.ts';
+import { decoyHash, sha256, verifyToken } from '../token.ts';
 
 /** `alerts:write` includes `alerts:read` (who acknowledges must see what). */
 export const API_SCOPES = ['alerts:write', 'alerts:read', 'sites:read', 'audit:read'] as const;
@@ -34,9 +34,27 @@ export const SERVICE_USERNAME_PREFIX = 'service:';
 export class ServiceAccounts {
   private readonly byName: ReadonlyMap<string, ServiceAccount>;
   private readonly verified = new Map<string, string>();
+  /** Checked for an unknown name, so that its refusal takes the time of a wrong token. */
+  private readonly decoy: string;
 
   constructor(accounts: readonly ServiceAccount[]) {
     this.byName = new Map(accounts.map((a) => [a.name, a]));
+    this.decoy = decoyHash(accounts[0]?.tokenHash);
+  }
+
+  /**
+   * The account a client id belongs to: `service:NAME`, or `service:NAME-SUFFIX` for several instances
+   * when no account with a longer name claims the id (so `service:node` can never use, nor take over,
+   * `service:node-red-…`). Undefined when no account claims it.
+   */
+  ownerOfClientId(clientId: string): string | undefined {
+    if (!clientId.startsWith(SERVICE_USERNAME_PREFIX)) return undefined;
+    const rest = clientId.slice(SERVICE_USERNAME_PREFIX.length);
+    let owner: string | undefined;
+    for (const name of this.byName.keys()) {
+      if ((rest === name || rest.startsWith(`${name}-`)) && name.length > (owner?.length ?? -1)) owner = name;
+    }
+    return owner;
   }
 
   get size(): number {
@@ -44,8 +62,12 @@ export class ServiceAccounts {
   }
 
   async verify(name: string, token: string): Promise<ServiceAccount | undefined> {
+    if (token.length === 0 || token.length > 1024) return undefined;
     const account = this.byName.get(name);
-    if (account === undefined || token.length === 0 || token.length > 1024) return undefined;
+    if (account === undefined) {
+      await verifyToken(token, this.decoy);
+      return undefined;
+    }
     const key = sha256(`${name}:${token}`);
     if (this.verified.get(key) === account.tokenHash) return account;
     if (!(await verifyToken(token, account.tokenHash))) return undefined;
@@ -88,8 +110,9 @@ export class ServiceBrokerPolicy implements BrokerPolicyHooks {
   async authenticate(client: Client, username: string | undefined, password: Buffer | undefined): Promise<void> {
     if (username?.startsWith(SERVICE_USERNAME_PREFIX) !== true) return this.inner.authenticate(client, username, password);
     const name = username.slice(SERVICE_USERNAME_PREFIX.length);
-    // Client ids start with the username so one service cannot knock another off; a suffix allows several instances.
-    if (!client.id.startsWith(username)) throw new AuthRefusedError(CONNACK.notAuthorized, 'client id must start with the username');
+    // The client id must be the account's own (exactly, or with an instance suffix no other account claims),
+    // so that one service cannot knock another off.
+    if (this.accounts.ownerOfClientId(client.id) !== name) throw new AuthRefusedError(CONNACK.notAuthorized, 'client id must be the username, or the username and -INSTANCE');
     const account = password === undefined ? undefined : await this.accounts.verify(name, password.toString('utf8'));
     if (account === undefined) {
       this.log.warn({ clientId: client.id }, 'service connection refused');

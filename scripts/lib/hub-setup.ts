@@ -37,10 +37,12 @@ export interface HubConfigOptions {
   influxUrl: string;
   registryPath: string;
   /** An MQTTS listener beside the plain one. */
-  tls?: { port: number; certFile: string; keyFile: string };
+  tls?: { port: number; certFile: string; keyFile: string; caFile?: string };
   logLevel?: string;
   /** Extra top-level YAML. */
   extraYaml?: string;
+  /** Extra lines under `mqtt:` (indented by two spaces here), e.g. `connectTimeoutMs: 2000`. */
+  mqttLines?: readonly string[];
 }
 
 export function writeHubConfig(path: string, o: HubConfigOptions): void {
@@ -51,7 +53,8 @@ export function writeHubConfig(path: string, o: HubConfigOptions): void {
       'mqtt:',
       '  host: 127.0.0.1',
       `  port: ${o.mqttPort}`,
-      ...(o.tls === undefined ? [] : ['  tls:', `    port: ${o.tls.port}`, `    certFile: ${o.tls.certFile}`, `    keyFile: ${o.tls.keyFile}`]),
+      ...(o.mqttLines ?? []).map((l) => `  ${l}`),
+      ...(o.tls === undefined ? [] : ['  tls:', `    port: ${o.tls.port}`, `    certFile: ${o.tls.certFile}`, `    keyFile: ${o.tls.keyFile}`, ...(o.tls.caFile === undefined ? [] : [`    caFile: ${o.tls.caFile}`])]),
       'http:',
       '  host: 127.0.0.1',
       `  port: ${o.httpPort}`,

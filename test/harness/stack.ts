@@ -49,8 +49,10 @@ export interface StackOptions {
   agents: number;
   /** Extra top-level YAML for the hub config. */
   hubYaml?: string;
+  /** Extra lines under the config's `mqtt:` key, e.g. `connectTimeoutMs: 2000`. */
+  mqttLines?: readonly string[];
   /** An MQTTS listener beside the plain one. */
-  tls?: { certFile: string; keyFile: string };
+  tls?: { certFile: string; keyFile: string; caFile?: string };
   /** Agents pi-1..pi-N at each of the first `agents` sites (the registry has Phú Thọ's 148): for storms of hundreds of agents. */
   agentsPerSite?: number;
   /** The commune list imported; default Phú Thọ from the 2025 list (no districts, no coordinates). */
@@ -76,6 +78,7 @@ export async function startStack(opts: StackOptions = { agents: 1 }): Promise<St
     registryPath: join(dir, 'registry.json'),
     ...(tlsPort === undefined || opts.tls === undefined ? {} : { tls: { port: tlsPort, ...opts.tls } }),
     extraYaml: hubYaml,
+    ...(opts.mqttLines === undefined ? {} : { mqttLines: opts.mqttLines }),
   });
   const agents = await importAndEnroll(hubConfig, join(dir, 'credentials.json'), opts.agents, opts.agentsPerSite ?? 1, opts.communes);
   const httpUrl = `http://127.0.0.1:${httpPort}`;
