@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { ManagedProcess } from '../scripts/lib/child-process.ts';
 import { importedPackages, packAgent, type PackResult } from '../scripts/pack-agent.ts';
-import { sampleConfigFor } from './harness/agent-sample.ts';
+import { sampleConfigFor, unitExecStart } from './harness/agent-sample.ts';
 import { startStack, waitUntil } from './harness/stack.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'ioc-agent-pkg-'));
@@ -68,12 +68,17 @@ describe('the agent tarball (npm run pack:agent)', () => {
   it('ships the systemd unit pointing at the launcher of the installed release', () => {
     const unit = readFileSync(join(home, 'edge', 'deploy', 'ioc-edge.service'), 'utf8');
     const workdir = /^WorkingDirectory=(.+)$/m.exec(unit)?.[1] ?? '';
-    const exec = /^ExecStart=(\S+) (\S+) run --config (\S+)$/m.exec(unit);
-    expect(exec?.[1]).toBe('/usr/bin/node');
+    const exec = unitExecStart(unit);
+    expect(exec.node).toBe('/usr/bin/node');
     // README: the release is extracted into /opt/ioc-edge and /opt/ioc-edge/current links to it.
     expect(workdir).toBe('/opt/ioc-edge/current');
-    expect(exec?.[2]).toBe(`${workdir}/bin/ioc-edge.js`);
-    expect(existsSync(join(home, (exec?.[2] ?? '').slice(workdir.length + 1)))).toBe(true);
+    expect(exec.launcher).toBe(`${workdir}/bin/ioc-edge.js`);
+    expect(existsSync(join(home, exec.launcher.slice(workdir.length + 1)))).toBe(true);
+    expect(exec.args).toEqual(['run', '--config', '/etc/ioc-edge/agent.yaml']);
+    // Every node flag of the unit is one this node accepts (the agent runs with them below).
+    const r = spawnSync(process.execPath, [...exec.nodeFlags, '-e', '0'], { encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
     expect(unit).not.toMatch(/tsx/);
   });
 
@@ -99,7 +104,9 @@ describe('the agent tarball (npm run pack:agent)', () => {
       writeFileSync(config, sampleConfigFor(stack.mqttUrl, me, join(home, 'edge', 'samples', 'agent.yaml'), join(stack.dir, 'agent-data')), { mode: 0o600 });
       const log = join(stack.dir, 'agent.log');
       const fd = openSync(log, 'a');
-      const child = spawn(process.execPath, [join(home, 'bin', 'ioc-edge.js'), 'run', '--config', config], { cwd: home, env: { PATH: process.env.PATH ?? '' }, stdio: ['ignore', fd, fd] });
+      // As the unit runs it: its node flags, the release's launcher.
+      const { nodeFlags } = unitExecStart(readFileSync(join(home, 'edge', 'deploy', 'ioc-edge.service'), 'utf8'));
+      const child = spawn(process.execPath, [...nodeFlags, join(home, 'bin', 'ioc-edge.js'), 'run', '--config', config], { cwd: home, env: { PATH: process.env.PATH ?? '' }, stdio: ['ignore', fd, fd] });
       closeSync(fd);
       agent = new ManagedProcess('ioc-edge run (tarball)', child, log);
       const where = `"site"='${me.site}' AND "agent"='${me.agent}'`;

@@ -13,3 +13,14 @@ export function sampleConfigFor(hubMqttUrl: string, me: AgentCredentials, sample
   doc.set('dataDir', dataDir);
   return doc.toString();
 }
+
+/** The shipped systemd unit's ExecStart: the node binary, its flags, the launcher and the agent's arguments. */
+export function unitExecStart(unit: string): { node: string; nodeFlags: string[]; launcher: string; args: string[] } {
+  const line = /^ExecStart=(.+)$/m.exec(unit)?.[1];
+  if (line === undefined) throw new Error('the unit has no ExecStart');
+  const [node = '', ...rest] = line.trim().split(/\s+/);
+  const nodeFlags: string[] = [];
+  while (rest[0]?.startsWith('-') === true) nodeFlags.push(rest.shift() ?? '');
+  const launcher = rest.shift() ?? '';
+  return { node, nodeFlags, launcher, args: rest };
+}
