@@ -48,7 +48,8 @@ async function bareMqttRss(stack: Stack, me: AgentCredentials, nodeFlags: string
   return rss / 1024 / 1024;
 }
 
-const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
+// /proc/<pid>/stat counts in USER_HZ, which Linux fixes at 100 for user space on x86 and ARM alike.
+const CLK_TCK = 100;
 
 function rssKiB(pid: number): number | undefined {
   try {

@@ -123,7 +123,10 @@ function runStep(cmd: string, stageRoot: string, workdir: string, env: Record<st
   if (argv[0] === 'npm') {
     // In the image npm downloads; here it takes the packages from npm's cache (filled by the checkout's `npm ci`).
     const extra = argv[1] === 'ci' || argv[1] === 'prune' || argv[1] === 'install' ? ['--prefer-offline', '--no-audit', '--no-fund'] : [];
-    const r = spawnSync('npm', [...argv.slice(1), ...extra], { cwd: workdir, env: { ...process.env, ...env }, encoding: 'utf8', timeout: 300_000 });
+    // A build container's environment: the stage's ENV, not this test's NODE_ENV or the npm_* settings of `npm test`
+    // (npm's cache location excepted).
+    const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'NODE_ENV' && (!k.startsWith('npm_') || k === 'npm_config_cache')));
+    const r = spawnSync('npm', [...argv.slice(1), ...extra], { cwd: workdir, env: { ...base, ...env }, encoding: 'utf8', timeout: 300_000 });
     if (r.status !== 0) throw new Error(`RUN ${cmd} failed (${String(r.status)}):\n${r.stderr}\n${r.stdout}`);
     return;
   }
