@@ -8,6 +8,8 @@ const needed = [
   { bin: 'influxd', pkg: 'influxdb' },
   { bin: 'influx', pkg: 'influxdb-client' },
   { bin: 'ping', pkg: 'iputils-ping' },
+  // the agent tarball (scripts/pack-agent.ts and its test); essential on Debian, listed so nothing is assumed
+  { bin: 'tar', pkg: 'tar' },
 ];
 
 function has(bin) {
