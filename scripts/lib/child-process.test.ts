@@ -71,6 +71,7 @@ describe('spawnGuarded', () => {
   });
 
   it('reports a missing program as the ENOENT error event, as spawn does', async () => {
+    // os-program: none (a program that does not exist, on purpose)
     const child = spawnGuarded('ioc-no-such-program', [], { stdio: 'ignore' });
     const err = await new Promise<unknown>((resolve) => child.once('error', resolve));
     expect((err as NodeJS.ErrnoException).code).toBe('ENOENT');
