@@ -2,11 +2,12 @@
 // orphaned to PID 1 — kills it and fails the run with a non-zero exit.
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { PROJECT_ROOT } from '../scripts/lib/child-process.ts';
-import { findMarkedProcesses, isRunnerProcess, reapLeftovers } from './harness/leak-check.ts';
+import { CHILD_LOG_ENV, PROJECT_ROOT } from '../scripts/lib/child-process.ts';
+import { describeUnstopped, findMarkedProcesses, isRunnerProcess, reapLeftovers, unstoppedChildren } from './harness/leak-check.ts';
 
 const MARKER = 'IOC_LEAK_PROBE';
 
@@ -70,6 +71,36 @@ describe('leak check', () => {
     }
   });
 
+  it('a server whose starter is SIGKILLed dies with it, and the child log shows it was never stopped', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ioc-leak-log-'));
+    const log = join(dir, 'children.log');
+    const code = `import { spawnGuarded } from ${JSON.stringify(join(PROJECT_ROOT, 'scripts', 'lib', 'child-process.ts'))};
+const stopped = spawnGuarded('sleep', ['274'], { stdio: 'ignore' });
+stopped.once('exit', () => {
+  const kept = spawnGuarded('sleep', ['275'], { stdio: 'ignore' });
+  console.log(kept.pid);
+});
+stopped.kill('SIGTERM');
+setInterval(() => {}, 1000);`;
+    const env: NodeJS.ProcessEnv = { ...process.env, [CHILD_LOG_ENV]: log };
+    const starter = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'inherit'], env });
+    try {
+      const pid = await new Promise<number>((resolve, reject) => {
+        starter.stdout.setEncoding('utf8').once('data', (d: string) => resolve(Number(d.trim())));
+        starter.once('exit', () => reject(new Error('starter ended early')));
+      });
+      expect(unstoppedChildren(readFileSync(log, 'utf8')).map((c) => c.pid)).toEqual([pid]);
+      starter.kill('SIGKILL'); // as a worker dies: no code of it runs any more
+      expect(await waitGone(pid)).toBe(true);
+      const unstopped = unstoppedChildren(readFileSync(log, 'utf8'));
+      expect(unstopped).toEqual([{ pid, parent: starter.pid, command: 'sleep 275' }]);
+      expect(describeUnstopped(unstopped)).toBe(`  pid ${pid} (started by pid ${starter.pid}, which ended without stopping it): sleep 275`);
+    } finally {
+      starter.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('does not count vitest itself: its main process and the workers directly under it', () => {
     const main = 1000;
     expect(isRunnerProcess({ pid: main, ppid: 1, pgid: main, state: 'S', cmdline: 'node vitest run' }, main)).toBe(true);
@@ -80,8 +111,8 @@ describe('leak check', () => {
 
   it('fails the run (exit 1) and names the process when a test leaves one behind', async () => {
     const fixture = join(PROJECT_ROOT, 'test', 'fixtures', 'leak');
-    const env: NodeJS.ProcessEnv = { ...process.env, IOC_LEAK_SLEEP_S: '273' };
-    for (const k of Object.keys(env)) if (k.startsWith('VITEST')) delete env[k];
+    const env: NodeJS.ProcessEnv = { ...process.env, IOC_LEAK_SLEEP_S: '276' };
+    for (const k of Object.keys(env)) if (k.startsWith('VITEST') || k === CHILD_LOG_ENV) delete env[k];
     const child = spawn(process.execPath, [join(PROJECT_ROOT, 'node_modules', 'vitest', 'vitest.mjs'), 'run', '--config', join(fixture, 'vitest.config.ts')], {
       cwd: fixture,
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -92,9 +123,12 @@ describe('leak check', () => {
     child.stderr.setEncoding('utf8').on('data', (d: string) => (out += d));
     const code = await new Promise<number | null>((r) => child.once('close', r));
     const leaked = Number(/leaked pid (\d+)/.exec(out)?.[1]);
-    expect(out).toMatch(/1 passed/);
-    expect(out).toMatch(new RegExp(`1 process\\(es\\) started by the tests were still running after the suite \\(killed now\\):\\n\\s+pid ${leaked} .*: sleep 273`));
+    const unstopped = Number(/unstopped pid (\d+)/.exec(out)?.[1]);
+    expect(out).toMatch(/2 passed/);
+    expect(out).toMatch(new RegExp(`1 process\\(es\\) started by the tests were still running after the suite \\(killed now\\):\\n\\s+pid ${leaked} .*: sleep 276\\n`));
+    expect(out).toMatch(new RegExp(`1 server\\(s\\) started by the tests were never stopped by them .*:\\n\\s+pid ${unstopped} \\(started by pid \\d+, which ended without stopping it\\): sleep 277\\n`));
     expect(code).toBe(1);
     expect(await waitGone(leaked)).toBe(true);
+    expect(await waitGone(unstopped)).toBe(true);
   }, 60_000);
 });

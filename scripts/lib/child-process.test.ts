@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { PROJECT_ROOT, spawnGuarded } from './child-process.ts';
+import { CHILD_LOG_ENV, PROJECT_ROOT, spawnGuarded } from './child-process.ts';
 
 function alive(pid: number): boolean {
   try {
@@ -28,7 +28,10 @@ function starter(): Promise<{ parent: ReturnType<typeof spawn>; pid: number }> {
 const c = spawnGuarded('sleep', ['281'], { stdio: 'ignore' });
 console.log(c.pid);
 setInterval(() => {}, 1000);`;
-  const parent = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  // killed on purpose: kept out of the suite's child log (test/global-setup.ts)
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  delete env[CHILD_LOG_ENV];
+  const parent = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'inherit'], env });
   return new Promise((resolve, reject) => {
     let out = '';
     parent.stdout?.setEncoding('utf8').on('data', (d: string) => {

@@ -2,7 +2,7 @@
 // Every child runs in its own process group and, through `setpriv --pdeathsig`, dies with the process that
 // started it, even when that process is SIGKILLed (a vitest worker, the demo): no server outlives its starter.
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { accessSync, closeSync, constants, openSync } from 'node:fs';
+import { accessSync, appendFileSync, closeSync, constants, openSync } from 'node:fs';
 import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -38,6 +38,23 @@ function setpriv(): string | null {
   return setprivPath;
 }
 
+/**
+ * Under the test suite (test/global-setup.ts sets it): the file where every child started here is recorded
+ * when it starts and when it exits while this process still runs. A child with no exit record outlived the
+ * code that started it — it was killed only by the exit hook or by `--pdeathsig` — and the suite fails on it.
+ */
+export const CHILD_LOG_ENV = 'IOC_TEST_CHILD_LOG';
+
+function recordChild(line: string): void {
+  const log = process.env[CHILD_LOG_ENV];
+  if (log === undefined || log === '') return;
+  try {
+    appendFileSync(log, `${line}\n`);
+  } catch {
+    // the run is over (its folder removed): nothing left to tell
+  }
+}
+
 /** Children started here and not yet exited: SIGKILLed (with their groups) when this process exits. */
 const live = new Set<ChildProcess>();
 let exitHookInstalled = false;
@@ -68,11 +85,14 @@ export function spawnGuarded(file: string, args: readonly string[], opts: Omit<S
       : spawn(wrapper, ['--pdeathsig', 'KILL', '--', file, ...args], { ...opts, detached: true });
   if (child.pid !== undefined) {
     live.add(child);
+    const pid = child.pid;
+    recordChild(`start ${pid} ${process.pid} ${JSON.stringify([file, ...args].join(' ').slice(0, 400))}`);
     // What the program left in its group goes with it. Only here, at once: once reaped, its PID (and so the
     // group's ID) may be reused by an unrelated process, so a later group kill could hit a stranger.
     child.once('exit', () => {
       live.delete(child);
-      killGroup(child.pid);
+      killGroup(pid);
+      recordChild(`exit ${pid}`);
     });
     if (!exitHookInstalled) {
       exitHookInstalled = true;

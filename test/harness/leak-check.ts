@@ -91,3 +91,38 @@ export async function reapLeftovers(value: string, opts: { marker?: string; grac
 export function describeLeftovers(procs: readonly RunProcess[]): string {
   return procs.map((p) => `  pid ${p.pid} (parent ${p.ppid}${p.ppid === 1 ? ': orphaned' : ''}, group ${p.pgid}): ${p.cmdline.slice(0, 300)}`).join('\n');
 }
+
+export interface UnstoppedChild {
+  pid: number;
+  /** The process that started it. */
+  parent: number;
+  command: string;
+}
+
+/**
+ * The children in a child log (scripts/lib/child-process.ts, CHILD_LOG_ENV) that never exited while their
+ * starter ran: the code that started them did not stop them, and only the exit hook or `--pdeathsig` did.
+ */
+export function unstoppedChildren(log: string): UnstoppedChild[] {
+  const open = new Map<number, UnstoppedChild>();
+  for (const line of log.split('\n')) {
+    const m = /^(start|exit) (\d+)(?: (\d+) (.*))?$/.exec(line);
+    if (m === null) continue;
+    const pid = Number(m[2]);
+    if (m[1] === 'exit') open.delete(pid);
+    else {
+      let command = m[4] ?? '';
+      try {
+        command = String(JSON.parse(command));
+      } catch {
+        // keep it as written
+      }
+      open.set(pid, { pid, parent: Number(m[3]), command });
+    }
+  }
+  return [...open.values()];
+}
+
+export function describeUnstopped(children: readonly UnstoppedChild[]): string {
+  return children.map((c) => `  pid ${c.pid} (started by pid ${c.parent}, which ended without stopping it): ${c.command.slice(0, 300)}`).join('\n');
+}
