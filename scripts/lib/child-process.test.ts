@@ -53,7 +53,9 @@ describe('spawnGuarded', () => {
       const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
       expect(Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2])).toBe(pid);
     } finally {
+      const exited = new Promise((r) => child.once('exit', r));
       child.kill('SIGKILL');
+      await exited; // its stop is in the suite's child log before the test ends
     }
   });
 
