@@ -1,7 +1,10 @@
 // The seam between the code and the machine it runs on: every program the code, the demo and the tests
 // start is in scripts/os-packages.json (installed by the README's commands through
 // scripts/ensure-os-packages.mjs) or is a Node-side program; and each listed package really ships its
-// program on this machine. The scanner and its limits: scripts/lib/spawned-programs.ts.
+// program on this machine. The scanner: scripts/lib/spawned-programs.ts. Its limits: a program name computed
+// at run time (a config value, the environment, a parameter of an instance method) cannot be read, so such a
+// call fails this test as "cannot tell which program" until a `// os-program: NAME` comment beside it names
+// it; programs started from node_modules, from `node -e` code strings or by shell scripts are not seen.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { accessSync, constants, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
