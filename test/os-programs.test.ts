@@ -6,7 +6,7 @@
 // call fails this test as "cannot tell which program" until a `// os-program: NAME` comment beside it names
 // it; programs started from node_modules, from `node -e` code strings or by shell scripts are not seen.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { accessSync, constants, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join, relative } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -121,6 +121,27 @@ describe('OS programs', () => {
       expect(r.stderr).toContain(apt === undefined ? `Install the Debian packages ${pkgs}` : `sudo apt-get install -y ${pkgs}`);
       for (const p of list.packages.filter((x) => !x.optional)) expect(r.stderr).toContain(`${p.bin} (package ${p.pkg})`);
       expect(execFileSync(process.execPath, [script, '--check'], { encoding: 'utf8' })).toBe('');
+    } finally {
+      rmSync(bin, { recursive: true, force: true });
+    }
+  });
+
+  it('as root, ensure-os-packages.mjs installs every missing required package with one apt-get install', (ctx) => {
+    if (process.getuid?.() !== 0) {
+      ctx.skip('not root: the script only prints the line then');
+      return;
+    }
+    const bin = mkdtempSync(join(tmpdir(), 'ioc-os-apt-'));
+    try {
+      // a fake apt-get that records its arguments and installs nothing
+      const calls = join(bin, 'calls.log');
+      writeFileSync(join(bin, 'apt-get'), `#!${process.execPath}\nrequire('node:fs').appendFileSync(${JSON.stringify(calls)}, process.argv.slice(2).join(' ') + '\\n');\n`, { mode: 0o755 });
+      const r = spawnSync(process.execPath, [join(PROJECT_ROOT, 'scripts', 'ensure-os-packages.mjs')], { encoding: 'utf8', env: { ...process.env, PATH: bin } });
+      const pkgs = [...new Set(list.packages.filter((p) => !p.optional).map((p) => p.pkg))].join(' ');
+      expect(readFileSync(calls, 'utf8').split('\n')).toEqual(['update -qq', `install -y -qq --no-install-recommends ${pkgs}`, '']);
+      // nothing was installed, and it says so
+      expect(r.status).toBe(1);
+      expect(r.stderr).toContain('still missing after install: influxd');
     } finally {
       rmSync(bin, { recursive: true, force: true });
     }
