@@ -120,13 +120,13 @@ describe('npm run demo', () => {
       runProgram('ioc-hub', ['sites', 'list'], { env: withEnv }),
       runProgram('ioc-hub', ['alerts', 'list'], { env: withEnv }),
       runProgram('ioc-hub', ['silences', 'add', '--site', 'xa-lap-thach', '--duration', '1h', '--comment', 'demo test'], { env: withEnv }),
-      runProgram('ioc-hub', ['silences', 'add', '--site', 'phuong-tich-son', '--duration', '1h', '--url', env.IOC_HUB_API_URL ?? ''], { env: bare }),
+      runProgram('ioc-hub', ['silences', 'add', '--site', 'xa-lap-thach', '--duration', '1h', '--url', env.IOC_HUB_API_URL ?? ''], { env: bare }),
     ]);
     expect(sitesList.code, sitesList.stderr).toBe(0);
     expect(sitesList.stdout.split('\n').filter(Boolean).length).toBeGreaterThanOrEqual(6);
     expect(alertsList.code, alertsList.stderr).toBe(0);
     expect(silence.code, silence.stderr).toBe(0);
-    expect(JSON.parse(silence.stdout)).toMatchObject({ silence: { sites: ['phuong-tich-son'], createdBy: 'operator' } });
+    expect(JSON.parse(silence.stdout)).toMatchObject({ silence: { sites: ['xa-lap-thach'], createdBy: 'operator' } });
     expect(noEnv.code).toBe(1); // without the token the write is refused: the env is what made it work
     expect(noEnv.stderr).toMatch(/401 E_AUTH/);
 

@@ -40,6 +40,7 @@ describe('ioc-hub enroll → ioc-edge', () => {
   it('enroll | check-config - passes, through a real pipe', async () => {
     const node = JSON.stringify(process.execPath);
     const bin = (name: string): string => JSON.stringify(join(PROJECT_ROOT, 'bin', `${name}.js`));
+    // os-program: sh, node (the command line is built from process.execPath)
     const r = spawnSync('sh', ['-c', `${node} ${bin('ioc-hub')} enroll --site xa-lap-thach --agent pi-4 --config ${JSON.stringify(hubConfig)} | ${node} ${bin('ioc-edge')} check-config -`], { encoding: 'utf8', timeout: 60_000 });
     expect(r.status, `${r.stdout}${r.stderr}`).toBe(0);
     expect(r.stdout).toMatch(/^OK -: site=xa-lap-thach agent=pi-4 collectors=8/);

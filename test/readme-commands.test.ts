@@ -95,6 +95,7 @@ function readmeCommands(): { commands: ReadmeCommand[]; bare: string[] } {
 
 function run(argv: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const [cmd = '', ...args] = argv;
+  // os-program: npx, node (the launchers of the README's commands, see helpFor)
   const child = spawn(cmd, args, { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, npm_config_yes: 'false', npm_config_offline: 'true' } });
   let stdout = '';
   let stderr = '';

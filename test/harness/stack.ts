@@ -80,7 +80,14 @@ export async function startStack(opts: StackOptions = { agents: 1 }): Promise<St
     extraYaml: hubYaml,
     ...(opts.mqttLines === undefined ? {} : { mqttLines: opts.mqttLines }),
   });
-  const agents = await importAndEnroll(hubConfig, join(dir, 'credentials.json'), opts.agents, opts.agentsPerSite ?? 1, opts.communes);
+  let agents: AgentCredentials[];
+  try {
+    agents = await importAndEnroll(hubConfig, join(dir, 'credentials.json'), opts.agents, opts.agentsPerSite ?? 1, opts.communes);
+  } catch (err: unknown) {
+    await influx.stop(); // nothing else runs yet
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
   const httpUrl = `http://127.0.0.1:${httpPort}`;
   const launch = (): ManagedProcess => startProgram('ioc-hub', ['start', '--config', hubConfig], join(dir, 'hub.log'));
   const waitHub = async (): Promise<void> => {
@@ -108,9 +115,13 @@ export async function startStack(opts: StackOptions = { agents: 1 }): Promise<St
       await waitHub();
     },
     async stop() {
-      await stack.hub.stop();
-      await influx.stop();
-      if (process.env.IOC_KEEP_TEST_DIRS === undefined) rmSync(dir, { recursive: true, force: true });
+      // stack.influx, not the first one: fault tests replace it with a restarted influxd
+      try {
+        await stack.hub.stop();
+      } finally {
+        await stack.influx.stop();
+        if (process.env.IOC_KEEP_TEST_DIRS === undefined) rmSync(dir, { recursive: true, force: true });
+      }
     },
   };
   try {
