@@ -1,19 +1,41 @@
-# The IOC hub image: dependencies installed in a build stage, run as the unprivileged `node` user.
+# The IOC hub image (also runs the Node-RED flows: flows/main.js). The build stage installs every dependency
+# and compiles the TypeScript to JavaScript (npm run build → dist/); the deps stage installs the production
+# dependencies alone, without the optional ones: those are the agent's (serialport), Node-RED's native
+# bcrypt (it falls back to bcryptjs) and TypeScript, an optional peer of a Node-RED dependency; the final
+# stage holds the compiled hub, journal, protocol and flows, those dependencies and the launcher, and runs as
+# the unprivileged `node` user. test/image.test.ts assembles exactly these files and starts them.
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --ignore-scripts
+COPY tsconfig.json tsconfig.build.json ./
+COPY protocol ./protocol
+COPY journal ./journal
+COPY edge ./edge
+COPY hub ./hub
+COPY flows ./flows
+RUN npm run build
+
 FROM node:20-bookworm-slim AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --ignore-scripts
+RUN npm ci --omit=dev --omit=optional --ignore-scripts
 
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY package.json ./
-COPY protocol ./protocol
-COPY hub ./hub
-COPY flows ./flows
-COPY bin ./bin
+COPY --from=build /app/dist/protocol ./protocol
+COPY --from=build /app/dist/journal ./journal
+COPY --from=build /app/dist/hub ./hub
+COPY --from=build /app/dist/flows ./flows
+# Read at run time beside the compiled code: the Node-RED flow and settings, the sample alert rules that
+# hub/samples/hub.yaml names (relative to /app), the commune lists for `ioc-hub sites import`.
+COPY flows/flows.json flows/settings.cjs ./flows/
+COPY hub/alerts/samples ./hub/alerts/samples
 COPY data ./data
+COPY bin/ioc-hub.js ./bin/
 RUN mkdir -p /var/lib/ioc-hub && chown node:node /var/lib/ioc-hub
 USER node
 EXPOSE 1883 8883 8080

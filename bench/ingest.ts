@@ -35,7 +35,8 @@ async function directPeer(influx: InfluxdProcess, points: number): Promise<numbe
     const lines: string[] = [];
     for (let i = start; i < Math.min(points, start + batchSize); i++) {
       const site = `site-${i % 50}`;
-      lines.push(`net_probe,agent=pi-1,area=vinh-yen,method=tcp,province=vinh-phuc,site=${site},target=t${i % 7} up=true,rtt_ms=${(i % 97) + 0.5} ${T_BASE + i}`);
+      // the tags the hub writes for a commune of the 2025 list (Phú Thọ: no district, so no area tag)
+      lines.push(`net_probe,agent=pi-1,method=tcp,province=phu-tho,site=${site},target=t${i % 7} up=true,rtt_ms=${(i % 97) + 0.5} ${T_BASE + i}`);
     }
     batches.push(lines.join('\n'));
   }

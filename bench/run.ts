@@ -1,5 +1,6 @@
 // `npm run bench`: prints figures; it asserts nothing (speed is not a test on a shared 2-core machine).
 // The reconnect storm at 1,000+ agents is separate (`npx tsx bench/storm.ts`): it takes minutes to set up.
+import { printAgentRss, runAgentRssBench } from './agent-rss.ts';
 import { run as runAlertLatency } from './alert-latency.ts';
 import { printIngest, runIngestBench } from './ingest.ts';
 import { printOutbox, runOutboxBench } from './outbox.ts';
@@ -9,3 +10,4 @@ printOutbox(await runOutboxBench());
 const alert = await runAlertLatency();
 console.log(`\nalert latency (condition true → e-mail in the SMTP sink, through ingest, the alert engine, MQTT, Node-RED, SMTP)`);
 console.log(`  ${alert.samples} samples: median ${alert.medianMs} ms, p90 ${alert.p90Ms} ms, max ${alert.maxMs} ms`);
+printAgentRss(await runAgentRssBench());

@@ -1,6 +1,20 @@
 #!/usr/bin/env node
-// Launcher of the hub CLI: registers tsx's ESM loader so the TypeScript sources run without a build.
-import { register } from 'tsx/esm/api';
+// Launcher of the hub CLI. In a release (the production image) it runs the compiled JavaScript beside it
+// (hub/cli.js, from `npm run build`); in a source checkout it runs the TypeScript through tsx, a development
+// dependency.
+import { existsSync } from 'node:fs';
 
-register();
-await import('../hub/cli.ts');
+const compiled = new URL('../hub/cli.js', import.meta.url);
+if (existsSync(compiled)) {
+  await import(compiled.href);
+} else {
+  let tsx;
+  try {
+    tsx = await import('tsx/esm/api');
+  } catch {
+    console.error('ioc-hub: no compiled hub/cli.js beside this launcher, and tsx (a development dependency) is not installed: run `npm ci` in the checkout, or use the image');
+    process.exit(1);
+  }
+  tsx.register();
+  await import('../hub/cli.ts');
+}

@@ -115,9 +115,9 @@ export function backfillingSitesSubquery(): string {
   return subquery({ fields: [agg('last', 'backlog_depth', 'depth')], from: 'delivery', where: [recentFilter()], groupBy: ['site'] });
 }
 
-/** Every registry site (hub/influx-schema.ts writes site_info): one row per site. */
+/** Every registry site (hub/influx-schema.ts writes site_info): one row per site, column `name` (lat/lon may be absent). */
 export function registrySitesSubquery(): string {
-  return subquery({ fields: [agg('last', 'lat', 'lat')], from: 'site_info', rp: RP.meta, groupBy: ['site'] });
+  return subquery({ fields: [agg('last', 'name', 'name')], from: 'site_info', rp: RP.meta, groupBy: ['site'] });
 }
 
 /** The last state of every alert (site, rule) in the lookback. */

@@ -44,11 +44,15 @@ function waitDistribution(): cog.Builder<dashboard.Panel> {
     .span(12);
 }
 
-/** served_total is cumulative per counter and resets at local midnight: per-hour increase, resets dropped. */
+/**
+ * served_total is cumulative per counter and resets at local midnight: per-hour increase, resets dropped. Grouped by
+ * province and district: a registry with districts gets one series per district; one without (the 2025 list, no
+ * `area` tag) gets one series for its province.
+ */
 function servedPerHour(): cog.Builder<dashboard.Panel> {
-  const inner = subquery({ fields: ['non_negative_difference(last("served_total")) AS "served"'], from: 'queue', where: [timeFilter()], groupBy: ['time(1h)', ...perCounter, 'area'] });
-  const q = influxql({ fields: [agg('sum', 'served')], from: inner, where: [timeFilter()], groupBy: ['time(1h)', 'area'], fill: '0' });
-  return seriesPanel(bilingual('Hồ sơ đã phục vụ mỗi giờ (theo huyện)', 'Served per hour (by district)'), [seriesTarget(q, 'A', '$tag_area')], { unit: 'none', bars: true }).interval('1h');
+  const inner = subquery({ fields: ['non_negative_difference(last("served_total")) AS "served"'], from: 'queue', where: [timeFilter()], groupBy: ['time(1h)', ...perCounter, 'province', 'area'] });
+  const q = influxql({ fields: [agg('sum', 'served')], from: inner, where: [timeFilter()], groupBy: ['time(1h)', 'province', 'area'], fill: '0' });
+  return seriesPanel(bilingual('Hồ sơ đã phục vụ mỗi giờ (theo huyện, hoặc tỉnh khi không có huyện)', 'Served per hour (by district, or province without districts)'), [seriesTarget(q, 'A', '$tag_province $tag_area')], { unit: 'none', bars: true }).interval('1h');
 }
 
 /** queue_event points (issued/called/served/skipped, sent by the edge as they happen) per type and hour, all sites. */

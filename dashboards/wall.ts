@@ -1,9 +1,11 @@
-// Tường tỉnh / Province wall: the kiosk for leaders. Map of communes by state, and tiles that never show a
-// misleading green: a commune with no fresh data is counted (and drawn) as blind.
+// Tường tỉnh / Province wall: the kiosk for leaders. Map of communes by state, the list of every commune by state
+// (the 2025 commune list has no coordinates: a commune without them is listed, not drawn), and tiles that never show
+// a misleading green: a commune with no fresh data is counted (and drawn and listed) as blind.
 import * as common from '@grafana/grafana-foundation-sdk/common';
 import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import * as geomap from '@grafana/grafana-foundation-sdk/geomap';
 import type * as stat from '@grafana/grafana-foundation-sdk/stat';
+import type * as table from '@grafana/grafana-foundation-sdk/table';
 import {
   BLIND_AFTER,
   DASHBOARDS,
@@ -23,15 +25,21 @@ import {
   seenSitesSubquery,
   seriesTarget,
   siteLink,
+  tablePanel,
   tableTarget,
   thresholds,
   tile,
   timeFilter,
 } from './common.ts';
 
-/** Registry sites with name and coordinates: one row per site. */
+/** Registry sites with name and coordinates: one row per site (lat/lon null when the site has none). */
 function siteInfoQuery(): string {
   return influxql({ fields: [agg('last', 'name'), agg('last', 'lat'), agg('last', 'lon'), agg('last', 'area_name')], from: 'site_info', rp: RP.meta, groupBy: ['site'] });
+}
+
+/** Every registry site, coordinates or not: one row per site (`name` is in every site_info point). */
+export function communeListQuery(): string {
+  return influxql({ fields: [agg('last', 'name'), agg('last', 'area_name')], from: 'site_info', rp: RP.meta, groupBy: ['site'] });
 }
 
 /** Share of successful probes per site over the blind window (absent when the site is blind). */
@@ -56,7 +64,9 @@ function mapPanel(): geomap.PanelBuilder {
     });
   return new geomap.PanelBuilder()
     .title(bilingual('Bản đồ xã theo trạng thái', 'Communes by state'))
-    .description(`Màu theo tỉ lệ đo thành công ${BLIND_AFTER} gần nhất; tím = mất tín hiệu. Colour: probe success over the last ${BLIND_AFTER}; purple = blind.`)
+    .description(
+      `Màu theo tỉ lệ đo thành công ${BLIND_AFTER} gần nhất; tím = mất tín hiệu. Xã chưa có tọa độ chỉ có trong danh sách bên cạnh. Colour: probe success over the last ${BLIND_AFTER}; purple = blind. Communes without coordinates are in the list beside the map only.`,
+    )
     .datasource(INFLUX_DS)
     .targets([tableTarget(siteInfoQuery(), 'SITES'), tableTarget(siteStateQuery(), 'STATE')])
     // Outer join on site: registry sites without fresh data keep a row with state = null (blind).
@@ -70,7 +80,35 @@ function mapPanel(): geomap.PanelBuilder {
     .mappings([blindMapping()])
     .unit('percentunit')
     .dataLinks([siteLink('table')])
-    .gridPos({ x: 0, y: 0, w: 14, h: 20 });
+    .gridPos({ x: 0, y: 0, w: 8, h: 20 });
+}
+
+/**
+ * Every commune of the registry with its state, worst first: the wall's complete view, since the map only draws
+ * the communes that have coordinates (none of the 2025 list does until an operator adds them).
+ */
+function communeListPanel(): table.PanelBuilder {
+  const stateCell = [
+    { id: 'displayName', value: 'Trạng thái / State' },
+    { id: 'unit', value: 'percentunit' },
+    { id: 'custom.cellOptions', value: { type: 'color-background' } },
+    { id: 'thresholds', value: thresholds([[null, 'red'], [0.5, 'orange'], [0.99, 'green']]).build() },
+    { id: 'mappings', value: [blindMapping()] },
+  ];
+  return tablePanel(bilingual('Danh sách xã theo trạng thái', 'Every commune by state'), [tableTarget(communeListQuery(), 'SITES'), tableTarget(siteStateQuery(), 'STATE')], { hideColumns: ['site'] })
+    .description(`Mọi xã trong danh sách đăng ký, kể cả xã chưa có tọa độ; tím = không có dữ liệu ${BLIND_AFTER}. Every registered commune, with or without coordinates; purple = no data for ${BLIND_AFTER}.`)
+    // Outer join on site: a registered commune without fresh data keeps its row, with state = null (blind).
+    .withTransformation({ id: 'joinByField', options: { byField: 'site', mode: 'outer' } })
+    .withTransformation({ id: 'filterFieldsByName', options: { include: { names: ['site', 'name', 'area_name', 'state'] } } })
+    .overrideByName('name', [
+      { id: 'displayName', value: 'Xã / Commune' },
+      { id: 'links', value: [siteLink('table').build()] },
+    ])
+    .overrideByName('area_name', [{ id: 'displayName', value: 'Huyện / District' }])
+    .overrideByName('state', stateCell)
+    .sortBy([new common.TableSortByFieldStateBuilder().displayName('Trạng thái / State').desc(false)])
+    .showHeader(true)
+    .gridPos({ x: 8, y: 0, w: 9, h: 20 });
 }
 
 function onlineTile(): stat.PanelBuilder {
@@ -85,7 +123,7 @@ function onlineTile(): stat.PanelBuilder {
  * counts when no site is backfilling (that query then returns no row).
  */
 function blindTile(): stat.PanelBuilder {
-  const registered = influxql({ fields: [agg('count', 'lat', 'registered')], from: registrySitesSubquery() });
+  const registered = influxql({ fields: [agg('count', 'name', 'registered')], from: registrySitesSubquery() });
   const seen = influxql({ fields: [agg('count', 'seen', 'seen')], from: seenSitesSubquery() });
   const backfilling = influxql({ fields: [agg('count', 'depth', 'backfilling')], from: backfillingSitesSubquery(), where: ['"depth" > 0'] });
   return tile(bilingual(`Xã mất tín hiệu > ${BLIND_AFTER} hoặc đang gửi bù`, 'Blind or backfilling communes'), [tableTarget(registered, 'REGISTERED'), tableTarget(seen, 'SEEN'), tableTarget(backfilling, 'BACKFILLING')], {
@@ -131,10 +169,11 @@ function waitingTimeTile(): stat.PanelBuilder {
 export function wallDashboard(): dashboard.Dashboard {
   const d = baseDashboard(DASHBOARDS.wall, bilingual('Tường tỉnh', 'Province wall'), { from: 'now-6h', refresh: '30s' })
     .description('Màn hình tường cho lãnh đạo (kiosk) / Wall screen for leaders (kiosk mode)')
-    .withPanel(mapPanel());
-  // The tiles stack in a column right of the map.
+    .withPanel(mapPanel())
+    .withPanel(communeListPanel());
+  // The tiles stack in a column right of the map and the list.
   [onlineTile(), blindTile(), openIncidentsTile(), ticketsTodayTile(), waitingTimeTile()].forEach((p, i) => {
-    d.withPanel(p.gridPos({ x: 14, y: i * 4, w: 10, h: 4 }));
+    d.withPanel(p.gridPos({ x: 17, y: i * 4, w: 7, h: 4 }));
   });
   return d.build();
 }

@@ -102,6 +102,7 @@ export class Agent {
       token: config.hub.token,
       outbox: this.outbox,
       ...(config.hub.caFile === undefined ? {} : { caFile: config.hub.caFile }),
+      ...(config.hub.certFile === undefined || config.hub.keyFile === undefined ? {} : { certFile: config.hub.certFile, keyFile: config.hub.keyFile }),
       rejectUnauthorized: config.hub.rejectUnauthorized,
       keepaliveS: config.hub.keepaliveS,
       connectTimeoutMs: config.hub.connectTimeoutMs,

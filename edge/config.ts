@@ -1,7 +1,7 @@
 // Agent configuration: YAML file + environment overrides, validated once with zod, then frozen.
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { parse as parseYaml } from 'yaml';
+import { YAMLError, parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { isSiteSlug, slugSchema } from '../protocol/index.ts';
 import { collectorConfigSchema } from './collectors/index.ts';
@@ -16,11 +16,15 @@ export const hubConfigSchema = z.strictObject({
   token: z.string().min(1).max(512),
   /** PEM CA bundle to verify the hub (mqtts). */
   caFile: z.string().min(1).optional(),
+  /** Client certificate and key (PEM) for a hub that requires mTLS; its CN is `{site}/{agent}`. */
+  certFile: z.string().min(1).optional(),
+  keyFile: z.string().min(1).optional(),
+  /** false turns off the check of the hub's certificate: anyone on the path can pose as the hub. The link warns about it every 10 minutes. */
   rejectUnauthorized: z.boolean().default(true),
   keepaliveS: z.int().min(5).max(1200).default(30),
   /** Time allowed from opening the socket to CONNACK. */
   connectTimeoutMs: z.int().min(500).max(120_000).default(10_000),
-});
+}).refine((h) => (h.certFile === undefined) === (h.keyFile === undefined), { message: 'certFile and keyFile go together', path: ['certFile'] });
 
 export const edgeConfigSchema = z.strictObject({
   site: slugSchema.refine(isSiteSlug, 'reserved site slug'),
@@ -130,9 +134,13 @@ export async function loadEdgeConfig(path: string, env: NodeJS.ProcessEnv = proc
   }
   let doc: unknown;
   try {
-    doc = parseYaml(text, { prettyErrors: true }) ?? {};
+    doc = parseYaml(text, { prettyErrors: false }) ?? {};
   } catch (err: unknown) {
-    throw new ConfigError([`(yaml): ${err instanceof Error ? err.message : String(err)}`], path, err);
+    // Position only, never the excerpt of the file: it would print the token.
+    const offset = err instanceof YAMLError ? err.pos[0] : undefined;
+    const before = offset === undefined ? undefined : text.slice(0, offset).split('\n');
+    const at = before === undefined ? '' : ` (line ${before.length}, column ${(before.at(-1)?.length ?? 0) + 1})`;
+    throw new ConfigError([`(yaml): ${err instanceof Error ? err.message.split('\n')[0] : String(err)}${at}`], path, err);
   }
   const withEnv = applyEnvOverrides(doc, env);
   if (typeof withEnv === 'object' && withEnv !== null && !Array.isArray(withEnv) && !('configRev' in withEnv)) {

@@ -61,7 +61,13 @@ export interface MqttLinkOptions {
   outbox: Outbox;
   /** PEM CA bundle file for mqtts. */
   caFile?: string;
+  /** PEM client certificate and key for a hub that requires mTLS. */
+  certFile?: string;
+  keyFile?: string;
+  /** false: the hub's certificate is not checked; warned about at start and every `insecureWarnEveryMs`. */
   rejectUnauthorized?: boolean;
+  /** Interval of the repeated warning when rejectUnauthorized is false (default 10 minutes). */
+  insecureWarnEveryMs?: number;
   keepaliveS?: number;
   /** Socket open to CONNACK. */
   connectTimeoutMs?: number;
@@ -178,6 +184,8 @@ export class MqttLink extends EventEmitter<MqttLinkEvents> {
   private running = false;
   private isConnected = false;
   private reconnectTimer: NodeJS.Timeout | undefined;
+  private insecureTimer: NodeJS.Timeout | undefined;
+  private readonly clientCert: { cert: Buffer; key: Buffer } | undefined;
   private readonly inflightSeqs = new Set<number>();
   private readonly replayInflight = new Set<number>();
   /** Seqs at or above this were appended after the connection came up: the live lane. */
@@ -212,6 +220,20 @@ export class MqttLink extends EventEmitter<MqttLinkEvents> {
     } catch (err: unknown) {
       throw new EdgeError('E_LINK', `cannot read CA file ${opts.caFile ?? ''}`, { cause: err });
     }
+    try {
+      this.clientCert = opts.certFile === undefined || opts.keyFile === undefined ? undefined : { cert: readFileSync(opts.certFile), key: readFileSync(opts.keyFile) };
+    } catch (err: unknown) {
+      throw new EdgeError('E_LINK', `cannot read client certificate ${opts.certFile ?? ''} / key ${opts.keyFile ?? ''}`, { cause: err });
+    }
+  }
+
+  /** True when the hub's certificate goes unchecked (mqtts with rejectUnauthorized: false). */
+  get insecureTls(): boolean {
+    return this.opts.url.startsWith('mqtts:') && this.opts.rejectUnauthorized === false;
+  }
+
+  private warnInsecure(): void {
+    this.log.warn({ url: this.opts.url, rejectUnauthorized: false }, "TLS certificate checks are OFF (hub.rejectUnauthorized: false): anyone on the path can pose as the hub and read this agent's token");
   }
 
   get connected(): boolean {
@@ -230,6 +252,11 @@ export class MqttLink extends EventEmitter<MqttLinkEvents> {
   start(): void {
     if (this.running) return;
     this.running = true;
+    if (this.insecureTls) {
+      this.warnInsecure();
+      this.insecureTimer = setInterval(() => this.warnInsecure(), this.opts.insecureWarnEveryMs ?? 600_000);
+      this.insecureTimer.unref();
+    }
     this.connectNow();
   }
 
@@ -244,6 +271,8 @@ export class MqttLink extends EventEmitter<MqttLinkEvents> {
     this.running = false;
     clearTimeout(this.reconnectTimer);
     this.reconnectTimer = undefined;
+    clearInterval(this.insecureTimer);
+    this.insecureTimer = undefined;
     const deadline = Date.now() + (opts.drainTimeoutMs ?? 2000);
     while (this.isConnected && (this.opts.outbox.depth > 0 || this.inflightSeqs.size > 0) && Date.now() < deadline) {
       await delay(20);
@@ -294,7 +323,7 @@ export class MqttLink extends EventEmitter<MqttLinkEvents> {
         qos: 1,
         retain: true,
       },
-      ...(this.opts.url.startsWith('mqtts:') ? { rejectUnauthorized: this.opts.rejectUnauthorized ?? true, ...(this.ca ? { ca: this.ca } : {}) } : {}),
+      ...(this.opts.url.startsWith('mqtts:') ? { rejectUnauthorized: this.opts.rejectUnauthorized ?? true, ...(this.ca ? { ca: this.ca } : {}), ...(this.clientCert ?? {}) } : {}),
     };
     let client: MqttClient;
     try {

@@ -1,15 +1,20 @@
-// The MQTT broker: Aedes with our policy hooks, on a TCP listener and optionally a TLS one (Nagle off).
+// The MQTT broker: Aedes with our policy hooks behind the broker guard (caps, packet-size limit, bans), on a TCP listener and/or a TLS one (mTLS with a CA; Nagle off).
 import { readFile } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
-import { createServer as createTlsServer } from 'node:tls';
+import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import { Aedes, type AedesOptions } from 'aedes';
 import type { Logger } from 'pino';
+import { BrokerGuard, type BrokerGuardOptions } from './broker-guard.ts';
 import { toAedesHooks, type BrokerPolicyHooks } from './broker-hooks.ts';
 import { HubError, errorMessage } from './errors.ts';
+import type { HubMetrics } from './metrics.ts';
 
 export interface BrokerListenOptions {
   host: string;
   port: number;
+  /** false: no plaintext listener. Default true. */
+  plain?: boolean;
+  /** With `caFile`, clients must present a certificate signed by it (mTLS) whose identity equals their username. */
   tls?: { readonly port: number; readonly certFile: string; readonly keyFile: string; readonly caFile?: string | undefined } | undefined;
 }
 
@@ -17,6 +22,10 @@ export interface BrokerOptions {
   policy: BrokerPolicyHooks;
   listen: BrokerListenOptions;
   logger: Logger;
+  metrics: HubMetrics;
+  guard: BrokerGuardOptions;
+  /** Aedes' CONNECT timeout. */
+  connectTimeoutMs: number;
   /** Deepest topic Aedes itself accepts (our policy is stricter). */
   maxTopicLevels: number;
   aedes?: Omit<AedesOptions, 'authenticate' | 'authorizePublish' | 'authorizeSubscribe' | 'authorizeForward'>;
@@ -26,18 +35,27 @@ export class MqttBroker {
   private readonly sockets = new Set<Socket>();
   private readonly servers: Server[] = [];
   private closed = false;
-  private boundPort = 0;
+  private boundPort: number | undefined;
   private boundTlsPort: number | undefined;
 
   private constructor(
     readonly aedes: Aedes,
+    readonly guard: BrokerGuard,
     private readonly log: Logger,
+    private readonly connectTimeoutMs: number,
   ) {}
 
   static async start(opts: BrokerOptions): Promise<MqttBroker> {
     const log = opts.logger.child({ component: 'broker' });
-    const aedes = await Aedes.createBroker({ ...opts.aedes, maxTopicLevels: opts.maxTopicLevels, ...toAedesHooks(opts.policy) });
-    const broker = new MqttBroker(aedes, log);
+    const guard = new BrokerGuard({ ...opts.guard, requireCertIdentity: opts.listen.tls?.caFile !== undefined }, opts.metrics, opts.logger);
+    const aedes = await Aedes.createBroker({ ...opts.aedes, connectTimeout: opts.connectTimeoutMs, maxTopicLevels: opts.maxTopicLevels, ...toAedesHooks(guard.wrap(opts.policy)) });
+    aedes.on('client', (client) => guard.onClientRegistered(client));
+    aedes.on('clientDisconnect', (client) => guard.onClientGone(client));
+    aedes.on('connectionError', (client, err) => {
+      if (err.message === 'connect did not arrive in time') guard.connectTimedOut(client);
+    });
+    opts.metrics.addGauge({ name: 'ioc_hub_banned_clients', help: 'Client ids banned now for flapping', read: () => guard.bannedCount });
+    const broker = new MqttBroker(aedes, guard, log, opts.connectTimeoutMs);
     try {
       await broker.listenAll(opts.listen);
     } catch (err: unknown) {
@@ -49,24 +67,45 @@ export class MqttBroker {
   }
 
   private async listenAll(opts: BrokerListenOptions): Promise<void> {
+    const acceptPlain = (socket: Socket): void => {
+      if (this.guard.admit(socket)) accept(socket);
+    };
+    // TLS sockets were counted against the caps at TCP accept (below), before their handshake.
+    const acceptTls = (socket: TLSSocket): void => {
+      this.guard.track(socket);
+      accept(socket);
+    };
     const accept = (socket: Socket): void => {
       socket.setNoDelay(true); // Nagle adds ~17 ms per message at load
       this.sockets.add(socket);
       socket.once('close', () => this.sockets.delete(socket));
       this.aedes.handle(socket);
+      this.guard.inspect(socket);
     };
-    const tcp = createServer(accept);
-    this.servers.push(tcp);
-    this.boundPort = await listen(tcp, opts.host, opts.port);
+    if (opts.plain !== false) {
+      const tcp = createServer(acceptPlain);
+      this.servers.push(tcp);
+      this.boundPort = await listen(tcp, opts.host, opts.port);
+    }
     if (opts.tls !== undefined) {
-      const tls = createTlsServer(await readTlsFiles(opts.tls), accept);
+      const files = await readTlsFiles(opts.tls);
+      // mTLS: with a CA, a client without a certificate it signed never gets to send a CONNECT.
+      const tlsOpts = { ...files, handshakeTimeout: this.connectTimeoutMs };
+      const tls = createTlsServer(files.ca === undefined ? tlsOpts : { ...tlsOpts, requestCert: true, rejectUnauthorized: true }, acceptTls);
+      tls.on('connection', (raw: Socket) => {
+        if (!this.guard.reserve(raw)) return;
+        this.sockets.add(raw); // a handshake that never finishes is closed with the broker too
+        raw.once('close', () => this.sockets.delete(raw));
+      });
+      tls.on('tlsClientError', (err: Error, socket: TLSSocket) => this.guard.tlsRefused(socket, err));
       this.servers.push(tls);
       this.boundTlsPort = await listen(tls, opts.host, opts.tls.port);
     }
   }
 
+  /** The plaintext listener's port; 0 when `plain: false`. */
   get port(): number {
-    return this.boundPort;
+    return this.boundPort ?? 0;
   }
 
   get tlsPort(): number | undefined {

@@ -1,5 +1,4 @@
 // Process entry of `ioc-hub`: wires stdout/stderr, signals and the exit code to runCli.
-import { ALERT_CLI_COMMANDS, runAlertCli } from './alerts/cli-alerts.ts';
 import { runCli } from './cli-commands.ts';
 
 function waitForShutdown(): Promise<string> {
@@ -22,5 +21,5 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
 
 const argv = process.argv.slice(2);
 const io = { stdout: (t: string) => process.stdout.write(t), stderr: (t: string) => process.stderr.write(t), env: process.env };
-const code = ALERT_CLI_COMMANDS.has(argv[0] ?? '') ? await runAlertCli(argv, io) : await runCli(argv, { ...io, waitForShutdown });
+const code = await runCli(argv, { ...io, waitForShutdown });
 process.exitCode = code;

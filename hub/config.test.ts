@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { LIMITS, MAX_TOPIC_DEPTH } from '../protocol/index.ts';
 import { loadHubConfig, parseHubConfig } from './config.ts';
 import { HubError } from './errors.ts';
+import { defaultRegistryPath } from './state-dir.ts';
 
 const samplesDir = fileURLToPath(new URL('./samples/', import.meta.url));
 
@@ -16,13 +17,30 @@ function yamlFile(text: string): string {
 }
 
 describe('hub config', () => {
+  it('refuses mqtt.plain: false without a TLS listener', () => {
+    expect(() => parseHubConfig({ mqtt: { plain: false } })).toThrow(/mqtt\.plain/);
+    expect(parseHubConfig({ mqtt: { plain: false, tls: { certFile: 'c.pem', keyFile: 'k.pem' } } }).mqtt.plain).toBe(false);
+  });
+
   it('has a default for everything', () => {
     const cfg = loadHubConfig({ env: {} });
-    expect(cfg.mqtt).toEqual({ host: '0.0.0.0', port: 1883 });
+    expect(cfg.mqtt).toEqual({
+      host: '0.0.0.0',
+      port: 1883,
+      plain: true,
+      connectTimeoutMs: 10_000,
+      maxConnections: 10_000,
+      maxConnectionsPerAddress: 1000,
+      maxPreConnectPacketBytes: 4096,
+      authFailures: { burst: 20, perMinute: 20 },
+      flapping: { maxConnects: 60, maxTakeovers: 5, windowMs: 60_000, banMs: 300_000 },
+      takeoverIdleMs: 45_000,
+    });
     expect(cfg.http).toEqual({ host: '0.0.0.0', port: 8080 });
     expect(cfg.influx).toMatchObject({ url: 'http://127.0.0.1:8086', database: 'ioc', retention: '90d', batchSize: 5000, flushIntervalMs: 100, maxInflightWrites: 2, timeoutMs: 10000 });
     expect(cfg.limits).toEqual({ maxPayloadBytes: LIMITS.maxPayloadBytes, maxTopicDepth: MAX_TOPIC_DEPTH, maxPendingPoints: 200000 });
-    expect(cfg.registry.path).toBe('./data/registry.json');
+    expect(cfg.registry.path).toBe(defaultRegistryPath());
+    expect(cfg.registry.path).not.toContain(process.cwd());
     expect(cfg.log.level).toBe('info');
   });
 

@@ -7,6 +7,7 @@ import { durationSchema as msDurationSchema } from './alerts/duration.ts';
 import { serviceAccountSchema } from './alerts/service-accounts.ts';
 import { deepFreeze, type DeepReadonly } from './deep-freeze.ts';
 import { HubError, errorMessage } from './errors.ts';
+import { defaultRegistryPath } from './state-dir.ts';
 
 const portSchema = z.int().min(0).max(65535);
 const durationSchema = z.string().regex(/^(INF|\d+[hdw])$/, 'an InfluxDB duration such as 90d, 12w, 720h or INF');
@@ -21,8 +22,29 @@ const tlsSchema = z.strictObject({
 const mqttSchema = z.strictObject({
   host: z.string().min(1).default('0.0.0.0'),
   port: portSchema.default(1883),
+  /** false: no plaintext listener (TLS only; needs `tls`). */
+  plain: z.boolean().default(true),
   tls: tlsSchema.optional(),
-});
+  /** A socket that has not sent its CONNECT by then is closed (Aedes' connectTimeout). */
+  connectTimeoutMs: z.int().min(100).max(120_000).default(10_000),
+  /** Open connections in all, and from one source address (agents behind one carrier NAT share one). */
+  maxConnections: z.int().min(1).default(10_000),
+  maxConnectionsPerAddress: z.int().min(1).default(1000),
+  /** Largest packet before authentication (the CONNECT), refused from its fixed header. After: 2 × limits.maxPayloadBytes + 1 KiB (a batch somewhat over the payload limit is still acknowledged and dropped, not resent forever). */
+  maxPreConnectPacketBytes: z.int().min(128).max(1024 * 1024).default(4096),
+  /** Failed authentications per source address (token bucket); past it CONNECTs are refused without running scrypt. */
+  authFailures: z.strictObject({ burst: z.int().min(1).default(20), perMinute: z.number().positive().default(20) }).prefault({}),
+  /**
+   * EMQX-style flapping detect: within windowMs, maxConnects accepted connects of one client id, or maxTakeovers
+   * made while its session is live (kicking it or refused for trying), ban it for banMs. A crash-looping agent
+   * restarts slower than 1/s, so only a broken or hostile client reaches maxConnects.
+   */
+  flapping: z
+    .strictObject({ maxConnects: z.int().min(2).default(60), maxTakeovers: z.int().min(1).default(5), windowMs: z.int().min(1000).default(60_000), banMs: z.int().min(1000).default(300_000) })
+    .prefault({}),
+  /** A second connection of a live identity is refused unless the live one has been silent this long (1.5 × the agents' keepalive). */
+  takeoverIdleMs: z.int().min(0).default(45_000),
+}).refine((m) => m.plain || m.tls !== undefined, { message: 'mqtt.plain: false needs mqtt.tls (no listener left)', path: ['plain'] });
 
 const httpSchema = z.strictObject({
   host: z.string().min(1).default('0.0.0.0'),
@@ -42,7 +64,8 @@ const influxSchema = z.strictObject({
 });
 
 const registrySchema = z.strictObject({
-  path: z.string().min(1).default('./data/registry.json'),
+  /** Default: $XDG_STATE_HOME/ioc-hub/registry.json (~/.local/state when unset), outside any checkout. */
+  path: z.string().min(1).default(() => defaultRegistryPath()),
 });
 
 const limitsSchema = z.strictObject({
@@ -59,6 +82,24 @@ const alertsSchema = z.strictObject({
   /** Nothing starts firing this long after the hub starts (agents are reconnecting). */
   startupGrace: msDurationSchema.prefault('90s'),
   evaluateIntervalMs: z.int().min(0).max(60_000).default(1000),
+  /** Evaluation runs in slices of at most this many ms, yielding to the event loop between them. */
+  sliceBudgetMs: z.int().min(1).max(100).default(5),
+  /** Alerts one rule may have open at one site; past it one `too-many-series` alert stands for the rest (ioc_hub_alerts_capped_total). */
+  maxAlertsPerRuleSite: z.int().min(1).max(100_000).default(50),
+  /** The `too-many-series` alert clears once under the cap with no new series refused for this long. */
+  tooManySeriesClear: msDurationSchema.prefault('5m'),
+  /** Longest a silence may last (from its start or now, whichever is later). */
+  maxSilence: msDurationSchema.prefault('7d'),
+  /** Active silences kept at most. */
+  maxSilences: z.int().min(1).max(100_000).default(1000),
+  /** GET /api/alerts: page size without `limit`, and the largest `limit`. */
+  pageSize: z.int().min(1).max(10_000).default(100),
+  maxPageSize: z.int().min(1).max(10_000).default(500),
+});
+
+const auditSchema = z.strictObject({
+  /** JSON lines of every write (ack, silence, enroll, revoke, sites import); default: audit.jsonl beside the registry. */
+  path: z.string().min(1).optional(),
 });
 
 const spoolSchema = z.strictObject({
@@ -83,6 +124,7 @@ export const hubConfigSchema = z.strictObject({
   spool: spoolSchema.prefault({}),
   log: logSchema.prefault({}),
   alerts: alertsSchema.prefault({}),
+  audit: auditSchema.prefault({}),
   /** Service accounts (Node-RED…): MQTT user `service:NAME`, API `Bearer NAME:TOKEN`. */
   services: z.array(serviceAccountSchema).default([]),
 });
@@ -137,7 +179,7 @@ function readYamlFile(path: string): Record<string, unknown> {
   }
   let doc: unknown;
   try {
-    doc = parseYaml(text);
+    doc = parseYaml(text, { prettyErrors: false }); // no excerpt of the file in the message: it may hold a password
   } catch (err: unknown) {
     throw new HubError('E_CONFIG', `${path} is not valid YAML: ${errorMessage(err)}`, { cause: err });
   }

@@ -8,7 +8,12 @@ export interface EdgeConfigInput {
   agent: string;
   token: string;
   hubUrl: string;
+  /** The hub requires a client certificate (mTLS): the config names the files the agent presents. */
+  clientCertificate?: boolean;
 }
+
+/** Where the agent's TLS files go on the Pi. */
+export const EDGE_TLS_DIR = '/etc/ioc-edge/tls';
 
 export function edgeConfigYaml(input: EdgeConfigInput): string {
   const hubHost = new URL(input.hubUrl).hostname;
@@ -16,7 +21,14 @@ export function edgeConfigYaml(input: EdgeConfigInput): string {
   const doc = {
     site: input.site,
     agent: input.agent,
-    hub: { url: input.hubUrl, token: input.token },
+    hub: {
+      url: input.hubUrl,
+      token: input.token,
+      // A hub with a private CA: its certificate, and for mTLS this agent's (CN {site}/{agent}), signed by it.
+      ...(input.hubUrl.startsWith('mqtts:') && input.clientCertificate === true
+        ? { caFile: `${EDGE_TLS_DIR}/ca.crt`, certFile: `${EDGE_TLS_DIR}/agent.crt`, keyFile: `${EDGE_TLS_DIR}/agent.key` }
+        : {}),
+    },
     dataDir: '/var/lib/ioc-edge',
     // The default probes of a commune office: its gateway, the hub, and the provincial portal.
     collectors: [
@@ -30,5 +42,10 @@ export function edgeConfigYaml(input: EdgeConfigInput): string {
       { type: 'host', intervalS: 30 },
     ],
   };
-  return `# ioc-edge config for ${input.site}/${input.agent}: the token is shown only once, keep this file private (chmod 600).\n${stringify(doc)}`;
+  // Comments and one YAML document only: `ioc-hub enroll > agent.yaml` must give a file `ioc-edge check-config` accepts.
+  return [
+    `# ioc-edge config for ${input.site}/${input.agent}, written by ioc-hub enroll.`,
+    '# hub.token is shown only once (the hub keeps its hash): keep this file private (chmod 600).',
+    stringify(doc),
+  ].join('\n');
 }

@@ -3,8 +3,9 @@ import type { Batch } from '../protocol/index.ts';
 import type { Site } from './registry.ts';
 import type { HubPoint } from './sink.ts';
 
+/** No `area` tag when the site has no district (InfluxDB refuses an empty tag value; absent reads as empty in GROUP BY). */
 export function hubTags(site: Site, agent: string): Record<string, string> {
-  return { site: site.slug, agent, province: site.province, area: site.area };
+  return { site: site.slug, agent, province: site.province, ...(site.area === '' ? {} : { area: site.area }) };
 }
 
 export function enrichBatch(batch: Batch, site: Site, agent: string): HubPoint[] {

@@ -7,6 +7,8 @@ export type HubErrorCode =
   | 'E_UNKNOWN_SITE'
   | 'E_BAD_SLUG'
   | 'E_CSV'
+  | 'E_UNKNOWN_PROVINCE'
+  | 'E_SEVERAL_PROVINCES'
   | 'E_AUTH'
   | 'E_PUBLISH_DENIED'
   | 'E_INGEST_STOPPED'
@@ -14,7 +16,8 @@ export type HubErrorCode =
   | 'E_SINK_REJECTED'
   | 'E_SINK_SETUP'
   | 'E_SPOOL'
-  | 'E_USAGE';
+  | 'E_USAGE'
+  | 'E_AUDIT';
 
 export class HubError extends Error {
   readonly code: HubErrorCode;

@@ -1,7 +1,10 @@
-// HTTP API of the hub: health, Prometheus metrics, site status. Built separately from listen() for inject() tests.
+// HTTP API of the hub: health, Prometheus metrics, site status, audit log. Built separately from listen() for
+// inject() tests. /healthz and /metrics are open (no identities in them); every other read needs a scope.
 import { fastify, type FastifyPluginAsync } from 'fastify';
 import type { Logger } from 'pino';
 import type { AgentStateTable } from './agent-state.ts';
+import type { ApiAuth } from './alerts/api-auth.ts';
+import type { AuditLog } from './audit-log.ts';
 import type { HubMetrics } from './metrics.ts';
 import type { PointsToday } from './points-today.ts';
 import type { Registry } from './registry.ts';
@@ -14,7 +17,12 @@ export interface HttpDeps {
   /** True when InfluxDB answers (bounded by its own timeout). */
   influxUp: () => Promise<boolean>;
   brokerUp: () => boolean;
+  /** Client ids the broker has banned for flapping, with the end of each ban (epoch ms). */
+  bannedClients?: () => ReadonlyMap<string, number>;
   logger: Logger;
+  /** Service-account check of the read endpoints (`sites:read`, `audit:read`). */
+  auth: ApiAuth;
+  audit: AuditLog;
   /** Further route sets (the alert API). */
   plugins?: readonly FastifyPluginAsync[];
 }
@@ -35,6 +43,8 @@ export interface SiteAgentView {
   oldestUnsentAgeS: number | null;
   /** Batches received today / expected from the seqs, %. */
   completenessPct: number | null;
+  /** Until when the broker refuses this agent's new connections (flapping ban), or null. */
+  bannedUntil: string | null;
 }
 
 export interface SiteView {
@@ -43,8 +53,9 @@ export interface SiteView {
   area: string;
   areaName: string;
   province: string;
-  lat: number;
-  lon: number;
+  /** null while the office's coordinates are unknown (the 2025 commune list has none). */
+  lat: number | null;
+  lon: number | null;
   online: boolean;
   lastSeen: string | null;
   agents: SiteAgentView[];
@@ -65,14 +76,26 @@ export function buildHttp(deps: HttpDeps) {
 
   app.get('/metrics', async (_req, reply) => reply.type('text/plain; version=0.0.4; charset=utf-8').send(deps.metrics.render()));
 
-  app.get('/api/sites', async () => ({ sites: siteViews(deps) }));
+  app.get('/api/sites', async (req, reply) => {
+    if ((await deps.auth.require(req, reply, 'sites:read')) === undefined) return reply;
+    return { sites: siteViews(deps) };
+  });
+
+  app.get('/api/audit', async (req, reply) => {
+    if ((await deps.auth.require(req, reply, 'audit:read')) === undefined) return reply;
+    const raw = (req.query as Record<string, unknown> | undefined)?.limit;
+    const limit = raw === undefined ? 100 : Number(raw);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) return reply.code(400).send({ code: 'E_INPUT', error: 'limit: an integer from 1 to 1000' });
+    return { entries: await deps.audit.tail(limit) };
+  });
 
   for (const plugin of deps.plugins ?? []) void app.register(plugin);
 
   return app;
 }
 
-export function siteViews(deps: Pick<HttpDeps, 'registry' | 'agentState' | 'pointsToday'>, now: number = Date.now()): SiteView[] {
+export function siteViews(deps: Pick<HttpDeps, 'registry' | 'agentState' | 'pointsToday' | 'bannedClients'>, now: number = Date.now()): SiteView[] {
+  const bans = deps.bannedClients?.() ?? new Map<string, number>();
   const agentsBySite = new Map<string, SiteAgentView[]>();
   const lastSeenBySite = new Map<string, number>();
   for (const { site, agent } of deps.registry.listAgents()) {
@@ -89,6 +112,7 @@ export function siteViews(deps: Pick<HttpDeps, 'registry' | 'agentState' | 'poin
       backlog: d?.backlog ?? null,
       oldestUnsentAgeS: d?.oldestUnsentAgeS ?? null,
       completenessPct: d?.completenessPct ?? null,
+      bannedUntil: iso(bans.get(`${site}/${agent}`) ?? null),
     };
     const list = agentsBySite.get(site);
     if (list === undefined) agentsBySite.set(site, [view]);
@@ -103,8 +127,8 @@ export function siteViews(deps: Pick<HttpDeps, 'registry' | 'agentState' | 'poin
       area: site.area,
       areaName: site.areaName,
       province: site.province,
-      lat: site.lat,
-      lon: site.lon,
+      lat: site.lat ?? null,
+      lon: site.lon ?? null,
       online: agents.some((a) => a.online),
       lastSeen: iso(lastSeenBySite.get(site.slug) ?? null),
       agents,

@@ -9,6 +9,7 @@ import { agentIdentity, cmdFilter, cmdTopic, statusTopic, telemetryTopic, type B
 import { parseHubConfig } from './config.ts';
 import { Hub } from './hub.ts';
 import type { Site } from './registry.ts';
+import { generateToken, hashToken } from './token.ts';
 
 const DB = 'ioc';
 const T0 = Math.floor(Date.now() / 3_600_000) * 3_600_000 - 3_600_000; // an hour ago, whole hour: inside the retention window
@@ -26,6 +27,8 @@ const sites: Site[] = ['xa-a', 'xa-b'].map((slug, i) => ({
 
 let influxd: InfluxdProcess;
 let hub: Hub;
+/** `Authorization` of a service account allowed to read /api/sites. */
+let reader = '';
 const tokens = new Map<string, string>();
 const clients: MqttClient[] = [];
 
@@ -61,8 +64,12 @@ function closed(client: MqttClient): Promise<void> {
 beforeAll(async () => {
   influxd = await InfluxdProcess.start();
   const dir = mkdtempSync(join(tmpdir(), 'ioc-hub-test-'));
+  const readToken = generateToken();
+  reader = `Bearer wall:${readToken}`;
   const config = parseHubConfig({
-    mqtt: { host: '127.0.0.1', port: 0 },
+    services: [{ name: 'wall', tokenHash: await hashToken(readToken, { N: 1024, r: 8, p: 1 }), api: ['sites:read'] }],
+    // These tests reconnect identities whose earlier clients are still open: take those over at once.
+    mqtt: { host: '127.0.0.1', port: 0, takeoverIdleMs: 0 },
     http: { host: '127.0.0.1', port: 0 },
     influx: { url: influxd.url, flushIntervalMs: 10, timeoutMs: 3000 },
     registry: { path: join(dir, 'registry.json') },
@@ -183,7 +190,8 @@ describe('hub ingest over MQTT', () => {
     for (const name of ['ioc_hub_points_received_total', 'ioc_hub_points_written_total', 'ioc_hub_batches_rejected_total{code="E_BAD_JSON"} 2', 'ioc_hub_publish_denied_total', 'ioc_hub_auth_failures_total 3', 'ioc_hub_write_latency_seconds_bucket', 'ioc_hub_connected_clients', 'ioc_hub_agents_online', 'ioc_hub_pending_points']) {
       expect(metrics.body).toContain(name);
     }
-    const sitesRes = await hub.http.inject({ method: 'GET', url: '/api/sites' });
+    expect((await hub.http.inject({ method: 'GET', url: '/api/sites' })).statusCode).toBe(401);
+    const sitesRes = await hub.http.inject({ method: 'GET', url: '/api/sites', headers: { authorization: reader } });
     const body = sitesRes.json<{ sites: { slug: string; name: string; pointsToday: number; agents: { agent: string }[]; online: boolean }[] }>();
     expect(body.sites.map((s) => s.slug)).toEqual(['xa-a', 'xa-b']);
     expect(body.sites[0]).toMatchObject({ name: 'Xã Ấ', area: 'tam-dao', lat: 21.4, lon: 105.6 });
@@ -200,7 +208,7 @@ describe('hub ingest over MQTT', () => {
     const oldestT = Date.now() - 7_200_000;
     const send = (b: Batch): Promise<unknown> => c.publishAsync(topic, JSON.stringify(b), { qos: 1 });
     const agentView = async (): Promise<Record<string, unknown> | undefined> => {
-      const res = await hub.http.inject({ method: 'GET', url: '/api/sites' });
+      const res = await hub.http.inject({ method: 'GET', url: '/api/sites', headers: { authorization: reader } });
       return res.json<{ sites: { slug: string; agents: Record<string, unknown>[] }[] }>().sites.find((x) => x.slug === 'xa-a')?.agents.find((a) => a.agent === 'pi-8');
     };
     // reconnected after two hours: the live batch first, then the replay

@@ -4,9 +4,10 @@ import type { Logger } from 'pino';
 import { parseAgentIdentity } from '../protocol/index.ts';
 import { AgentStateTable } from './agent-state.ts';
 import type { AlertEngine } from './alerts/engine.ts';
-import { alertHttpPlugin, createAlertEngine, loadAlertRules, serviceAccounts } from './alerts/hub-alerts.ts';
+import { alertHttpPlugin, apiAccess, createAlertEngine, loadAlertRules, serviceAccounts } from './alerts/hub-alerts.ts';
 import { ServiceBrokerPolicy } from './alerts/service-accounts.ts';
 import { fullJitterDelay } from './backoff.ts';
+import { packetLimitAfterAuth } from './broker-guard.ts';
 import { BrokerPolicy } from './broker-policy.ts';
 import { MqttBroker } from './broker.ts';
 import type { HubConfig } from './config.ts';
@@ -100,9 +101,18 @@ export class Hub {
     });
     this.ensureDatabase(influx, 0, registry);
     const policy = new BrokerPolicy({ registry, ingest, agentState: this.agentState, metrics: this.metrics, limits: config.limits, logger });
-    const broker = await MqttBroker.start({ policy: new ServiceBrokerPolicy(policy, services, logger), logger, listen: config.mqtt, maxTopicLevels: Math.max(config.limits.maxTopicDepth, 8) });
+    const broker = await MqttBroker.start({
+      policy: new ServiceBrokerPolicy(policy, services, logger),
+      logger,
+      listen: config.mqtt,
+      maxTopicLevels: Math.max(config.limits.maxTopicDepth, 8),
+      metrics: this.metrics,
+      connectTimeoutMs: config.mqtt.connectTimeoutMs,
+      guard: { ...config.mqtt, maxPacketBytes: packetLimitAfterAuth(config.limits.maxPayloadBytes), takeoverIdleMs: config.mqtt.takeoverIdleMs },
+    });
     this.watchBroker(broker, registry, ingest, policy);
-    const alerts = createAlertEngine({ config, rules: alertRules, broker, ingest, logger });
+    const alerts = createAlertEngine({ config, rules: alertRules, broker, ingest, logger, metrics: this.metrics });
+    const access = apiAccess(config, services);
     await alerts.start();
     this.alertEngine = alerts;
     const http = buildHttp({
@@ -112,8 +122,11 @@ export class Hub {
       pointsToday: this.pointsToday,
       influxUp: () => influx.ping(),
       brokerUp: () => broker.up,
+      bannedClients: () => broker.guard.banned(),
       logger,
-      plugins: [alertHttpPlugin(alerts, services)],
+      auth: access.auth,
+      audit: access.audit,
+      plugins: [alertHttpPlugin(alerts, access, config, logger)],
     });
     this.addGauges(broker, ingest);
     let httpPort: number;

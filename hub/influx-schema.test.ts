@@ -4,6 +4,8 @@ import { CQ_PREFIX, META_RETENTION_POLICY, backfillRollups, continuousQueries, e
 import type { Site } from './registry.ts';
 
 const opts = { database: 'ioc', sourceRp: 'raw' };
+/** A commune of the 2025 list: no district, no coordinates. */
+const commune2025: Site = { slug: 'xa-lap-thach', name: 'Xã Lập Thạch', code: '08761', province: 'phu-tho', provinceName: 'Tỉnh Phú Thọ', area: '', areaName: '' };
 const site: Site = { slug: 'phuong-tich-son', name: 'Phường Tích Sơn', code: '08707', province: 'vinh-phuc', provinceName: 'Tỉnh Vĩnh Phúc', area: 'vinh-yen', areaName: 'Thành phố Vĩnh Yên', lat: 21.30943, lon: 105.60867 };
 
 describe('rollup definitions', () => {
@@ -24,6 +26,10 @@ describe('rollup definitions', () => {
     expect(siteInfoPoints([site])).toEqual([
       { measurement: 'site_info', tags: { site: site.slug, province: 'vinh-phuc', area: 'vinh-yen' }, fields: { name: site.name, lat: site.lat, lon: site.lon, area_name: site.areaName }, timestamp: 0 },
     ]);
+  });
+
+  it('site_info of a commune without district or coordinates has no area tag and no lat/lon', () => {
+    expect(siteInfoPoints([commune2025])).toEqual([{ measurement: 'site_info', tags: { site: 'xa-lap-thach', province: 'phu-tho' }, fields: { name: 'Xã Lập Thạch', area_name: '' }, timestamp: 0 }]);
   });
 });
 
@@ -85,5 +91,26 @@ describe('against a real influxd', () => {
     await writeSiteInfo(conn, [site]);
     await writeSiteInfo(conn, [{ ...site, name: 'renamed' }]);
     expect(await rows('SELECT "name", "lat", "lon", "area_name" FROM "meta"."site_info"')).toEqual([[0, 'renamed', site.lat, site.lon, site.areaName]]);
+  });
+
+  it('replaces the site_info of a site whose district went away (legacy list → 2025 list), keeping one series', async () => {
+    const conn = { url: influxd.url, database: 'ioc', timeoutMs: 5000 };
+    const before: Site = { slug: 'thi-tran-lap-thach', name: 'Thị trấn Lập Thạch', code: '08761', province: 'vinh-phuc', provinceName: 'Tỉnh Vĩnh Phúc', area: 'lap-thach', areaName: 'Huyện Lập Thạch', lat: 21.38, lon: 105.48 };
+    await writeSiteInfo(conn, [before]);
+    await writeSiteInfo(conn, [{ ...before, name: 'Xã Lập Thạch', province: 'phu-tho', provinceName: 'Tỉnh Phú Thọ', area: '', areaName: '' }]);
+    const body = await influxd.query('SELECT "name", "lat", "area_name" FROM "meta"."site_info" WHERE "site" = \'thi-tran-lap-thach\' GROUP BY "province", "area"', 'ioc');
+    const series = body.results[0]?.series ?? [];
+    expect(series.map((s) => [s.tags, s.values])).toEqual([[{ province: 'phu-tho', area: '' }, [[0, 'Xã Lập Thạch', 21.38, '']]]]);
+  });
+
+  it('stores site_info of a commune without district or coordinates beside one with both', async () => {
+    const conn = { url: influxd.url, database: 'ioc', timeoutMs: 5000 };
+    await writeSiteInfo(conn, [site, commune2025]);
+    const body = await influxd.query('SELECT last("name") AS "name", last("lat") AS "lat" FROM "meta"."site_info" WHERE "site" =~ /^(phuong-tich-son|xa-lap-thach)$/ GROUP BY "site", "area"', 'ioc');
+    const series = body.results[0]?.series ?? [];
+    expect(series.map((s) => [s.tags, s.values?.[0]?.slice(1)])).toEqual([
+      [{ site: 'xa-lap-thach', area: '' }, ['Xã Lập Thạch', null]],
+      [{ site: 'phuong-tich-son', area: 'vinh-yen' }, ['Phường Tích Sơn', site.lat]],
+    ]);
   });
 });

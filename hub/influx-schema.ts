@@ -134,8 +134,9 @@ export async function backfillRollups(influx: InfluxDB, opts: InfluxSchemaOption
 export function siteInfoPoints(sites: readonly Site[]): IPoint[] {
   return sites.map((s) => ({
     measurement: SITE_INFO_MEASUREMENT,
-    tags: { site: s.slug, province: s.province, area: s.area },
-    fields: { name: s.name, lat: s.lat, lon: s.lon, area_name: s.areaName },
+    tags: { site: s.slug, province: s.province, ...(s.area === '' ? {} : { area: s.area }) },
+    // `name` is always there (the wall's commune list counts it); lat/lon only when known (the map draws those).
+    fields: { name: s.name, ...(s.lat === undefined || s.lon === undefined ? {} : { lat: s.lat, lon: s.lon }), area_name: s.areaName },
     timestamp: 0,
   }));
 }
@@ -164,11 +165,36 @@ export function influxClient(conn: InfluxConnection): InfluxDB {
   });
 }
 
+/** `site_info,area=…,province=…,site=…` as InfluxDB lists it (tags sorted; our slugs need no escaping). */
+function seriesKey(p: IPoint): string {
+  const tags = Object.entries(p.tags ?? {}).sort(([a], [b]) => (a < b ? -1 : 1));
+  return [p.measurement ?? '', ...tags.map(([k, v]) => `${k}=${v}`)].join(',');
+}
+
+/**
+ * Drops the site_info series of registry sites whose tags changed (a district the 2025 list no longer has, a
+ * province merged into another): its point would otherwise stay beside the new one, and the wall could show the
+ * old name. Returns the number of sites whose series were dropped (they are written again right after).
+ */
+async function dropStaleSiteInfo(influx: InfluxDB, database: string, points: readonly IPoint[]): Promise<number> {
+  const wanted = new Set(points.map(seriesKey));
+  const slugs = new Set(points.map((p) => p.tags?.site ?? ''));
+  const rows = await influx.query<{ key: string }>(`SHOW SERIES FROM "${SITE_INFO_MEASUREMENT}"`, { database });
+  const stale = new Set<string>();
+  for (const { key } of rows) {
+    const site = /(?:^|,)site=([a-z0-9-]+)(?:,|$)/.exec(key)?.[1];
+    if (site !== undefined && slugs.has(site) && !wanted.has(key)) stale.add(site);
+  }
+  for (const site of stale) await influx.query(`DROP SERIES FROM "${SITE_INFO_MEASUREMENT}" WHERE "site" = '${site}'`, { database });
+  return stale.size;
+}
+
 /** Writes `site_info` for every registry site (called by the hub once the database is ready). */
 export async function writeSiteInfo(conn: InfluxConnection, sites: readonly Site[]): Promise<number> {
   if (sites.length === 0) return 0;
   const influx = influxClient(conn);
   const points = siteInfoPoints(sites);
+  await dropStaleSiteInfo(influx, conn.database, points);
   for (let i = 0; i < points.length; i += 5000) {
     await influx.writePoints(points.slice(i, i + 5000), { database: conn.database, retentionPolicy: META_RETENTION_POLICY, precision: 'ms' });
   }

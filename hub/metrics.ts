@@ -79,11 +79,20 @@ export class HubMetrics {
   readonly authFailures = new Counter('ioc_hub_auth_failures_total', 'Refused MQTT connections');
   readonly writeErrors = new Counter('ioc_hub_write_errors_total', 'Failed sink writes');
   readonly backpressureWaits = new Counter('ioc_hub_backpressure_waits_total', 'Submits that waited for pending points to drain');
+  readonly connRefused = new Counter('ioc_hub_conn_refused_total', 'MQTT connections refused or closed by the broker guard (caps, packet size, CONNECT timeout, auth rate limit, bans, takeovers)', 'reason');
+  readonly takeovers = new Counter('ioc_hub_takeover_total', 'Connections with the identity of a live session: refused (live one kept) or allowed (live one silent)', 'outcome');
+  readonly flappingBans = new Counter('ioc_hub_flapping_bans_total', 'Client ids banned for connecting too often (mqtt.flapping)');
   readonly writeLatency = new Histogram('ioc_hub_write_latency_seconds', 'Latency of one batch write to the sink', [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]);
   private readonly gauges: GaugeSource[] = [];
+  private readonly extraCounters: Counter[] = [];
 
   addGauge(gauge: GaugeSource): void {
     this.gauges.push(gauge);
+  }
+
+  /** Counters kept by a part of the hub (the alert engine), rendered with the others. */
+  addCounter(counter: Counter): void {
+    this.extraCounters.push(counter);
   }
 
   render(): string {
@@ -91,7 +100,9 @@ export class HubMetrics {
     for (const c of [this.pointsReceived, this.pointsWritten, this.pointsRejected, this.batchesRejected, this.publishDenied, this.subscribeDenied, this.authFailures, this.writeErrors, this.backpressureWaits]) {
       lines.push(...c.render());
     }
+    for (const c of [this.connRefused, this.takeovers, this.flappingBans]) lines.push(...c.render());
     lines.push(...this.writeLatency.render());
+    for (const c of this.extraCounters) lines.push(...c.render());
     for (const g of this.gauges) lines.push(`# HELP ${g.name} ${g.help}`, `# TYPE ${g.name} gauge`, `${g.name} ${g.read()}`);
     return `${lines.join('\n')}\n`;
   }

@@ -113,7 +113,7 @@ describe('Registry', () => {
   it('imports 121 communes from the Vĩnh Phúc CSV', async () => {
     const reg = await Registry.open(tmpPath());
     const result = await reg.importCommunesCsv(communesCsv);
-    expect(result).toEqual({ added: 121, updated: 0, total: 121 });
+    expect(result).toEqual({ added: 121, updated: 0, total: 121, format: 'districts-legacy', provinces: ['26'] });
     const tichSon = reg.getSite('phuong-tich-son');
     expect(tichSon).toMatchObject({ name: 'Phường Tích Sơn', code: '08707', province: 'vinh-phuc', provinceName: 'Tỉnh Vĩnh Phúc', area: 'vinh-yen', areaName: 'Thành phố Vĩnh Yên' });
     const thiTran = reg.listSites().filter((s) => s.name.startsWith('Thị trấn'));
@@ -121,7 +121,7 @@ describe('Registry', () => {
     for (const s of thiTran) expect(s.slug.startsWith('thi-tran-')).toBe(true);
     expect(new Set(reg.listSites().map((s) => s.area)).size).toBe(9);
     // a second import updates in place, keeping slugs
-    expect(await reg.importCommunesCsv(communesCsv)).toEqual({ added: 0, updated: 121, total: 121 });
+    expect(await reg.importCommunesCsv(communesCsv)).toEqual({ added: 0, updated: 121, total: 121, format: 'districts-legacy', provinces: ['26'] });
   });
 
   it('appends the commune code on a slug collision', async () => {

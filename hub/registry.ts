@@ -4,8 +4,8 @@ import { z } from 'zod';
 import { describeIssues, isSiteSlug, isSlug, slugSchema } from '../protocol/index.ts';
 import { writeFileAtomic } from './atomic-file.ts';
 import { HubError, errorCode, errorMessage } from './errors.ts';
-import { DEFAULT_SCRYPT, generateToken, hashToken, sha256, verifyToken, type ScryptParams } from './token.ts';
-import { readCommunesCsv } from './communes-csv.ts';
+import { DEFAULT_SCRYPT, decoyHash, generateToken, hashToken, sha256, verifyToken, type ScryptParams } from './token.ts';
+import { describeProvinces, provincesOf, readCommunesCsv, selectProvince, type CommuneFormat, type CommuneSite } from './communes-csv.ts';
 
 export const siteSchema = z.strictObject({
   slug: slugSchema.refine(isSiteSlug, 'reserved site slug'),
@@ -13,10 +13,12 @@ export const siteSchema = z.strictObject({
   code: z.string().max(32),
   province: slugSchema,
   provinceName: z.string().max(256),
-  area: slugSchema,
+  /** The district's slug; '' when the province groups communes directly (the 2025 list has no districts). */
+  area: slugSchema.or(z.literal('')),
   areaName: z.string().max(256),
-  lat: z.number().min(-90).max(90),
-  lon: z.number().min(-180).max(180),
+  /** Absent until the office's coordinates are known (the 2025 list has none): the wall lists it without a map marker. */
+  lat: z.number().min(-90).max(90).optional(),
+  lon: z.number().min(-180).max(180).optional(),
 });
 export type Site = z.infer<typeof siteSchema>;
 
@@ -46,6 +48,16 @@ export interface ImportResult {
   added: number;
   updated: number;
   total: number;
+  format: CommuneFormat;
+  /** Codes of the provinces imported. */
+  provinces: string[];
+}
+
+export interface ImportOptions {
+  /** Import only this province's rows: its code (`25`) or name (`Phú Thọ`, `Tỉnh Phú Thọ`, `phu tho`). */
+  province?: string | undefined;
+  /** Import every province of a file that has several (otherwise refused: a hub serves one province). */
+  allProvinces?: boolean | undefined;
 }
 
 export interface RegistryOptions {
@@ -160,16 +172,33 @@ export class Registry {
     if (!this.sites.has(site)) throw new HubError('E_UNKNOWN_SITE', `unknown site ${JSON.stringify(site)}: import or add it first`);
   }
 
-  /** True when the token belongs to the agent. Successful checks are cached so mass reconnects cost no scrypt. */
+  /**
+   * True when the token belongs to the agent. Successful checks are cached so mass reconnects cost no
+   * scrypt; every other answer costs one scrypt, for an unknown agent too (against a decoy hash), so
+   * the time of a refusal does not tell which identities exist.
+   */
   async verify(site: string, agent: string, token: string): Promise<boolean> {
-    const rec = this.agents.get(agentKey(site, agent));
-    if (rec === undefined || token.length === 0 || token.length > 1024) return false;
+    if (token.length === 0 || token.length > 1024) return false;
+    const identity = agentKey(site, agent);
+    const rec = this.agents.get(identity);
     const key = sha256(token);
     const cached = this.verified.get(key);
-    if (cached !== undefined) return cached.identity === agentKey(site, agent) && cached.tokenHash === rec.tokenHash;
+    if (rec !== undefined && cached !== undefined && cached.identity === identity && cached.tokenHash === rec.tokenHash) return true;
+    if (rec === undefined) {
+      await verifyToken(token, this.decoy());
+      return false;
+    }
     if (!(await verifyToken(token, rec.tokenHash))) return false;
-    this.remember(key, { identity: agentKey(site, agent), tokenHash: rec.tokenHash });
+    this.remember(key, { identity, tokenHash: rec.tokenHash });
     return true;
+  }
+
+  private decoyHash: string | undefined;
+
+  /** Made once, with the parameters of an enrolled agent's hash (they cost what a real check costs). */
+  private decoy(): string {
+    this.decoyHash ??= decoyHash(this.agents.values().next().value?.tokenHash ?? `scrypt$${this.opts.scrypt.N}$${this.opts.scrypt.r}$${this.opts.scrypt.p}$x$x`);
+    return this.decoyHash;
   }
 
   private remember(key: string, entry: CachedVerification): void {
@@ -180,27 +209,36 @@ export class Registry {
     this.verified.set(key, entry);
   }
 
-  /** Imports communes (see communes-csv.ts) as sites; an existing site with the same code keeps its slug. */
-  async importCommunesCsv(path: string): Promise<ImportResult> {
-    const rows = await readCommunesCsv(path);
+  /**
+   * Imports communes (see communes-csv.ts) as sites. An existing site with the same code keeps its slug, its
+   * coordinates when the file has none, and its agents; sites absent from the file are kept. New slugs that collide
+   * (with the registry or within the file) go to the lowest code bare and get `-{code}` appended otherwise, so the
+   * result does not depend on row order.
+   */
+  async importCommunesCsv(path: string, opts: ImportOptions = {}): Promise<ImportResult> {
+    const list = await readCommunesCsv(path);
+    const rows = pickProvinces(list.rows, opts, path);
     const byCode = new Map([...this.sites.values()].filter((s) => s.code !== '').map((s) => [s.code, s]));
     let added = 0;
     let updated = 0;
+    const fresh: CommuneSite[] = [];
     for (const row of rows) {
       const existing = byCode.get(row.code);
-      if (existing !== undefined) {
-        this.sites.set(existing.slug, { ...row, slug: existing.slug });
-        updated++;
+      if (existing === undefined) {
+        fresh.push(row);
         continue;
       }
+      this.sites.set(existing.slug, toSite(row, existing.slug, existing));
+      updated++;
+    }
+    fresh.sort((a, b) => (a.code < b.code ? -1 : a.code > b.code ? 1 : 0));
+    for (const row of fresh) {
       const slug = this.freeSlug(row.slug, row.code);
-      const site: Site = { ...row, slug };
-      this.sites.set(slug, site);
-      byCode.set(row.code, site);
+      this.sites.set(slug, toSite(row, slug, undefined));
       added++;
     }
     await this.save();
-    return { added, updated, total: this.sites.size };
+    return { added, updated, total: this.sites.size, format: list.format, provinces: provincesOf(rows).map((p) => p.code) };
   }
 
   private freeSlug(base: string, code: string): string {
@@ -210,6 +248,23 @@ export class Registry {
     if (this.sites.has(slug) || !isSiteSlug(slug)) throw new HubError('E_BAD_SLUG', `cannot find a free slug for ${base} (code ${code})`);
     return slug;
   }
+}
+
+function pickProvinces(rows: CommuneSite[], opts: ImportOptions, source: string): CommuneSite[] {
+  if (opts.province !== undefined) return selectProvince(rows, opts.province, source);
+  const provinces = provincesOf(rows);
+  if (provinces.length > 1 && opts.allProvinces !== true) {
+    throw new HubError(
+      'E_SEVERAL_PROVINCES',
+      `${source} has ${describeProvinces(provinces)}. A hub serves one province: choose it with --province CODE|NAME (e.g. --province ${provinces[0]?.code ?? '25'}), or pass --all-provinces to import all ${rows.length} communes`,
+    );
+  }
+  return rows;
+}
+
+function toSite(row: CommuneSite, slug: string, existing: Site | undefined): Site {
+  const coords = row.lat !== undefined && row.lon !== undefined ? { lat: row.lat, lon: row.lon } : existing?.lat !== undefined && existing.lon !== undefined ? { lat: existing.lat, lon: existing.lon } : {};
+  return { slug, name: row.name, code: row.code, province: row.province, provinceName: row.provinceName, area: row.area, areaName: row.areaName, ...coords };
 }
 
 function agentKey(site: string, agent: string): string {

@@ -45,6 +45,17 @@ export async function verifyToken(token: string, stored: string): Promise<boolea
   }
 }
 
+/**
+ * A hash no token matches, with the scrypt parameters of `like` (or the defaults): checking a token
+ * against it costs what checking against a real hash costs, so an unknown identity is answered in the
+ * time of a known one with a wrong token.
+ */
+export function decoyHash(like?: string): string {
+  const parts = like?.split('$') ?? [];
+  const params = parts.length === 6 && parts[0] === 'scrypt' ? parts.slice(1, 4).join('$') : `${DEFAULT_SCRYPT.N}$${DEFAULT_SCRYPT.r}$${DEFAULT_SCRYPT.p}`;
+  return `scrypt$${params}$${randomBytes(16).toString('base64url')}$${randomBytes(KEY_LENGTH).toString('base64url')}`;
+}
+
 export function sha256(text: string): string {
   return createHash('sha256').update(text).digest('base64url');
 }

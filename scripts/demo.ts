@@ -1,21 +1,38 @@
 // `npm run demo`: the whole system on this machine — a real influxd, the hub, 30 simulated commune
 // offices and one real agent probing local targets — with a live status line until Ctrl-C.
-import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
 import { InfluxdProcess } from './lib/influxd-process.ts';
 import { freePort } from './lib/free-port.ts';
 import { PROJECT_ROOT, runProgram, startProgram, startTsEntry, type ManagedProcess } from './lib/child-process.ts';
 import { startMailSink } from './lib/mail-sink.ts';
-import { importAndEnroll, writeHubConfig } from './lib/hub-setup.ts';
+import { PROVINCE, importAndEnroll, writeHubConfig } from './lib/hub-setup.ts';
 import { parseFlags } from './lib/cli-args.ts';
 import { parsePromText } from './lib/prom-text.ts';
+import { DemoLockedError, acquireDemoLock, demoStateDir, type DemoLock } from './lib/demo-state.ts';
 
 const USAGE = `usage: npm run demo -- [--sites N] [--interval-ms MS] [--data-dir DIR] [--duration S] [--fresh]
+
+Options:
   --sites N        simulated commune offices (default 30)
   --interval-ms    how often each simulated office reports (default 5000)
-  --data-dir DIR   where InfluxDB data, the registry and logs go (default .demo/)
-  --duration S     stop by itself after S seconds (default: run until Ctrl-C)
-  --fresh          start from an empty registry and database`;
+  --data-dir DIR   where InfluxDB data, the registry, tokens and logs go (default $IOC_DEMO_DIR, else
+                   $XDG_STATE_HOME/ioc-edge/demo/<checkout id>, ~/.local/state/… when unset; never the checkout)
+  --duration S     stop by itself S seconds after the first points are stored (default: run until Ctrl-C)
+  --fresh          start from an empty registry and database
+  -h, --help       print this help and exit
+
+Environment:
+  IOC_DEMO_DIR     the state folder when --data-dir is not given
+  XDG_STATE_HOME   base of the default state folder (default ~/.local/state)
+
+Example:
+  npm run demo -- --sites 10 --duration 120
+
+Exit status:
+  0  stopped by Ctrl-C, SIGTERM or --duration
+  1  a part failed, or another demo is running on the same state folder
+  2  usage error`;
 
 function fail(message: string): never {
   console.error(`demo: ${message}\n${USAGE}`);
@@ -33,13 +50,14 @@ if (flags.help === true) {
   process.exit(0);
 }
 const sites = Math.floor(Number(flags.sites ?? 30));
-if (sites < 1 || sites > 120) fail('--sites must be between 1 and 120 (the registry has 121 communes; one is kept for the real agent)');
+if (sites < 1 || sites > PROVINCE.communes - 1) fail(`--sites must be between 1 and ${PROVINCE.communes - 1} (${PROVINCE.name} has ${PROVINCE.communes} communes; one is kept for the real agent)`);
 const intervalMs = Number(flags['interval-ms'] ?? 5000);
-const dataDir = resolve(String(flags['data-dir'] ?? join(PROJECT_ROOT, '.demo')));
+const dataDir = resolve(String(flags['data-dir'] ?? demoStateDir(PROJECT_ROOT)));
 const durationS = flags.duration === undefined ? undefined : Number(flags.duration);
 
 const started: { name: string; stop: () => Promise<unknown> }[] = [];
 let stopping = false;
+let lock: DemoLock | undefined;
 
 async function stopAll(code: number): Promise<never> {
   if (stopping) process.exit(code);
@@ -53,11 +71,13 @@ async function stopAll(code: number): Promise<never> {
       console.error(`  ${part.name} did not stop cleanly: ${err instanceof Error ? err.message : String(err)}`);
     }
   }
+  lock?.release();
   process.exit(code);
 }
 process.on('SIGINT', () => void stopAll(0));
 process.on('SIGTERM', () => void stopAll(0));
 
+/** A part the demo cannot go on without: when it exits, everything stops. */
 function track(proc: ManagedProcess): ManagedProcess {
   started.push({ name: proc.name, stop: () => proc.stop() });
   void proc.exited.then(({ code, signal }) => {
@@ -67,6 +87,20 @@ function track(proc: ManagedProcess): ManagedProcess {
     }
   });
   return proc;
+}
+
+/** An agent: stopping one is what a user does to watch an alert, so the demo goes on and says what happens next. */
+function trackAgent(proc: ManagedProcess, afterExit: (how: string) => string): ManagedProcess {
+  started.push({ name: proc.name, stop: () => proc.stop() });
+  void proc.exited.then(({ code, signal }) => {
+    if (!stopping) console.log(`${proc.name} (pid ${proc.pid}) stopped (${signal ?? `exit code ${code}`}); the demo goes on. ${afterExit(proc.logFile)}`);
+  });
+  return proc;
+}
+
+/** `export NAME=value` lines a POSIX shell can source, the value quoted when it needs to be. */
+function exportLine(name: string, value: string): string {
+  return `export ${name}=${/^[\w@%+=:,./-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`}`;
 }
 
 async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
@@ -84,10 +118,18 @@ async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeou
 }
 
 async function main(): Promise<void> {
-  if (flags.fresh === true && existsSync(dataDir)) {
-    const { rmSync } = await import('node:fs');
-    rmSync(dataDir, { recursive: true, force: true });
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  try {
+    lock = acquireDemoLock(dataDir);
+  } catch (err: unknown) {
+    if (!(err instanceof DemoLockedError)) throw err;
+    console.error(`demo: ${err.message}`);
+    process.exit(1);
   }
+  if (lock.staleFrom !== undefined) console.log(`demo: taking over the lock of demo pid ${lock.staleFrom}, which is no longer running`);
+  if (!relative(PROJECT_ROOT, dataDir).startsWith('..')) console.log(`demo: note: ${dataDir} is inside the checkout; it will hold tokens and a registry`);
+  // --fresh empties the folder only once it is ours (never under a running demo).
+  if (flags.fresh === true) for (const entry of readdirSync(dataDir)) if (entry !== 'demo.pid') rmSync(join(dataDir, entry), { recursive: true, force: true });
   const logDir = join(dataDir, 'logs');
   mkdirSync(logDir, { recursive: true });
   const t0 = Date.now();
@@ -99,17 +141,25 @@ async function main(): Promise<void> {
   const httpPort = await freePort();
   const nodeRedPort = await freePort();
   const hubConfig = join(dataDir, 'hub.yaml');
-  // Node-RED's service account: may subscribe to the alert topics and acknowledge through the API.
-  const service = await runProgram('ioc-hub', ['services', 'token', '--name', 'node-red']);
-  const serviceToken = /^token: (\S+)$/m.exec(service.stdout)?.[1];
-  const servicesYaml = service.stdout.slice(service.stdout.indexOf('services:'));
-  if (service.code !== 0 || serviceToken === undefined || !servicesYaml.startsWith('services:')) throw new Error(`ioc-hub services token failed:\n${service.stderr}`);
+  // Service accounts: Node-RED's (alert topics, acknowledge through the API) and the operator's, for the CLI.
+  const serviceAccount = async (name: string): Promise<{ token: string; yaml: string }> => {
+    const r = await runProgram('ioc-hub', ['services', 'token', '--name', name]);
+    const token = /^token: (\S+)$/m.exec(r.stdout)?.[1];
+    const yaml = r.stdout.slice(r.stdout.indexOf('services:'));
+    if (r.code !== 0 || token === undefined || !yaml.startsWith('services:\n')) throw new Error(`ioc-hub services token failed:\n${r.stderr}`);
+    return { token, yaml };
+  };
+  const [nodeRed, operator] = await Promise.all([serviceAccount('node-red'), serviceAccount('operator')]);
+  const serviceToken = nodeRed.token;
+  // The operator also reads sites and the audit log (the API's reads need a scope).
+  const operatorYaml = operator.yaml.slice('services:\n'.length).replace('api: [alerts:write]', 'api: [alerts:write, sites:read, audit:read]');
+  const servicesYaml = `${nodeRed.yaml}${operatorYaml}`;
   writeHubConfig(hubConfig, {
     mqttPort,
     httpPort,
     influxUrl: influx.url,
     registryPath: join(dataDir, 'registry.json'),
-    extraYaml: ['alerts:', `  rulesFile: ${join(PROJECT_ROOT, 'hub', 'alerts', 'samples', 'alerts.yaml')}`, servicesYaml].join('\n'),
+    extraYaml: ['alerts:', `  rulesFile: ${join(PROJECT_ROOT, 'hub', 'alerts', 'samples', 'alerts.yaml')}`, '  startupGrace: 30s', servicesYaml].join('\n'),
   });
   const credsPath = join(dataDir, 'credentials.json');
   const creds = { agents: await importAndEnroll(hubConfig, credsPath, sites + 1) };
@@ -153,12 +203,10 @@ async function main(): Promise<void> {
       IOC_NR_NOTIFY_FILE: notifyFile,
     }),
   );
-  track(
-    startProgram(
-      'ioc-edge',
-      ['simulate', '--hub', hubUrl, '--credentials', simCredsPath, '--sites', String(sites), '--interval-ms', String(intervalMs)],
-      join(logDir, 'simulator.log'),
-    ),
+  const simulatorArgs = ['simulate', '--hub', hubUrl, '--credentials', simCredsPath, '--sites', String(sites), '--interval-ms', String(intervalMs)];
+  trackAgent(
+    startProgram('ioc-edge', simulatorArgs, join(logDir, 'simulator.log')),
+    (log) => `The ${sites} simulated offices are offline: the hub raises site-offline for each after 2 min. Log: ${log}; start them again: npx ioc-edge ${simulatorArgs.join(' ')}`,
   );
 
   // One real agent with real collectors, probing what this machine has: the hub's ports and itself.
@@ -194,14 +242,30 @@ async function main(): Promise<void> {
     { mode: 0o600 },
   );
   mkdirSync(join(dataDir, 'agent'), { recursive: true });
-  track(startProgram('ioc-edge', ['run', '--config', agentConfig], join(logDir, 'agent.log')));
+  const agent = trackAgent(
+    startProgram('ioc-edge', ['run', '--config', agentConfig], join(logDir, 'agent.log')),
+    (log) =>
+      `${realAgent.site} is offline: the hub raises site-offline after 2 min (rule hub/alerts/samples/alerts.yaml), Node-RED e-mails it here, \`npx ioc-hub alerts list\` shows it. Log: ${log}; start the agent again: npx ioc-edge run --config ${agentConfig}`,
+  );
+  const env: [string, string][] = [
+    ['IOC_HUB_CONFIG', hubConfig],
+    ['IOC_HUB_API_URL', `http://127.0.0.1:${httpPort}`],
+    ['IOC_HUB_API_TOKEN', `operator:${operator.token}`],
+    ['IOC_EDGE_HUB_URL', hubUrl],
+  ];
+  const envFile = join(dataDir, 'env.sh');
+  writeFileSync(envFile, `# written by the demo: the CLIs against its hub (. ${envFile})\n${env.map(([k, v]) => exportLine(k, v)).join('\n')}\n`, { mode: 0o600 });
 
   console.log(`ioc-edge demo is running (${sites} simulated offices + 1 real agent on ${realAgent.site})
   InfluxDB     ${influx.url}   (database ioc)   influx -host 127.0.0.1 -port ${influx.port} -database ioc
   MQTT broker  ${hubUrl}
-  Hub API      http://127.0.0.1:${httpPort}/api/sites   /api/alerts   /metrics   /healthz
+  Hub API      http://127.0.0.1:${httpPort}/api/sites   /api/alerts   /api/audit (these need the header: Authorization: Bearer $IOC_HUB_API_TOKEN)   /metrics   /healthz
   Node-RED     http://127.0.0.1:${nodeRedPort}/alerts   (technician page; e-mails go to a local SMTP sink, printed here)
-  logs         ${logDir}
+  real agent   pid ${agent.pid}   (kill ${agent.pid} to watch ${realAgent.site} go offline: the demo goes on, an alert follows)
+  state        ${dataDir}   (registry, tokens, logs ${logDir})
+The CLIs against this demo, in another terminal in this checkout (also in ${envFile}):
+${env.map(([k, v]) => `  ${exportLine(k, v)}`).join('\n')}
+  then: npx ioc-hub sites list | head   npx ioc-hub alerts list   npx ioc-hub silences list
 Ctrl-C stops everything.`);
 
   const firstPoint = await waitFor(

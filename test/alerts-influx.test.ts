@@ -79,7 +79,7 @@ async function alertRows(site: string): Promise<unknown[][]> {
 }
 
 async function apiAlerts(query: string): Promise<AlertRecord[]> {
-  const res = await fetch(`${stack.httpUrl}/api/alerts${query}`, { signal: AbortSignal.timeout(5000) });
+  const res = await fetch(`${stack.httpUrl}/api/alerts${query}`, { headers: { authorization: stack.readAuth }, signal: AbortSignal.timeout(5000) });
   expect(res.status).toBe(200);
   return ((await res.json()) as { alerts: AlertRecord[] }).alerts;
 }
@@ -149,7 +149,7 @@ describe('alerts of the hub process into a real InfluxDB', () => {
     const firing = await waitUntil('a firing alert in the API', async () => (await apiAlerts(`?site=${a.site}`)).find((x) => x.state === 'firing'), 15_000, 100);
     expect(firing).toMatchObject({ site: a.site, rule: 'site-offline', severity: 'critical', summary: { vi: `Mất kết nối với điểm ${a.site} (thiết bị ${a.agent})`, en: `Site ${a.site} is offline (agent ${a.agent})` } });
     expect((await apiAlerts('')).map((x) => x.id)).toEqual([firing.id]); // the other agent is fine
-    const byId = await fetch(`${stack.httpUrl}/api/alerts/${firing.id}`);
+    const byId = await fetch(`${stack.httpUrl}/api/alerts/${firing.id}`, { headers: { authorization: stack.readAuth } });
     expect(((await byId.json()) as AlertRecord).state).toBe('firing');
 
     await waitUntil('firing row in InfluxDB', async () => (await alertRows(a.site)).length >= 1, 10_000, 100);

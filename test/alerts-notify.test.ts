@@ -60,7 +60,8 @@ describe('alert notifications through Node-RED', () => {
     s.offline('xa-2');
     await sleep(3000);
     expect(s.mailsFor((m) => m.site === 'xa-2')).toEqual([]);
-    const list = (await (await fetch(`${s.apiUrl}/api/alerts?site=xa-2`)).json()) as { alerts: { state: string; suppressedBy?: string }[] };
+    expect((await fetch(`${s.apiUrl}/api/alerts?site=xa-2`)).status).toBe(401); // reads need a token too
+    const list = (await (await fetch(`${s.apiUrl}/api/alerts?site=xa-2`, { headers: { authorization: `Bearer ${s.apiToken}` } })).json()) as { alerts: { state: string; suppressedBy?: string }[] };
     expect(list.alerts).toEqual([expect.objectContaining({ state: 'firing', suppressedBy: 'silence' })]);
     await s.online('xa-2');
   });
@@ -80,7 +81,7 @@ describe('alert notifications through Node-RED', () => {
     await waitUntil('escalation of the unacknowledged one', async () => s.mailsFor((m) => m.kind === 'escalation' && m.site === 'xa-6').length === 1, 15_000, 100);
     expect(s.mailsFor((m) => m.kind === 'escalation' && m.site === 'xa-4')).toEqual([]);
     expect(s.mailsFor((m) => m.kind === 'escalation')[0]?.to).toBe('lead@ioc.test');
-    const view = (await (await fetch(`${s.apiUrl}/api/alerts/${acked?.alertId}`)).json()) as { state: string; ackedBy: string };
+    const view = (await (await fetch(`${s.apiUrl}/api/alerts/${acked?.alertId}`, { headers: { authorization: `Bearer ${s.apiToken}` } })).json()) as { state: string; ackedBy: string };
     expect(view).toMatchObject({ state: 'acknowledged', ackedBy: 'ky-thuat-an' });
     await Promise.all([s.online('xa-4'), s.online('xa-6')]);
     await waitUntil('both resolved', async () => s.mailsFor((m) => m.kind === 'resolved' && (m.site === 'xa-4' || m.site === 'xa-6')).length === 2, 15_000, 100);
@@ -112,7 +113,7 @@ describe('alert notifications through Node-RED', () => {
     await sleep(4000); // past grace + `for`
     expect(s.mails.slice(before)).toEqual([]);
     // and the silence survived the restart
-    const sil = (await (await fetch(`${s.apiUrl}/api/silences`)).json()) as { silences: unknown[] };
+    const sil = (await (await fetch(`${s.apiUrl}/api/silences`, { headers: { authorization: `Bearer ${s.apiToken}` } })).json()) as { silences: unknown[] };
     expect(sil.silences).toHaveLength(1);
   });
 });

@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { z } from 'zod';
+import { parseHubConfig } from '../hub/config.ts';
 import { PROJECT_ROOT } from '../scripts/lib/child-process.ts';
 
 const COMPOSE = join(PROJECT_ROOT, 'docker-compose.yml');
@@ -19,6 +20,7 @@ const serviceSchema = z.object({
   restart: z.enum(['always', 'unless-stopped', 'on-failure']),
   environment: z.record(z.string(), z.string()).optional(),
   volumes: z.array(z.string()).optional(),
+  ports: z.array(z.string()).optional(),
   healthcheck: z.object({ test: z.array(z.string()).min(2), interval: z.string(), timeout: z.string(), retries: z.number() }),
   depends_on: z.record(z.string(), z.object({ condition: z.enum(['service_started', 'service_healthy']) })).optional(),
 });
@@ -91,6 +93,18 @@ describe('docker-compose.yml', () => {
     expect(compose.services.influxdb?.environment?.INFLUXDB_HTTP_AUTH_ENABLED).toBe('true');
     expect(compose.services['node-red']?.volumes).toContain('./flows/samples/notify.yaml:/etc/ioc-flows/notify.yaml:ro');
     expect(compose.services['node-red']?.environment?.NODE_RED_CREDENTIAL_SECRET).toMatch(/^\$\{NODE_RED_CREDENTIAL_SECRET/);
+  });
+
+  it('the hub publishes MQTTS only, with its certificates mounted and its config listening on TLS', () => {
+    const hub = compose.services.hub;
+    const published = (hub?.ports ?? []).map((p) => p.split(':').at(-1));
+    expect(published.sort()).toEqual(['8080', '8883']);
+    expect(hub?.volumes).toEqual(expect.arrayContaining(['./tls:/etc/ioc-hub/tls:ro', './hub/samples/hub.yaml:/etc/ioc-hub/hub.yaml:ro']));
+    const config = parseHubConfig(parse(readFileSync(join(PROJECT_ROOT, 'hub', 'samples', 'hub.yaml'), 'utf8')), 'hub/samples/hub.yaml');
+    expect(config.mqtt.tls).toMatchObject({ port: 8883, certFile: expect.stringMatching(/^\/etc\/ioc-hub\/tls\//), keyFile: expect.stringMatching(/^\/etc\/ioc-hub\/tls\//) });
+    // The plaintext listener stays for Node-RED inside the compose network: never published.
+    if (config.mqtt.plain) expect(published).not.toContain(String(config.mqtt.port));
+    expect(compose.services['node-red']?.environment?.IOC_HUB_MQTT_HOST).toBe('hub');
   });
 
   it('the hub image is multi-stage, non-root and health-checked', () => {

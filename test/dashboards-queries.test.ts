@@ -12,7 +12,8 @@ import { SimOffice } from '../edge/sim-office.ts';
 import { backfillRollups, influxClient } from '../hub/influx-schema.ts';
 import { eventTopic, telemetryTopic, type Point } from '../protocol/index.ts';
 import { connectAs, endClient, publishQos1 } from './harness/mqtt-client.ts';
-import { startStack, waitUntil, type AgentCredentials, type Stack } from './harness/stack.ts';
+import { COMMUNES_CSV, PROVINCE, startStack, waitUntil, type AgentCredentials, type Stack } from './harness/stack.ts';
+import { parseCsv } from '../hub/csv.ts';
 import type { InfluxSeries } from './harness/influxd.ts';
 
 const LIVE_AGENTS = 4;
@@ -142,7 +143,7 @@ beforeAll(async () => {
   sim = new Simulator({ hubUrl: stack.mqttUrl, agents: live, intervalMs: 500, seed: 3 });
   sim.start();
   // The hub sets up the schema and site_info in the background once InfluxDB answers.
-  await waitUntil('site_info written', async () => (await rawQuery('SELECT count("lat") FROM "meta"."site_info"')).length > 0, 30_000);
+  await waitUntil('site_info written', async () => (await rawQuery('SELECT count("name") FROM "meta"."site_info"')).length > 0, 30_000);
   for (const a of history) await publishHistory(a, now);
   await writeAlerts([site, ...live.map((a) => a.site)], now);
   await waitUntil('live points of every simulated office', async () => (await rawQuery('SELECT last("uptime_s") FROM "agent" WHERE time > now() - 1m GROUP BY "site"')).length >= LIVE_AGENTS, 30_000);
@@ -258,8 +259,43 @@ describe('generated dashboards against a real InfluxDB', () => {
   }
 
   it('the wall counts blind communes: registered minus seen', async () => {
-    const registered = await rawQuery('SELECT count("lat") FROM (SELECT last("lat") AS "lat" FROM "meta"."site_info" GROUP BY "site")');
+    const registered = await rawQuery('SELECT count("name") FROM (SELECT last("name") AS "name" FROM "meta"."site_info" GROUP BY "site")');
     const total = registered[0]?.values?.[0]?.[1];
-    expect(typeof total === 'number' && total > LIVE_AGENTS + HISTORY_AGENTS).toBe(true);
+    expect(total).toBe(PROVINCE.communes);
+    // the wall's own tile query says the same
+    const wall = dashboards.find((d) => d.uid === 'ioc-wall');
+    const tile = wall?.panels.find((p) => p.title.includes('Blind or backfilling'));
+    const target = tile?.targets?.find((t) => t.refId === 'REGISTERED');
+    expect(target).toBeDefined();
+    const fromWall = await rawQuery(interpolateInfluxQL(target?.query ?? '', { from: 'now-6h', interval: '10s', vars: {} }));
+    expect(fromWall[0]?.values?.[0]?.[1]).toBe(PROVINCE.communes);
+  });
+
+  it('the served-per-hour panel groups by province when the registry has no districts', async () => {
+    const queues = dashboards.find((d) => d.uid === 'ioc-queues');
+    const p = queues?.panels.find((x) => x.title.includes('Served per hour'));
+    const series = await rawQuery(interpolateInfluxQL(p?.targets?.[0]?.query ?? '', { from: queues?.time.from ?? 'now-24h', interval: '1h', vars: {} }));
+    expect(series.map((s) => s.tags)).toEqual([{ province: PROVINCE.slug, area: '' }]);
+  });
+
+  it("the wall lists all of Phú Thọ's 148 communes (none has coordinates), names exactly as in the 2025 file", async () => {
+    const [header, ...rows] = parseCsv(readFileSync(COMMUNES_CSV, 'utf8'));
+    const col = (name: string): number => header?.fields.indexOf(name) ?? -1;
+    const expected = rows.filter((r) => r.fields[col('province_code')] === PROVINCE.code).map((r) => r.fields[col('commune_name')]);
+    expect(expected).toHaveLength(PROVINCE.communes);
+    const wall = dashboards.find((d) => d.uid === 'ioc-wall');
+    const list = wall?.panels.find((p) => p.type === 'table' && p.title.includes('Every commune'));
+    const target = list?.targets?.find((t) => t.refId === 'SITES');
+    expect(target?.resultFormat).toBe('table');
+    const series = await rawQuery(interpolateInfluxQL(target?.query ?? '', { from: 'now-6h', interval: '10s', vars: {} }));
+    const names = series.map((s) => s.values?.[0]?.[s.columns.indexOf('name')]);
+    expect(series).toHaveLength(PROVINCE.communes);
+    expect(new Set(series.map((s) => s.tags?.site)).size).toBe(PROVINCE.communes);
+    expect(names.sort()).toEqual(expected.sort());
+    // the map's query has the same communes, with null coordinates: the geomap draws none of them, the list has them all
+    const map = wall?.panels.find((p) => p.type === 'geomap');
+    const mapSites = await rawQuery(interpolateInfluxQL(map?.targets?.find((t) => t.refId === 'SITES')?.query ?? '', { from: 'now-6h', interval: '10s', vars: {} }));
+    expect(mapSites).toHaveLength(PROVINCE.communes);
+    for (const s of mapSites) expect(s.values?.[0]?.[s.columns.indexOf('lat')]).toBeNull();
   });
 });

@@ -59,9 +59,10 @@ describe('hub boundary', () => {
     expect(await countFor(a.site, 'twice')).toBe(3);
     const tags = await stack.influx.query(`SHOW TAG VALUES FROM net_probe WITH KEY IN ("province","area","agent") WHERE site='${a.site}'`, 'ioc');
     const values = Object.fromEntries((tags.results[0]?.series?.[0]?.values ?? []).map((r) => [String(r[0]), String(r[1])]));
-    expect(values.province).toBe('vinh-phuc');
+    expect(values.province).toBe('phu-tho');
     expect(values.agent).toBe(a.agent);
-    expect(values.area).toMatch(/^[a-z0-9-]+$/);
+    // The 2025 list has no districts: no area tag at all (an empty one would be refused by InfluxDB); test/communes-legacy.test.ts has one.
+    expect(values.area).toBeUndefined();
     await endClient(client);
   });
 

@@ -63,6 +63,7 @@ export interface IcmpReading {
 export async function probeIcmp(config: IcmpConfig, host: string, signal: AbortSignal): Promise<IcmpReading> {
   const args = ['-n', '-c', String(config.count), '-W', String(config.timeoutS), '-i', '0.2', host];
   const timeoutMs = Math.ceil((config.count * 0.2 + config.timeoutS + 2) * 1000);
+  // os-program: ping (config.pingPath, default `ping`: test/os-programs.test.ts cannot read a config value)
   const out = await run(config.pingPath, args, timeoutMs, signal);
   if (out.error !== undefined && errorCode(out.error) === 'ENOENT') {
     return { result: 'no_ping', fields: { up: 0, result: 'no_ping' } };

@@ -86,6 +86,7 @@ describe.skipIf(installed === undefined)(`the installed gpiod tools (${installed
           ['gpiomon', gpiomonArgs(v, req)],
           ['gpioget', gpiogetArgs(v, req)],
         ] as const) {
+          // os-program: gpiomon, gpioget
           const r = spawnSync(tool, args, { encoding: 'utf8', timeout: 5000 });
           // A chip that exists (a Pi running this suite) may also answer: then gpiomon waits for edges.
           if (r.status === null) continue;
@@ -95,6 +96,7 @@ describe.skipIf(installed === undefined)(`the installed gpiod tools (${installed
       }
     }
     const find = findLineCommand(v, 'GPIO17');
+    // os-program: gpiofind, gpioinfo
     const r = spawnSync(find.cmd, find.args, { encoding: 'utf8', timeout: 5000 });
     expect(r.error).toBeUndefined();
     expect(r.stderr).not.toMatch(/invalid|unrecognized|try .* --help/);

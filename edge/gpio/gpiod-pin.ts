@@ -64,6 +64,7 @@ interface ToolResult {
 
 function runTool(cmd: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<ToolResult> {
   return new Promise((resolve) => {
+    // os-program: gpiomon, gpioget, gpiofind, gpioinfo, setpriv
     execFile(cmd, args, { env, timeout: timeoutMs, maxBuffer: 64 * 1024, killSignal: 'SIGKILL' }, (err, stdout, stderr) => {
       if (err === null) return resolve({ stdout, stderr, code: 0, err: undefined });
       const code = (err as { code?: unknown }).code;
@@ -203,6 +204,7 @@ export class GpiodPin implements InputPin {
     return new Promise((resolve, reject) => {
       let settled = false;
       let stderr = '';
+      // os-program: gpiomon, setpriv
       const child = spawn(cmd, argv, { env: this.tools.env, stdio: ['ignore', 'pipe', 'pipe'] });
       this.child = child;
       this.offsetMs = undefined;

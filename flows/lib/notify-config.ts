@@ -3,8 +3,13 @@ import { z } from 'zod';
 import { durationSchema } from '../../hub/alerts/duration.ts';
 
 const routeSchema = z.strictObject({
-  /** Any of these areas (districts); absent: any. */
-  areas: z.array(z.string()).optional(),
+  /**
+   * Any of these areas (district slugs: `vinh-yen`); absent: any. Only registries with districts have areas: a
+   * commune of the 2025 list (no districts) has none and matches no `areas` route; route it by `provinces` or `sites`.
+   */
+  areas: z.array(z.string().min(1)).optional(),
+  /** Any of these provinces (slugs: `phu-tho`); absent: any. Province-wide incidents carry their province too. */
+  provinces: z.array(z.string().min(1)).optional(),
   sites: z.array(z.string()).optional(),
   severities: z.array(z.enum(['info', 'warning', 'critical'])).optional(),
   email: z.array(z.email()).default([]),
@@ -43,11 +48,22 @@ export const notifyConfigSchema = z.strictObject({
       webhook: z.boolean().default(false),
     })
     .prefault({}),
+  /** Per recipient (each e-mail address, the webhook): at most `max` messages per `window`; the rest go into one digest. */
+  limits: z
+    .strictObject({
+      /** 0: no limit. */
+      max: z.int().min(0).default(10),
+      window: durationSchema.prefault('10m'),
+      /** A digest goes out this long after the first message it holds. */
+      digestAfter: durationSchema.prefault('1m'),
+      digestMaxItems: z.int().min(1).max(10_000).default(200),
+    })
+    .prefault({}),
   /** The hub's HTTP API, for the technician page (list, acknowledge). */
   hubApi: z
     .strictObject({
       url: z.url().default('http://127.0.0.1:8080'),
-      /** `NAME:TOKEN` of a service account with alerts:write. */
+      /** `NAME:TOKEN` of a service account with alerts:write (it includes alerts:read, which the page needs). */
       token: z.string().optional(),
       timeoutMs: z.int().min(100).default(5000),
     })

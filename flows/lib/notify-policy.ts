@@ -4,13 +4,16 @@ import { alertRecordSchema, parseTopic, type AlertRecord } from '../../protocol/
 import type { NotifyConfig, Route } from './notify-config.ts';
 
 export interface Notification {
-  kind: 'firing' | 'resolved' | 'escalation';
+  kind: 'firing' | 'resolved' | 'escalation' | 'digest';
   channel: 'email' | 'webhook';
   /** E-mail addresses (empty for the webhook). */
   to: string[];
   subject: string;
   text: string;
+  /** The alert; for a digest, the first one it lists. */
   alert: AlertRecord;
+  /** A digest: what the rate limit held back for this recipient. */
+  digest?: { count: number; items: { kind: Notification['kind']; alert: AlertRecord }[] };
 }
 
 const STATE_VI: Readonly<Record<string, string>> = { firing: 'CẢNH BÁO', resolved: 'ĐÃ KHẮC PHỤC', escalation: 'CHƯA XỬ LÝ' };
@@ -86,21 +89,26 @@ export class NotificationPolicy {
   }
 
   private routesFor(a: AlertRecord): Pick<Route, 'email' | 'webhook'>[] {
-    const area = a.labels.area;
+    const area = areaOf(a);
+    const province = a.labels.province;
     const matching = this.config.routes.filter(
-      (r) => (r.areas === undefined || (area !== undefined && r.areas.includes(area))) && (r.sites === undefined || r.sites.includes(a.site)) && (r.severities === undefined || r.severities.includes(a.severity)),
+      (r) =>
+        (r.areas === undefined || (area !== undefined && r.areas.includes(area))) &&
+        (r.provinces === undefined || (province !== undefined && r.provinces.includes(province))) &&
+        (r.sites === undefined || r.sites.includes(a.site)) &&
+        (r.severities === undefined || r.severities.includes(a.severity)),
     );
     return matching.length > 0 ? matching : [this.config.defaultRoute];
   }
 
-  private build(kind: Notification['kind'], a: AlertRecord, routes: Pick<Route, 'email' | 'webhook'>[]): Notification[] {
+  private build(kind: Exclude<Notification['kind'], 'digest'>, a: AlertRecord, routes: Pick<Route, 'email' | 'webhook'>[]): Notification[] {
     const emails = [...new Set(routes.flatMap((r) => r.email))];
     const subject = `[${STATE_VI[kind]} / ${STATE_EN[kind]}] [${a.severity}] ${a.summary.vi}`;
     const text = [
       `${STATE_VI[kind]}: ${a.summary.vi}`,
       `${STATE_EN[kind]}: ${a.summary.en}`,
       '',
-      `Điểm / site: ${a.site}${a.labels.area === undefined ? '' : ` (${a.labels.area})`}`,
+      `Điểm / site: ${a.site}${where(a)}`,
       `Quy tắc / rule: ${a.rule} · mức / severity: ${a.severity}`,
       `Từ / since: ${new Date(a.since).toISOString()}`,
       ...(a.value === undefined ? [] : [`Giá trị / value: ${a.value}`]),
@@ -111,4 +119,16 @@ export class NotificationPolicy {
     if (routes.some((r) => r.webhook) && this.config.webhook.url !== undefined) out.push({ kind, channel: 'webhook', to: [], subject, text, alert: a });
     return out;
   }
+}
+
+/** The alert's district; none for a commune of a registry without districts (no `area` label, or an empty one). */
+function areaOf(a: AlertRecord): string | undefined {
+  const area = a.labels.area;
+  return area === undefined || area === '' ? undefined : area;
+}
+
+/** " (district, province)", " (province)" without districts, "" when neither is known or the site is the province. */
+function where(a: AlertRecord): string {
+  const parts = [areaOf(a), a.labels.province].filter((p): p is string => p !== undefined && p !== '' && p !== a.site);
+  return parts.length === 0 ? '' : ` (${parts.join(', ')})`;
 }

@@ -1,6 +1,7 @@
 // `ioc-hub alerts / silences / services` against a running in-process hub (real broker, HTTP API and alert
 // engine; a real agent connection whose last will raises the alert): output, exit codes, and errors people can read.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectAsync, type MqttClient } from 'mqtt';
@@ -55,6 +56,15 @@ function expectError(r: Run, message: RegExp): void {
   expect(r.stderr).not.toMatch(/\bat .+:\d+:\d+/);
 }
 
+/** Exit 2 with the `ioc-hub: …` line that matches, then the line that names the command's --help; no stack trace. */
+function expectUsageError(r: Run, message: RegExp): void {
+  expect(r.code, r.stderr).toBe(2);
+  expect(r.stdout).toBe('');
+  expect(r.stderr).toMatch(/^ioc-hub: [^\n]+\nioc-hub: run 'npx ioc-hub [a-z -]+--help' for [^\n]+\n$/);
+  expect(r.stderr.split('\n')[0]).toMatch(message);
+  expect(r.stderr).not.toMatch(/\bat .+:\d+:\d+/);
+}
+
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'ioc-cli-alerts-'));
   const rulesFile = join(dir, 'alerts.yaml');
@@ -93,7 +103,7 @@ beforeAll(async () => {
   agent.end(true);
   const deadline = Date.now() + 10_000;
   while (Date.now() < deadline) {
-    const res = (await (await fetch(`${url}/api/alerts?state=firing`)).json()) as { alerts: AlertRecord[] };
+    const res = (await (await fetch(`${url}/api/alerts?state=firing`, { headers: { authorization: `Bearer ops:${token}` } })).json()) as { alerts: AlertRecord[] };
     alertId = res.alerts[0]?.id ?? '';
     if (alertId !== '') break;
     await new Promise((r) => setTimeout(r, 50));
@@ -112,15 +122,18 @@ describe('ioc-hub alerts', () => {
     expect(all).toEqual({ code: 0, stdout: `${alertId}\tfiring\tcritical\t${SITE}\tMất kết nối với điểm ${SITE} (thiết bị pi-1)\n`, stderr: '' });
     expect((await cli(['alerts', 'list', '--url', url, '--state', 'firing', '--site', SITE])).stdout).toBe(all.stdout);
     expect(await cli(['alerts', 'list', '--url', url, '--site', 'xa-khac'])).toEqual({ code: 0, stdout: '', stderr: '' });
-    expect((await cli(['alerts', 'list', '--state', 'acknowledged'], { IOC_HUB_API_URL: url })).stdout).toBe('');
-    expectError(await cli(['alerts', 'list', '--url', url, '--state', 'burning']), /--state must be one of pending, firing, acknowledged, resolved/);
+    expect((await cli(['alerts', 'list', '--state', 'acknowledged'], { IOC_HUB_API_URL: url, IOC_HUB_API_TOKEN: `ops:${token}` })).stdout).toBe('');
+    // reads need a token with alerts:read (or alerts:write) too
+    expectError(await cli(['alerts', 'list', '--url', url], {}), /GET \/api\/alerts\?: 401 E_AUTH: a service token with alerts:read is required/);
+    expectError(await cli(['alerts', 'list', '--url', url], { IOC_HUB_API_TOKEN: `viewer:${token}` }), /: 401 E_AUTH/);
+    expectUsageError(await cli(['alerts', 'list', '--url', url, '--state', 'burning']), /--state must be one of pending, firing, acknowledged, resolved/);
   });
 
   it('ack needs a writer token, an existing id, and records who acknowledged', async () => {
     expectError(await cli(['alerts', 'ack', alertId, '--url', url], {}), /POST \/api\/alerts\/.+\/ack: 401 E_AUTH: a service token with alerts:write is required/);
     expectError(await cli(['alerts', 'ack', alertId, '--url', url], { IOC_HUB_API_TOKEN: 'ops:wrong' }), /: 401 E_AUTH/);
     expectError(await cli(['alerts', 'ack', alertId, '--url', url], { IOC_HUB_API_TOKEN: `viewer:${token}` }), /: 401 E_AUTH/); // no alerts:write scope
-    expectError(await cli(['alerts', 'ack', '--url', url]), /alerts ack needs an alert id/);
+    expectUsageError(await cli(['alerts', 'ack', '--url', url]), /alerts ack needs an alert id/);
     expectError(await cli(['alerts', 'ack', 'a-nope', '--url', url]), /404 E_ALERT_NOT_FOUND: no active alert a-nope/);
 
     const ok = await cli(['alerts', 'ack', alertId, '--by', 'ky-thuat-an', '--url', url]);
@@ -137,16 +150,16 @@ describe('ioc-hub alerts', () => {
     writeFileSync(bad, 'rules:\n  - { name: x, type: agent-offline, for: soon }\n');
     expectError(await cli(['alerts', 'check-rules', bad]), /invalid .*bad\.yaml.*for/);
     expectError(await cli(['alerts', 'check-rules', join(dir, 'missing.yaml')]), /cannot read alert rules .*missing\.yaml/);
-    expectError(await cli(['alerts', 'check-rules']), /needs a file/);
+    expectUsageError(await cli(['alerts', 'check-rules']), /needs a file/);
   });
 });
 
 describe('ioc-hub silences', () => {
   it('add, list, delete, with clear errors for bad input', async () => {
-    expectError(await cli(['silences', 'add', '--site', SITE, '--url', url]), /--duration is required, e\.g\. 2h/);
-    expectError(await cli(['silences', 'add', '--site', SITE, '--duration', 'soon', '--url', url]), /--duration "soon" is not a duration such as 30m, 2h or 1d/);
-    expectError(await cli(['silences', 'add', '--site', SITE, '--duration', '0s', '--url', url]), /--duration "0s" is not a duration/);
-    expectError(await cli(['silences', 'add', '--duration', '2h', '--url', url]), /needs --site, --area or --rule \(or --all-sites/);
+    expectUsageError(await cli(['silences', 'add', '--site', SITE, '--url', url]), /--duration is required, e\.g\. 2h/);
+    expectUsageError(await cli(['silences', 'add', '--site', SITE, '--duration', 'soon', '--url', url]), /--duration "soon" is not a duration such as 30m, 2h or 1d/);
+    expectUsageError(await cli(['silences', 'add', '--site', SITE, '--duration', '0s', '--url', url]), /--duration "0s" is not a duration/);
+    expectUsageError(await cli(['silences', 'add', '--duration', '2h', '--url', url]), /needs --site, --area or --rule \(or --all-sites/);
     expectError(await cli(['silences', 'add', '--site', SITE, '--duration', '2h', '--url', url], {}), /POST \/api\/silences: 401 E_AUTH/);
 
     const before = Date.now();
@@ -157,7 +170,8 @@ describe('ioc-hub silences', () => {
     expect(silence.endsAt - before).toBeGreaterThanOrEqual(2 * 3_600_000);
     expect(silence.endsAt - before).toBeLessThan(2 * 3_600_000 + 10_000);
 
-    const listed = await cli(['silences', 'list', '--url', url], {}); // reading needs no token
+    expectError(await cli(['silences', 'list', '--url', url], {}), /GET \/api\/silences: 401 E_AUTH/); // reading needs a token
+    const listed = await cli(['silences', 'list', '--url', url]);
     expect(listed.code).toBe(0);
     expect((JSON.parse(listed.stdout) as { silences: { id: string }[] }).silences.map((s) => s.id)).toEqual([silence.id]);
 
@@ -165,7 +179,7 @@ describe('ioc-hub silences', () => {
     expect(await cli(['silences', 'delete', silence.id, '--url', url])).toEqual({ code: 0, stdout: '', stderr: '' });
     expect(JSON.parse((await cli(['silences', 'list', '--url', url])).stdout)).toEqual({ silences: [] });
     expectError(await cli(['silences', 'delete', silence.id, '--url', url]), new RegExp(`404 E_SILENCE_NOT_FOUND: no silence ${silence.id}`));
-    expectError(await cli(['silences', 'delete', '--url', url]), /silences delete needs a silence id/);
+    expectUsageError(await cli(['silences', 'delete', '--url', url]), /silences delete needs a silence id/);
   });
 });
 
@@ -185,28 +199,63 @@ describe('ioc-hub services token', () => {
   });
 
   it('refuses a name that is not a slug', async () => {
-    expectError(await cli(['services', 'token'], {}), /--name must be a slug/);
-    expectError(await cli(['services', 'token', '--name', 'Node RED'], {}), /--name must be a slug/);
+    expectUsageError(await cli(['services', 'token'], {}), /--name must be a slug/);
+    expectUsageError(await cli(['services', 'token', '--name', 'Node RED'], {}), /--name must be a slug/);
   });
 });
 
 describe('bad invocations', () => {
   it('usage for an unknown command, one line for an unknown option or an unreachable hub', async () => {
-    for (const args of [['alerts'], ['silences', 'mute'], ['services']]) {
+    for (const [args, first] of [
+      [['alerts'], 'alerts needs a command'],
+      [['silences', 'mute'], 'unknown command: silences mute'],
+      [['services'], 'services needs a command'],
+    ] as const) {
       const r = await cli(args);
       expect(r.code).toBe(2);
-      expect(r.stderr).toMatch(/^usage \(API at --url/);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toMatch(new RegExp(`^ioc-hub: ${first}\n`));
+      expect(r.stderr).toContain(`Usage:\n  ioc-hub ${args[0]} `);
     }
-    expectError(await cli(['alerts', 'list', '--bogus']), /Unknown option '--bogus'/);
+    expectUsageError(await cli(['alerts', 'list', '--bogus']), /Unknown option '--bogus'/);
     const closed = await freePort();
     expectError(await cli(['alerts', 'list', '--url', `http://127.0.0.1:${closed}`]), new RegExp(`cannot reach the hub API at http://127.0.0.1:${closed}: ECONNREFUSED`));
-    expectError(await cli(['alerts', 'list', '--url', 'hub.local:8080']), /the hub API URL must be http\(s\):\/\/host:port, not "hub\.local:8080"/);
+    expectUsageError(await cli(['alerts', 'list', '--url', 'hub.local:8080']), /the hub API URL must be http\(s\):\/\/host:port, not "hub\.local:8080"/);
+  });
+
+  it('finds the API through IOC_HUB_CONFIG and sends IOC_HUB_API_TOKEN on reads too', async () => {
+    const hubYaml = join(dir, 'hub-for-cli.yaml');
+    writeFileSync(hubYaml, `http:\n  host: 127.0.0.1\n  port: ${hub.httpPort}\n`);
+    const viaConfig = await cli(['alerts', 'list', '--state', 'acknowledged'], { IOC_HUB_CONFIG: hubYaml, IOC_HUB_API_TOKEN: `ops:${token}` });
+    expect(viaConfig.code, viaConfig.stderr).toBe(0);
+    expect(viaConfig.stdout).toMatch(new RegExp(`^${alertId}\tacknowledged\t`));
+    // IOC_HUB_API_URL wins over the config
+    const closed = await freePort();
+    expectError(await cli(['silences', 'list'], { IOC_HUB_CONFIG: hubYaml, IOC_HUB_API_URL: `http://127.0.0.1:${closed}` }), /ECONNREFUSED/);
+
+    const seen: (string | undefined)[] = [];
+    const server = createServer((req, res) => {
+      seen.push(req.headers.authorization);
+      res.setHeader('content-type', 'application/json');
+      res.end(req.url?.startsWith('/api/alerts') === true ? '{"alerts":[]}' : '{"silences":[]}');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const address = server.address();
+      const fake = `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}`;
+      expect((await cli(['alerts', 'list'], { IOC_HUB_API_URL: fake, IOC_HUB_API_TOKEN: 'ops:secret' })).code).toBe(0);
+      expect((await cli(['silences', 'list'], { IOC_HUB_API_URL: fake, IOC_HUB_API_TOKEN: 'ops:secret' })).code).toBe(0);
+      expect((await cli(['silences', 'list'], { IOC_HUB_API_URL: fake })).code).toBe(0);
+      expect(seen).toEqual(['Bearer ops:secret', 'Bearer ops:secret', undefined]);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 
   it('the real ioc-hub program: output on stdout, one error line on stderr, no stack trace', async () => {
     const closed = await freePort();
     const [ok, down, usage] = await Promise.all([
-      runProgram('ioc-hub', ['alerts', 'list', '--url', url, '--state', 'acknowledged']),
+      runProgram('ioc-hub', ['alerts', 'list', '--url', url, '--state', 'acknowledged'], { env: { IOC_HUB_API_TOKEN: `ops:${token}` } }),
       runProgram('ioc-hub', ['silences', 'list', '--url', `http://127.0.0.1:${closed}`]),
       runProgram('ioc-hub', ['silences']),
     ]);

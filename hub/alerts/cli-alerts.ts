@@ -1,21 +1,108 @@
 // `ioc-hub alerts …`, `ioc-hub silences …`, `ioc-hub services token`: the alert API from the command line.
-import { parseArgs } from 'node:util';
 import { ALERT_STATES } from '../../protocol/index.ts';
+import {
+  CONFIG_OPTION,
+  LAUNCHER,
+  booleanOption,
+  configPath,
+  findCommand,
+  formatCommandHelp,
+  formatOverview,
+  parseCommand,
+  stringOption,
+  stringsOption,
+  usageError,
+  type CommandSpec,
+  type OptionSpec,
+  type OptionValues,
+} from '../cli-help.ts';
+import { loadHubConfig } from '../config.ts';
+import { HubError } from '../errors.ts';
 import { generateToken, hashToken } from '../token.ts';
 import { parseDuration } from './duration.ts';
 import { loadRulesFile } from './rules-file.ts';
 
 export const ALERT_CLI_COMMANDS: ReadonlySet<string> = new Set(['alerts', 'silences', 'services']);
 
-export const ALERT_USAGE = `usage (API at --url or IOC_HUB_API_URL, default http://127.0.0.1:8080; writes need IOC_HUB_API_TOKEN=NAME:TOKEN):
-  ioc-hub alerts list [--state firing|acknowledged|pending|resolved] [--site SITE]
-  ioc-hub alerts ack ID [--by NAME]
-  ioc-hub alerts check-rules FILE
-  ioc-hub silences list
-  ioc-hub silences add (--site S… | --area A… | --rule R… | --all-sites) --duration 2h [--maintenance] [--comment TEXT]
-  ioc-hub silences delete ID
-  ioc-hub services token --name NAME      (prints a token and the services: entry for hub.yaml)
-`;
+const URL_OPTION: OptionSpec = { type: 'string', arg: 'URL', help: "the hub's HTTP API (default $IOC_HUB_API_URL, else the config's http listener, else http://127.0.0.1:8080)" };
+const API_CONFIG_OPTION: OptionSpec = { ...CONFIG_OPTION, help: 'hub config whose http listener is the API, when neither --url nor IOC_HUB_API_URL is set (default $IOC_HUB_CONFIG)' };
+const API_ENV: readonly (readonly [string, string])[] = [
+  ['IOC_HUB_API_URL', 'the hub API, e.g. http://hub:8080 (npm run demo prints its own)'],
+  ['IOC_HUB_API_TOKEN', 'NAME:TOKEN of a service account, sent as "Authorization: Bearer NAME:TOKEN" (writes need alerts:write)'],
+  ['IOC_HUB_CONFIG', 'hub config file, used for the API address when IOC_HUB_API_URL is not set'],
+];
+const API_OPTIONS = { url: URL_OPTION, config: API_CONFIG_OPTION };
+
+export const ALERT_COMMANDS: readonly CommandSpec[] = [
+  {
+    command: 'alerts list',
+    summary: 'print the active alerts: id, state, severity, site, summary (tab-separated)',
+    usage: ['[--state firing|acknowledged|pending|resolved] [--site SITE] [--url URL]'],
+    options: {
+      state: { type: 'string', arg: 'STATE', help: `only alerts in this state: ${ALERT_STATES.join(', ')}` },
+      site: { type: 'string', arg: 'SITE', help: 'only alerts of this site' },
+      ...API_OPTIONS,
+    },
+    env: API_ENV,
+    examples: ['alerts list --state firing', 'alerts list --url http://hub:8080 --site xa-lap-thach'],
+  },
+  {
+    command: 'alerts ack',
+    summary: 'acknowledge an alert (needs a token with alerts:write)',
+    usage: ['ID [--by NAME] [--url URL]'],
+    options: { by: { type: 'string', arg: 'NAME', help: 'who acknowledges (default: the service account)' }, ...API_OPTIONS },
+    env: API_ENV,
+    examples: ['alerts ack a-1f2e3d --by "Nguyễn Văn A"'],
+  },
+  {
+    command: 'alerts check-rules',
+    summary: 'validate an alert rules file without a hub',
+    usage: ['FILE'],
+    options: {},
+    examples: ['alerts check-rules hub/alerts/samples/alerts.yaml'],
+  },
+  {
+    command: 'silences list',
+    summary: 'print the silences and maintenance windows (JSON)',
+    usage: ['[--url URL]'],
+    options: API_OPTIONS,
+    env: API_ENV,
+    examples: ['silences list'],
+  },
+  {
+    command: 'silences add',
+    summary: 'silence alerts of sites, areas or rules for a while (needs alerts:write)',
+    usage: ['(--site SITE… | --area AREA… | --rule RULE… | --all-sites) --duration 2h [--maintenance] [--comment TEXT] [--url URL]'],
+    options: {
+      site: { type: 'string', multiple: true, arg: 'SITE', help: 'silence this site' },
+      area: { type: 'string', multiple: true, arg: 'AREA', help: 'silence every site of this area' },
+      rule: { type: 'string', multiple: true, arg: 'RULE', help: 'silence this rule' },
+      'all-sites': { type: 'boolean', help: 'silence every alert of the province (only on purpose)' },
+      duration: { type: 'string', arg: 'DURATION', help: 'how long: 30m, 2h, 1d (required)' },
+      maintenance: { type: 'boolean', help: 'a maintenance window rather than a plain silence' },
+      comment: { type: 'string', arg: 'TEXT', help: 'why, shown with the silence' },
+      ...API_OPTIONS,
+    },
+    env: API_ENV,
+    examples: ['silences add --site xa-lap-thach --duration 2h --maintenance --comment "thay UPS"'],
+  },
+  {
+    command: 'silences delete',
+    summary: 'end a silence before its time (needs alerts:write)',
+    usage: ['ID [--url URL]'],
+    options: API_OPTIONS,
+    env: API_ENV,
+    examples: ['silences delete s-4b5c6d'],
+  },
+  {
+    command: 'services token',
+    summary: 'make a service account token and print the services: entry for hub.yaml',
+    usage: ['--name NAME'],
+    options: { name: { type: 'string', arg: 'NAME', help: 'the account name, a slug (MQTT user service:NAME)' } },
+    examples: ['services token --name node-red'],
+    notes: ['Prints `token: …` once, then the services: entry (only the scrypt hash of the token) to add to hub.yaml.'],
+  },
+];
 
 export interface AlertCliIo {
   stdout: (t: string) => void;
@@ -23,34 +110,41 @@ export interface AlertCliIo {
   env: Readonly<Record<string, string | undefined>>;
 }
 
+/** The hub API base URL: --url, $IOC_HUB_API_URL, the config's http listener, or the default port. */
+function apiBase(values: OptionValues, env: Readonly<Record<string, string | undefined>>): string {
+  const explicit = stringOption(values, 'url') ?? (env.IOC_HUB_API_URL === '' ? undefined : env.IOC_HUB_API_URL);
+  if (explicit !== undefined) return explicit.replace(/\/+$/, '');
+  const path = configPath(values, env);
+  const http = loadHubConfig({ ...(path === undefined ? {} : { path }), env }).http;
+  const host = http.host === '0.0.0.0' ? '127.0.0.1' : http.host === '::' ? '[::1]' : http.host;
+  return `http://${host}:${http.port}`;
+}
+
 export async function runAlertCli(argv: readonly string[], io: AlertCliIo): Promise<number> {
   try {
-    const { values, positionals } = parseArgs({
-      args: [...argv],
-      allowPositionals: true,
-      options: {
-        url: { type: 'string' },
-        state: { type: 'string' },
-        site: { type: 'string', multiple: true },
-        area: { type: 'string', multiple: true },
-        rule: { type: 'string', multiple: true },
-        by: { type: 'string' },
-        duration: { type: 'string' },
-        comment: { type: 'string' },
-        maintenance: { type: 'boolean' },
-        'all-sites': { type: 'boolean' },
-        name: { type: 'string' },
-      },
-    });
-    const base = (values.url ?? io.env.IOC_HUB_API_URL ?? 'http://127.0.0.1:8080').replace(/\/+$/, '');
+    const found = findCommand(argv, ALERT_COMMANDS);
+    if (found === undefined) return groupUsage(argv, io);
+    const { spec } = found;
+    const parsed = parseCommand('ioc-hub', spec, found.rest, true);
+    if (parsed.help) {
+      io.stdout(formatCommandHelp('ioc-hub', spec));
+      return 0;
+    }
+    const { values, positionals } = parsed;
+    const usage = (message: string): HubError => usageError('ioc-hub', spec, message);
+    const takesId = spec.command === 'alerts ack' || spec.command === 'silences delete' || spec.command === 'alerts check-rules';
+    if (positionals.length > (takesId ? 1 : 0)) throw usage(`${spec.command}: unexpected argument ${JSON.stringify(positionals.at(-1))}`);
+    const arg = positionals[0];
     const call = async (method: string, path: string, body?: unknown): Promise<unknown> => {
-      if (!URL.canParse(base) || !/^https?:$/.test(new URL(base).protocol)) throw new Error(`the hub API URL must be http(s)://host:port, not "${base}" (--url or IOC_HUB_API_URL)`);
+      const base = apiBase(values, io.env);
+      if (!URL.canParse(base) || !/^https?:$/.test(new URL(base).protocol)) throw usage(`the hub API URL must be http(s)://host:port, not "${base}" (--url or IOC_HUB_API_URL)`);
+      // Reads send the token too: a hub may require it for /api/alerts and /api/sites.
       const token = io.env.IOC_HUB_API_TOKEN;
       let res: Response;
       try {
         res = await fetch(`${base}${path}`, {
           method,
-          headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...(token === undefined ? {} : { authorization: `Bearer ${token}` }) },
+          headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...(token === undefined || token === '' ? {} : { authorization: `Bearer ${token}` }) },
           ...(body === undefined ? {} : { body: JSON.stringify(body) }),
           signal: AbortSignal.timeout(10_000),
         });
@@ -62,23 +156,26 @@ export async function runAlertCli(argv: readonly string[], io: AlertCliIo): Prom
       return text === '' ? undefined : (JSON.parse(text) as unknown);
     };
     const print = (v: unknown): void => io.stdout(`${JSON.stringify(v, null, 2)}\n`);
-    const [group, cmd, arg] = positionals;
-    switch (`${group} ${cmd}`) {
+    switch (spec.command) {
       case 'alerts list': {
         const q = new URLSearchParams();
-        if (values.state !== undefined && !(ALERT_STATES as readonly string[]).includes(values.state)) throw new Error(`--state must be one of ${ALERT_STATES.join(', ')}`);
-        if (values.state !== undefined) q.set('state', values.state);
-        if (values.site?.[0] !== undefined) q.set('site', values.site[0]);
+        const state = stringOption(values, 'state');
+        const site = stringOption(values, 'site');
+        if (state !== undefined && !(ALERT_STATES as readonly string[]).includes(state)) throw usage(`--state must be one of ${ALERT_STATES.join(', ')}`);
+        if (state !== undefined) q.set('state', state);
+        if (site !== undefined) q.set('site', site);
         const { alerts } = (await call('GET', `/api/alerts?${q}`)) as { alerts: { id: string; state: string; severity: string; site: string; summary: { vi: string } }[] };
         for (const a of alerts) io.stdout(`${a.id}\t${a.state}\t${a.severity}\t${a.site}\t${a.summary.vi}\n`);
         return 0;
       }
-      case 'alerts ack':
-        if (arg === undefined) throw new Error('alerts ack needs an alert id');
-        print(await call('POST', `/api/alerts/${encodeURIComponent(arg)}/ack`, values.by === undefined ? {} : { by: values.by }));
+      case 'alerts ack': {
+        if (arg === undefined) throw usage('alerts ack needs an alert id');
+        const by = stringOption(values, 'by');
+        print(await call('POST', `/api/alerts/${encodeURIComponent(arg)}/ack`, by === undefined ? {} : { by }));
         return 0;
+      }
       case 'alerts check-rules': {
-        if (arg === undefined) throw new Error('alerts check-rules needs a file');
+        if (arg === undefined) throw usage('alerts check-rules needs a file');
         const rules = loadRulesFile(arg);
         io.stdout(`${arg}: ${rules.rules.length} rules OK (${rules.rules.map((r) => `${r.name}:${r.type}`).join(', ')})\n`);
         return 0;
@@ -87,43 +184,59 @@ export async function runAlertCli(argv: readonly string[], io: AlertCliIo): Prom
         print(await call('GET', '/api/silences'));
         return 0;
       case 'silences add': {
-        const ms = parseDuration(values.duration ?? '');
-        if (ms === undefined || ms <= 0) throw new Error(values.duration === undefined ? '--duration is required, e.g. 2h' : `--duration "${values.duration}" is not a duration such as 30m, 2h or 1d`);
+        const duration = stringOption(values, 'duration');
+        const ms = parseDuration(duration ?? '');
+        if (ms === undefined || ms <= 0) throw usage(duration === undefined ? '--duration is required, e.g. 2h' : `--duration "${duration}" is not a duration such as 30m, 2h or 1d`);
+        const sites = stringsOption(values, 'site');
+        const areas = stringsOption(values, 'area');
+        const rules = stringsOption(values, 'rule');
         // A silence without a selector mutes the whole province: only on purpose.
-        if (values.site === undefined && values.area === undefined && values.rule === undefined && values['all-sites'] !== true) {
-          throw new Error('silences add needs --site, --area or --rule (or --all-sites to silence every alert of the province)');
+        if (sites === undefined && areas === undefined && rules === undefined && !booleanOption(values, 'all-sites')) {
+          throw usage('silences add needs --site, --area or --rule (or --all-sites to silence every alert of the province)');
         }
         print(
           await call('POST', '/api/silences', {
-            ...(values.site === undefined ? {} : { sites: values.site }),
-            ...(values.area === undefined ? {} : { areas: values.area }),
-            ...(values.rule === undefined ? {} : { rules: values.rule }),
+            ...(sites === undefined ? {} : { sites }),
+            ...(areas === undefined ? {} : { areas }),
+            ...(rules === undefined ? {} : { rules }),
+            ...(booleanOption(values, 'all-sites') && sites === undefined && areas === undefined ? { allSites: true } : {}),
             endsAt: Date.now() + ms,
-            kind: values.maintenance === true ? 'maintenance' : 'silence',
-            comment: values.comment ?? '',
+            kind: booleanOption(values, 'maintenance') ? 'maintenance' : 'silence',
+            comment: stringOption(values, 'comment') ?? '',
           }),
         );
         return 0;
       }
       case 'silences delete':
-        if (arg === undefined) throw new Error('silences delete needs a silence id');
+        if (arg === undefined) throw usage('silences delete needs a silence id');
         await call('DELETE', `/api/silences/${encodeURIComponent(arg)}`);
         return 0;
       case 'services token': {
-        const name = values.name;
-        if (name === undefined || !/^[a-z0-9-]{1,64}$/.test(name)) throw new Error('--name must be a slug');
+        const name = stringOption(values, 'name');
+        if (name === undefined || !/^[a-z0-9-]{1,64}$/.test(name)) throw usage('--name must be a slug');
         const token = generateToken();
         io.stdout(`token: ${token}\n# MQTT user service:${name}, API header "Authorization: Bearer ${name}:<token>"\nservices:\n  - name: ${name}\n    tokenHash: ${await hashToken(token)}\n    subscribe: ['ioc/v1/alerts/#']\n    api: [alerts:write]\n`);
         return 0;
       }
       default:
-        io.stderr(ALERT_USAGE);
-        return 2;
+        throw usage(`unknown command: ${spec.command}`);
     }
   } catch (err: unknown) {
     io.stderr(`ioc-hub: ${err instanceof Error ? err.message : String(err)}\n`);
-    return 1;
+    return err instanceof HubError && err.code === 'E_USAGE' ? 2 : 1;
   }
+}
+
+/** `ioc-hub alerts` without its command, or `ioc-hub silences mute`: the group's commands; --help on the group exits 0. */
+function groupUsage(argv: readonly string[], io: AlertCliIo): number {
+  const group = argv[0] ?? '';
+  const text = formatOverview('ioc-hub', `${group} commands (the hub API at --url or IOC_HUB_API_URL; writes need IOC_HUB_API_TOKEN=NAME:TOKEN)`, ALERT_COMMANDS.filter((c) => c.command.startsWith(`${group} `)), [`Run '${LAUNCHER} ${group} COMMAND --help' for a command's options.`], true);
+  if (argv[1] === '--help' || argv[1] === '-h') {
+    io.stdout(text);
+    return 0;
+  }
+  io.stderr(`ioc-hub: ${argv[1] === undefined || argv[1].startsWith('-') ? `${group} needs a command` : `unknown command: ${group} ${argv[1]}`}\n${text}`);
+  return 2;
 }
 
 /** `{code, error}` of a hub API error as one line; any other body as it is (shortened). */

@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { AlertRecord } from '../../protocol/index.ts';
+import { hubTags } from '../enrich.ts';
+import type { Site } from '../registry.ts';
 import type { HubPoint } from '../sink.ts';
 import { AlertEngine } from './engine.ts';
 import { parseRulesFile } from './rules-file.ts';
@@ -41,6 +43,8 @@ function setup(rules: unknown = RULES, statePath?: string, clock = new Clock(), 
     now: clock.now,
     evaluateIntervalMs: 0,
     startupGraceMs,
+    // These tests check the lifecycle synchronously; slicing has its own tests (slicer.test.ts, engine-bounds.test.ts).
+    sliceBudgetMs: 60_000,
     ...(statePath === undefined ? {} : { statePath }),
   });
   return { engine, out, clock };
@@ -164,6 +168,20 @@ describe('storm control', () => {
     expect(out.resolved.map((r) => r.rule)).toEqual(['incident-portal-down']);
   });
 
+  it('groups the province incident of communes without districts (2025 list: no area tag) by province', async () => {
+    const { engine, out, clock } = setup();
+    await engine.start();
+    const sites: Site[] = Array.from({ length: 30 }, (_, i) => ({ slug: `xa-${i}`, name: `Xã ${i}`, code: `${20000 + i}`, province: 'phu-tho', provinceName: 'Tỉnh Phú Thọ', area: '', areaName: '' }));
+    // tags exactly as the hub adds them to an agent's points
+    engine.onPoints(sites.map((s) => ({ measurement: 'net_probe', tags: { target: 'portal', method: 'http', ...hubTags(s, 'pi-1') }, fields: { up: false }, timestamp: MON_9AM })));
+    clock.advance(60_000);
+    engine.tick();
+    clock.advance(20_000);
+    engine.tick();
+    expect(out.active.map((r) => [r.rule, r.site, r.value, r.labels.area, r.labels.province])).toEqual([['incident-portal-down', 'phu-tho', 30, undefined, 'phu-tho']]);
+    expect(engine.list().filter((a) => a.rule === 'portal-down').every((a) => a.labels.area === undefined && a.suppressedBy !== undefined)).toBe(true);
+  });
+
   it('announces a lone probe failure on its own after the group wait', async () => {
     const { engine, out, clock } = setup();
     await engine.start();
@@ -192,7 +210,7 @@ describe('silences and persistence', () => {
   it('suppresses while silenced and announces once the silence is deleted', async () => {
     const { engine, out, clock } = setup();
     await engine.start();
-    const s = engine.addSilence({ sites: ['xa-a'], endsAt: clock.t + 3_600_000, createdBy: 'tech-1' });
+    const s = engine.addSilence({ sites: ['xa-a'], endsAt: clock.t + 3_600_000 }, 'tech-1');
     engine.onPoints([pt('xa-a', 'queue', { waiting: 50 }, { counter: 'c1' })]);
     expect(out.active).toHaveLength(0);
     expect(engine.list()[0]?.suppressedBy).toBe('silence');

@@ -1,12 +1,21 @@
-// HTTP API of the alert engine: list, acknowledge, silence. Writes need a service account with `alerts:write`.
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+// HTTP API of the alert engine: list (paginated), acknowledge, silence. Reads need `alerts:read` (or
+// `alerts:write`), writes `alerts:write`; every write is appended to the audit log before the answer.
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { Logger } from 'pino';
+import type { AuditLog } from '../audit-log.ts';
+import { errorMessage } from '../errors.ts';
+import type { ApiAuth } from './api-auth.ts';
 import { AlertError } from './errors.ts';
 import type { AlertEngine } from './engine.ts';
-import type { ServiceAccount, ServiceAccounts } from './service-accounts.ts';
 
 export interface AlertRoutesDeps {
   engine: AlertEngine;
-  accounts: ServiceAccounts;
+  auth: ApiAuth;
+  audit: AuditLog;
+  logger: Logger;
+  /** Page size of GET /api/alerts when no `limit` is given, and the largest `limit` accepted. */
+  pageSize?: number;
+  maxPageSize?: number;
 }
 
 const STATUS: Readonly<Record<string, number>> = { E_ALERT_NOT_FOUND: 404, E_SILENCE_NOT_FOUND: 404, E_ALERT_STATE: 409, E_ALERT_INPUT: 400 };
@@ -16,61 +25,87 @@ function str(v: unknown): string | undefined {
 }
 
 export function alertRoutes(deps: AlertRoutesDeps) {
+  const maxPage = deps.maxPageSize ?? 500;
+  const defaultPage = Math.min(deps.pageSize ?? 100, maxPage);
+  const log = deps.logger.child({ component: 'alert-api' });
   return async function register(app: FastifyInstance): Promise<void> {
-    const writer = async (req: FastifyRequest, reply: FastifyReply): Promise<ServiceAccount | undefined> => {
-      const account = await deps.accounts.authorizeApi(req.headers.authorization, 'alerts:write');
-      if (account === undefined) await reply.code(401).send({ code: 'E_AUTH', error: 'a service token with alerts:write is required (Authorization: Bearer NAME:TOKEN)' });
-      return account;
-    };
     const fail = (reply: FastifyReply, err: unknown): FastifyReply => {
       if (err instanceof AlertError) return reply.code(STATUS[err.code] ?? 400).send({ code: err.code, error: err.message });
       throw err;
     };
+    /** The write is done: record it. A failed audit write is logged and counted, the answer stands. */
+    const audit = async (who: string, action: string, target: string, detail?: Record<string, unknown>): Promise<void> => {
+      try {
+        await deps.audit.append({ who: `service:${who}`, action, target, ...(detail === undefined ? {} : { detail }) });
+      } catch (err: unknown) {
+        log.error({ action, target, err: errorMessage(err) }, 'audit entry not written');
+      }
+    };
 
-    app.get('/api/alerts', async (req) => {
+    app.get('/api/alerts', async (req, reply) => {
+      if ((await deps.auth.require(req, reply, 'alerts:read')) === undefined) return reply;
       const q = (req.query ?? {}) as Record<string, unknown>;
       const state = str(q.state);
       const site = str(q.site);
-      return { alerts: deps.engine.list({ ...(state === undefined ? {} : { state }), ...(site === undefined ? {} : { site }), includeResolved: q.resolved === 'true' }) };
+      const cursor = str(q.cursor);
+      const rawLimit = str(q.limit);
+      const limit = rawLimit === undefined ? defaultPage : Number(rawLimit);
+      if (!Number.isInteger(limit) || limit < 1 || limit > maxPage) return reply.code(400).send({ code: 'E_ALERT_INPUT', error: `limit: an integer from 1 to ${maxPage}` });
+      try {
+        return deps.engine.page({ ...(state === undefined ? {} : { state }), ...(site === undefined ? {} : { site }), includeResolved: q.resolved === 'true', limit, ...(cursor === undefined ? {} : { cursor }) });
+      } catch (err: unknown) {
+        return fail(reply, err);
+      }
     });
 
     app.get('/api/alerts/:id', async (req, reply) => {
+      if ((await deps.auth.require(req, reply, 'alerts:read')) === undefined) return reply;
       const { id } = req.params as { id: string };
       const a = deps.engine.get(id);
       return a === undefined ? reply.code(404).send({ code: 'E_ALERT_NOT_FOUND', error: `no alert ${id}` }) : a;
     });
 
     app.post('/api/alerts/:id/ack', async (req, reply) => {
-      const account = await writer(req, reply);
+      const account = await deps.auth.require(req, reply, 'alerts:write');
       if (account === undefined) return reply;
       const { id } = req.params as { id: string };
       const body = (req.body ?? {}) as Record<string, unknown>;
+      // A service (Node-RED) acknowledges for the technician it names; the audit keeps both.
       const by = str(body.by)?.slice(0, 128) ?? account.name;
       try {
-        return { alert: deps.engine.ack(id, by) };
+        const alert = deps.engine.ack(id, by);
+        await audit(account.name, 'alert.ack', id, { by, site: alert.site, rule: alert.rule });
+        return { alert };
       } catch (err: unknown) {
         return fail(reply, err);
       }
     });
 
-    app.get('/api/silences', async () => ({ silences: deps.engine.listSilences() }));
+    app.get('/api/silences', async (req, reply) => {
+      if ((await deps.auth.require(req, reply, 'alerts:read')) === undefined) return reply;
+      return { silences: deps.engine.listSilences() };
+    });
 
     app.post('/api/silences', async (req, reply) => {
-      const account = await writer(req, reply);
+      const account = await deps.auth.require(req, reply, 'alerts:write');
       if (account === undefined) return reply;
-      const body = (req.body ?? {}) as Record<string, unknown>;
       try {
-        return reply.code(201).send({ silence: deps.engine.addSilence({ createdBy: account.name, ...body }) });
+        // The author is the login; a `createdBy` in the body is ignored.
+        const silence = deps.engine.addSilence(req.body ?? {}, account.name);
+        await audit(account.name, 'silence.create', silence.id, { ...silence });
+        return reply.code(201).send({ silence });
       } catch (err: unknown) {
         return fail(reply, err);
       }
     });
 
     app.delete('/api/silences/:id', async (req, reply) => {
-      const account = await writer(req, reply);
+      const account = await deps.auth.require(req, reply, 'alerts:write');
       if (account === undefined) return reply;
+      const { id } = req.params as { id: string };
       try {
-        deps.engine.deleteSilence((req.params as { id: string }).id);
+        deps.engine.deleteSilence(id);
+        await audit(account.name, 'silence.delete', id);
         return reply.code(204).send();
       } catch (err: unknown) {
         return fail(reply, err);

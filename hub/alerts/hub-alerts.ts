@@ -1,12 +1,17 @@
-// Wiring of the alert engine into the hub: rules from the config, outputs to the broker and ingest, the HTTP routes.
+// Wiring of the alert engine into the hub: rules from the config, outputs to the broker and ingest, the HTTP
+// routes, the API's access check and audit log, and the engine's metrics.
 import { dirname, join } from 'node:path';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Logger } from 'pino';
+import { AuditLog, auditLogPath } from '../audit-log.ts';
 import type { MqttBroker } from '../broker.ts';
 import type { HubConfig } from '../config.ts';
 import type { Ingest } from '../ingest.ts';
+import { Counter, type HubMetrics } from '../metrics.ts';
+import { ApiAuth, scryptParamsOf } from './api-auth.ts';
 import { AlertEngine } from './engine.ts';
 import { alertRoutes } from './http-routes.ts';
+import { LoopDelayMonitor } from './loop-delay.ts';
 import { hubAlertOutputs } from './outputs.ts';
 import { loadRulesFile, parseRulesFile, type RulesFile } from './rules-file.ts';
 import { ServiceAccounts } from './service-accounts.ts';
@@ -20,7 +25,37 @@ export function serviceAccounts(config: HubConfig): ServiceAccounts {
   return new ServiceAccounts(config.services);
 }
 
-export function createAlertEngine(opts: { config: HubConfig; rules: RulesFile; broker: MqttBroker; ingest: Pick<Ingest, 'submit'>; logger: Logger }): AlertEngine {
+/** What the HTTP API needs to check logins and record writes. */
+export interface ApiAccess {
+  auth: ApiAuth;
+  audit: AuditLog;
+}
+
+export function apiAccess(config: HubConfig, accounts: ServiceAccounts): ApiAccess {
+  const auth = new ApiAuth(accounts, scryptParamsOf(config.services.map((s) => s.tokenHash)));
+  void auth.warm().catch(() => undefined);
+  return { auth, audit: new AuditLog(auditLogPath(config)) };
+}
+
+/** A counter whose values are read from their source when rendered. */
+class ReadCounter extends Counter {
+  constructor(
+    name: string,
+    help: string,
+    label: string,
+    private readonly read: () => ReadonlyMap<string, number>,
+  ) {
+    super(name, help, label);
+  }
+
+  override render(): string[] {
+    const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} counter`];
+    for (const [label, v] of [...this.read()].sort()) lines.push(`${this.name}{${this.labelName ?? 'label'}="${label.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"} ${v}`);
+    return lines;
+  }
+}
+
+export function createAlertEngine(opts: { config: HubConfig; rules: RulesFile; broker: MqttBroker; ingest: Pick<Ingest, 'submit'>; logger: Logger; metrics?: HubMetrics }): AlertEngine {
   const outputs = hubAlertOutputs({
     publish: (topic, payload, retain) =>
       new Promise<void>((resolve, reject) => {
@@ -29,16 +64,38 @@ export function createAlertEngine(opts: { config: HubConfig; rules: RulesFile; b
     store: (points) => opts.ingest.submit(points),
     logger: opts.logger,
   });
-  return new AlertEngine({
+  const a = opts.config.alerts;
+  const loop = new LoopDelayMonitor();
+  const engine = new AlertEngine({
     rules: opts.rules,
     outputs,
-    statePath: opts.config.alerts.statePath ?? join(dirname(opts.config.registry.path), 'alerts-state.json'),
-    startupGraceMs: opts.config.alerts.startupGrace,
-    evaluateIntervalMs: opts.config.alerts.evaluateIntervalMs,
+    statePath: a.statePath ?? join(dirname(opts.config.registry.path), 'alerts-state.json'),
+    startupGraceMs: a.startupGrace,
+    evaluateIntervalMs: a.evaluateIntervalMs,
+    sliceBudgetMs: a.sliceBudgetMs,
+    maxAlertsPerRuleSite: a.maxAlertsPerRuleSite,
+    tooManySeriesClearMs: a.tooManySeriesClear,
+    maxSilenceMs: a.maxSilence,
+    maxSilences: a.maxSilences,
     logger: opts.logger,
+    onStop: () => loop.stop(),
   });
+  const m = opts.metrics;
+  if (m !== undefined) {
+    loop.start();
+    m.addCounter(new ReadCounter('ioc_hub_alerts_capped_total', 'New series-alerts not opened because their rule + site was at alerts.maxAlertsPerRuleSite', 'rule', () => engine.stats().capped));
+    m.addCounter(new ReadCounter('ioc_hub_alert_series_refused_total', 'Series a rule did not remember (maxSeriesPerSite / maxSeries of the rule)', 'rule', () => engine.stats().seriesRefused));
+    m.addGauge({ name: 'ioc_hub_alerts_active', help: 'Alerts in the engine (pending, firing, acknowledged)', read: () => engine.stats().active });
+    m.addGauge({ name: 'ioc_hub_alerts_over_cap', help: 'Rule + site pairs past alerts.maxAlertsPerRuleSite (each has one too-many-series alert)', read: () => engine.stats().overCap });
+    m.addGauge({ name: 'ioc_hub_alert_slice_max_seconds', help: 'Longest slice of alert evaluation work since start', read: () => engine.stats().maxSliceMs / 1000 });
+    m.addGauge({ name: 'ioc_hub_alert_slice_max_cpu_seconds', help: 'Most process CPU time one slice of alert work used since start', read: () => engine.stats().maxSliceCpuMs / 1000 });
+    m.addGauge({ name: 'ioc_hub_alert_queued_jobs', help: 'Alert evaluation jobs waiting for their slices', read: () => engine.stats().queued });
+    m.addGauge({ name: 'ioc_hub_event_loop_delay_max_seconds', help: 'Longest event-loop delay over the last 10 s (monitorEventLoopDelay)', read: () => loop.maxSeconds() });
+    m.addGauge({ name: 'ioc_hub_event_loop_delay_p99_seconds', help: 'Worst per-second p99 event-loop delay over the last 10 s', read: () => loop.p99Seconds() });
+  }
+  return engine;
 }
 
-export function alertHttpPlugin(engine: AlertEngine, accounts: ServiceAccounts): FastifyPluginAsync {
-  return alertRoutes({ engine, accounts });
+export function alertHttpPlugin(engine: AlertEngine, access: ApiAccess, config: HubConfig, logger: Logger): FastifyPluginAsync {
+  return alertRoutes({ engine, auth: access.auth, audit: access.audit, logger, pageSize: config.alerts.pageSize, maxPageSize: config.alerts.maxPageSize });
 }

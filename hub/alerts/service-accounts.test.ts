@@ -21,4 +21,16 @@ describe('service accounts', () => {
     expect(await accounts.authorizeApi('Bearer grafana:secret-2', 'alerts:write')).toBeUndefined();
     expect(await accounts.authorizeApi(undefined, 'alerts:write')).toBeUndefined();
   });
+
+  it('gives a client id to one account only: exactly, or with an instance suffix no longer name claims', async () => {
+    const tokenHash = await hashToken('t', { N: 1024, r: 8, p: 1 });
+    const accounts = new ServiceAccounts(['node', 'node-red'].map((name) => ({ name, tokenHash, subscribe: ['ioc/v1/alerts/#'], api: [] })));
+    expect(accounts.ownerOfClientId('service:node')).toBe('node');
+    expect(accounts.ownerOfClientId('service:node-1a2b3c')).toBe('node');
+    expect(accounts.ownerOfClientId('service:node-red')).toBe('node-red');
+    expect(accounts.ownerOfClientId('service:node-red-1a2b3c')).toBe('node-red');
+    expect(accounts.ownerOfClientId('service:nodered')).toBeUndefined();
+    expect(accounts.ownerOfClientId('service:grafana')).toBeUndefined();
+    expect(accounts.ownerOfClientId('xa-a/pi-1')).toBeUndefined();
+  });
 });

@@ -7,10 +7,15 @@ import { ALL_ALERTS_FILTER, slugSchema } from '../../protocol/index.ts';
 import { AuthRefusedError, CONNACK, type BrokerPolicyHooks, type PublishVerdict } from '../broker-hooks.ts';
 import type { DeepReadonly } from '../deep-freeze.ts';
 import { HubError } from '../errors.ts';
-import { sha256, verifyToken } from '../token.ts';
+import { decoyHash, sha256, verifyToken } from '../token.ts';
 
-export const API_SCOPES = ['alerts:write'] as const;
+/** `alerts:write` includes `alerts:read` (who acknowledges must see what). */
+export const API_SCOPES = ['alerts:write', 'alerts:read', 'sites:read', 'audit:read'] as const;
 export type ApiScope = (typeof API_SCOPES)[number];
+
+export function hasScope(account: Pick<ServiceAccount, 'api'>, scope: ApiScope): boolean {
+  return account.api.includes(scope) || (scope === 'alerts:read' && account.api.includes('alerts:write'));
+}
 
 export const serviceAccountSchema = z.strictObject({
   name: slugSchema,
@@ -18,7 +23,7 @@ export const serviceAccountSchema = z.strictObject({
   tokenHash: z.string().startsWith('scrypt$'),
   /** Topic filters it may subscribe to (and any narrower filter below them). */
   subscribe: z.array(z.string().min(1)).default([ALL_ALERTS_FILTER]),
-  /** API scopes: `alerts:write` = acknowledge, silence. */
+  /** API scopes: `alerts:write` = acknowledge, silence (and read alerts); `alerts:read`, `sites:read`, `audit:read`. */
   api: z.array(z.enum(API_SCOPES)).default([]),
 });
 export type ServiceAccount = DeepReadonly<z.output<typeof serviceAccountSchema>>;
@@ -29,9 +34,27 @@ export const SERVICE_USERNAME_PREFIX = 'service:';
 export class ServiceAccounts {
   private readonly byName: ReadonlyMap<string, ServiceAccount>;
   private readonly verified = new Map<string, string>();
+  /** Checked for an unknown name, so that its refusal takes the time of a wrong token. */
+  private readonly decoy: string;
 
   constructor(accounts: readonly ServiceAccount[]) {
     this.byName = new Map(accounts.map((a) => [a.name, a]));
+    this.decoy = decoyHash(accounts[0]?.tokenHash);
+  }
+
+  /**
+   * The account a client id belongs to: `service:NAME`, or `service:NAME-SUFFIX` for several instances
+   * when no account with a longer name claims the id (so `service:node` can never use, nor take over,
+   * `service:node-red-…`). Undefined when no account claims it.
+   */
+  ownerOfClientId(clientId: string): string | undefined {
+    if (!clientId.startsWith(SERVICE_USERNAME_PREFIX)) return undefined;
+    const rest = clientId.slice(SERVICE_USERNAME_PREFIX.length);
+    let owner: string | undefined;
+    for (const name of this.byName.keys()) {
+      if ((rest === name || rest.startsWith(`${name}-`)) && name.length > (owner?.length ?? -1)) owner = name;
+    }
+    return owner;
   }
 
   get size(): number {
@@ -39,8 +62,12 @@ export class ServiceAccounts {
   }
 
   async verify(name: string, token: string): Promise<ServiceAccount | undefined> {
+    if (token.length === 0 || token.length > 1024) return undefined;
     const account = this.byName.get(name);
-    if (account === undefined || token.length === 0 || token.length > 1024) return undefined;
+    if (account === undefined) {
+      await verifyToken(token, this.decoy);
+      return undefined;
+    }
     const key = sha256(`${name}:${token}`);
     if (this.verified.get(key) === account.tokenHash) return account;
     if (!(await verifyToken(token, account.tokenHash))) return undefined;
@@ -54,7 +81,7 @@ export class ServiceAccounts {
     const m = /^Bearer ([a-z0-9-]{1,64}):(\S+)$/.exec(header ?? '');
     if (m === null) return undefined;
     const account = await this.verify(m[1] ?? '', m[2] ?? '');
-    return account !== undefined && account.api.includes(scope) ? account : undefined;
+    return account !== undefined && hasScope(account, scope) ? account : undefined;
   }
 }
 
@@ -83,8 +110,9 @@ export class ServiceBrokerPolicy implements BrokerPolicyHooks {
   async authenticate(client: Client, username: string | undefined, password: Buffer | undefined): Promise<void> {
     if (username?.startsWith(SERVICE_USERNAME_PREFIX) !== true) return this.inner.authenticate(client, username, password);
     const name = username.slice(SERVICE_USERNAME_PREFIX.length);
-    // Client ids start with the username so one service cannot knock another off; a suffix allows several instances.
-    if (!client.id.startsWith(username)) throw new AuthRefusedError(CONNACK.notAuthorized, 'client id must start with the username');
+    // The client id must be the account's own (exactly, or with an instance suffix no other account claims),
+    // so that one service cannot knock another off.
+    if (this.accounts.ownerOfClientId(client.id) !== name) throw new AuthRefusedError(CONNACK.notAuthorized, 'client id must be the username, or the username and -INSTANCE');
     const account = password === undefined ? undefined : await this.accounts.verify(name, password.toString('utf8'));
     if (account === undefined) {
       this.log.warn({ clientId: client.id }, 'service connection refused');

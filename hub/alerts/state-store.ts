@@ -6,7 +6,7 @@ import { AlertError } from './errors.ts';
 
 export class JsonStateStore<T> {
   private writing: Promise<void> | undefined;
-  private next: T | undefined;
+  private next: string | undefined;
 
   constructor(readonly path: string) {}
 
@@ -28,7 +28,12 @@ export class JsonStateStore<T> {
 
   /** Queues a write of `state`; only the latest pending state is written. */
   save(state: T): Promise<void> {
-    this.next = state;
+    return this.saveText(JSON.stringify(state));
+  }
+
+  /** Same, with the state already serialized (one pass over a large state instead of a copy and a pass). */
+  saveText(text: string): Promise<void> {
+    this.next = text;
     this.writing ??= this.drain().finally(() => {
       this.writing = undefined;
     });
@@ -37,9 +42,9 @@ export class JsonStateStore<T> {
 
   private async drain(): Promise<void> {
     while (this.next !== undefined) {
-      const state = this.next;
+      const text = this.next;
       this.next = undefined;
-      await writeFileAtomic(this.path, `${JSON.stringify(state)}\n`);
+      await writeFileAtomic(this.path, `${text}\n`);
     }
   }
 

@@ -37,6 +37,9 @@ export interface RuleCommon {
   group: 'province' | undefined;
   /** True for the rule that says a site's agent is offline: it inhibits the site's other alerts. */
   marksSiteDown: boolean;
+  /** Memory bounds: series remembered per site, and in total. */
+  maxSeriesPerSite: number;
+  maxSeries: number;
 }
 
 export interface RuleInstance extends RuleCommon {
@@ -48,6 +51,8 @@ export interface RuleInstance extends RuleCommon {
   snapshot(): unknown;
   /** `now` is the hub's start: staleness clocks restart there rather than firing at once. */
   restore(data: unknown, now: number): void;
+  /** New series this rule refused to remember (its per-site or total memory bound was reached). */
+  seriesRefused?(): number;
 }
 
 export interface RulePlugin<S extends z.ZodType = z.ZodType> {

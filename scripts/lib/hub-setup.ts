@@ -4,7 +4,26 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PROJECT_ROOT, runProgram } from './child-process.ts';
 
-export const COMMUNES_CSV = join(PROJECT_ROOT, 'data', 'vinh-phuc-communes.csv');
+/** The national commune list since 1 July 2025 (two tiers, no districts, no coordinates); see data/README.md. */
+export const COMMUNES_CSV = join(PROJECT_ROOT, 'data', 'vn-communes-2025.csv');
+/** The province the demo and the test stack stand up: Phú Thọ, which took in the former Vĩnh Phúc. */
+export const PROVINCE = { code: '25', name: 'Tỉnh Phú Thọ', slug: 'phu-tho', communes: 148 } as const;
+/** The former three-tier list of Vĩnh Phúc (121 communes in 9 districts, approximate coordinates): the legacy example. */
+export const LEGACY_COMMUNES_CSV = join(PROJECT_ROOT, 'data', 'vinh-phuc-communes.csv');
+export const LEGACY_PROVINCE = { code: '26', name: 'Tỉnh Vĩnh Phúc', slug: 'vinh-phuc', communes: 121, districts: 9 } as const;
+
+/** Which commune list a hub imports: a file, and the province to take from it when it has several. */
+export interface CommuneSource {
+  csv: string;
+  province?: string;
+}
+export const DEFAULT_COMMUNES: CommuneSource = { csv: COMMUNES_CSV, province: PROVINCE.code };
+export const LEGACY_COMMUNES: CommuneSource = { csv: LEGACY_COMMUNES_CSV };
+
+/** `ioc-hub sites import` arguments for a commune source. */
+export function sitesImportArgs(source: CommuneSource = DEFAULT_COMMUNES): string[] {
+  return ['sites', 'import', '--csv', source.csv, ...(source.province === undefined ? [] : ['--province', source.province])];
+}
 
 export interface AgentCredentials {
   site: string;
@@ -18,10 +37,12 @@ export interface HubConfigOptions {
   influxUrl: string;
   registryPath: string;
   /** An MQTTS listener beside the plain one. */
-  tls?: { port: number; certFile: string; keyFile: string };
+  tls?: { port: number; certFile: string; keyFile: string; caFile?: string };
   logLevel?: string;
   /** Extra top-level YAML. */
   extraYaml?: string;
+  /** Extra lines under `mqtt:` (indented by two spaces here), e.g. `connectTimeoutMs: 2000`. */
+  mqttLines?: readonly string[];
 }
 
 export function writeHubConfig(path: string, o: HubConfigOptions): void {
@@ -32,7 +53,8 @@ export function writeHubConfig(path: string, o: HubConfigOptions): void {
       'mqtt:',
       '  host: 127.0.0.1',
       `  port: ${o.mqttPort}`,
-      ...(o.tls === undefined ? [] : ['  tls:', `    port: ${o.tls.port}`, `    certFile: ${o.tls.certFile}`, `    keyFile: ${o.tls.keyFile}`]),
+      ...(o.mqttLines ?? []).map((l) => `  ${l}`),
+      ...(o.tls === undefined ? [] : ['  tls:', `    port: ${o.tls.port}`, `    certFile: ${o.tls.certFile}`, `    keyFile: ${o.tls.keyFile}`, ...(o.tls.caFile === undefined ? [] : [`    caFile: ${o.tls.caFile}`])]),
       'http:',
       '  host: 127.0.0.1',
       `  port: ${o.httpPort}`,
@@ -55,11 +77,11 @@ async function hubCli(args: string[]): Promise<void> {
 }
 
 /**
- * Imports the communes into the hub's registry and enrolls `pi-1` … `pi-{perSite}` at the first `sites`
+ * Imports the communes (by default Phú Thọ's 148 from the 2025 list) into the hub's registry and enrolls `pi-1` … `pi-{perSite}` at the first `sites`
  * sites; the credentials (tokens in clear) are written to `credsPath` with mode 0600 and returned.
  */
-export async function importAndEnroll(hubConfig: string, credsPath: string, sites: number, perSite = 1): Promise<AgentCredentials[]> {
-  await hubCli(['sites', 'import', '--csv', COMMUNES_CSV, '--config', hubConfig]);
+export async function importAndEnroll(hubConfig: string, credsPath: string, sites: number, perSite = 1, communes: CommuneSource = DEFAULT_COMMUNES): Promise<AgentCredentials[]> {
+  await hubCli([...sitesImportArgs(communes), '--config', hubConfig]);
   const agents: AgentCredentials[] = [];
   for (let k = 1; k <= perSite; k += 1) {
     const out = `${credsPath}.pi-${k}`;

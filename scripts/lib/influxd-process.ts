@@ -1,10 +1,11 @@
 // Starts and stops a real `influxd` (InfluxDB 1.x, Debian package `influxdb`) on free loopback ports
 // with its own data folder: used by the demo, the test harness and the benchmarks.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, openSync, closeSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './free-port.ts';
+import { killGroup, spawnGuarded } from './child-process.ts';
 
 export interface InfluxdOptions {
   /** Data folder; a new temp folder (removed on stop) when absent. */
@@ -80,10 +81,8 @@ export class InfluxdProcess {
     writeFileSync(confPath, conf);
     const logFile = join(dir, 'influxd.log');
     const logFd = openSync(logFile, 'a');
-    const child = spawn(opts.binary ?? 'influxd', ['-config', confPath], {
-      stdio: ['ignore', logFd, logFd],
-      detached: false,
-    });
+    // Its own process group, and SIGKILLed by the kernel if the process that started it dies.
+    const child = spawnGuarded(opts.binary ?? 'influxd', ['-config', confPath], { stdio: ['ignore', logFd, logFd] });
     closeSync(logFd);
     const spawnError = new Promise<never>((_, reject) => {
       child.once('error', (err) => reject(new Error(`cannot start influxd (${err.message}); install it: apt-get install influxdb`, { cause: err })));
@@ -117,7 +116,9 @@ export class InfluxdProcess {
   async stop(opts: { keepData?: boolean } = {}): Promise<void> {
     if (this.running) {
       this.child.kill('SIGTERM');
-      const timer = setTimeout(() => this.child.kill('SIGKILL'), 10_000);
+      const timer = setTimeout(() => {
+        if (this.running) killGroup(this.child.pid);
+      }, 10_000);
       await this.exited;
       clearTimeout(timer);
     }
@@ -127,7 +128,7 @@ export class InfluxdProcess {
   /** SIGKILL, keeping the data folder (fault tests restart on it). */
   async kill(): Promise<void> {
     if (this.running) {
-      this.child.kill('SIGKILL');
+      killGroup(this.child.pid);
       await this.exited;
     }
   }

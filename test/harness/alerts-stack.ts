@@ -39,6 +39,10 @@ export interface AlertStackOptions {
   rulesYaml: string;
   notify?: Partial<NotifyConfigInput>;
   startupGrace?: string;
+  /** More `alerts:` settings of the hub (caps…). */
+  hubAlerts?: Record<string, unknown>;
+  /** A real InfluxDB instead of the capturing sink (hostile tests with a bystander). */
+  influxUrl?: string;
 }
 
 const LOW_SCRYPT = { N: 1024, r: 8, p: 1 };
@@ -53,6 +57,7 @@ export class AlertStack {
   private nodeRedNow: NodeRedRuntime | undefined;
   private smtp: SMTPServer | undefined;
   private hubConfig: ReturnType<typeof parseHubConfig> | undefined;
+  private useSink = true;
   apiToken = '';
 
   private constructor(readonly dir: string) {}
@@ -102,9 +107,11 @@ export class AlertStack {
       http: { host: '127.0.0.1', port: httpPort },
       registry: { path: join(this.dir, 'registry.json') },
       log: { level: 'silent' },
-      alerts: { rulesFile, startupGrace: opts.startupGrace ?? '1s', evaluateIntervalMs: 100 },
+      alerts: { rulesFile, startupGrace: opts.startupGrace ?? '1s', evaluateIntervalMs: 100, ...opts.hubAlerts },
       services: [{ name: 'node-red', tokenHash: await hashToken(token, LOW_SCRYPT), api: ['alerts:write'] }],
+      ...(opts.influxUrl === undefined ? {} : { influx: { url: opts.influxUrl, flushIntervalMs: 20 } }),
     };
+    this.useSink = opts.influxUrl === undefined;
     this.hubConfig = parseHubConfig(input);
     await this.startHub();
     for (let i = 0; i < opts.sites; i++) {
@@ -135,13 +142,22 @@ export class AlertStack {
 
   async startHub(): Promise<void> {
     if (this.hubConfig === undefined) throw new Error('no hub config');
-    this.hubNow = new Hub(this.hubConfig, { sink: this.sink, registry: { scrypt: LOW_SCRYPT } });
+    this.hubNow = new Hub(this.hubConfig, { ...(this.useSink ? { sink: this.sink } : {}), registry: { scrypt: LOW_SCRYPT } });
     await this.hubNow.start();
   }
 
   async restartHub(): Promise<void> {
     await this.hub.stop();
     await this.startHub();
+  }
+
+  /** The enrolled `pi-1` of a site (for a bystander agent of its own). */
+  credentials(site: string): { site: string; agent: string; token: string } {
+    return { site, agent: 'pi-1', token: this.tokens.get(site) ?? '' };
+  }
+
+  get mqttUrl(): string {
+    return `mqtt://127.0.0.1:${this.hub.mqttPort}`;
   }
 
   get apiUrl(): string {

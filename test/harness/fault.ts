@@ -1,8 +1,7 @@
 // Fault-test helpers: start the fault agent process, compute what it generated, count what InfluxDB holds.
-import { spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PROJECT_ROOT, ManagedProcess } from '../../scripts/lib/child-process.ts';
+import { startTsEntry, type ManagedProcess } from '../../scripts/lib/child-process.ts';
 import type { Stack } from './stack.ts';
 
 export interface FaultAgentOptions {
@@ -19,9 +18,6 @@ export interface FaultAgentOptions {
 
 export function startFaultAgents(stack: Stack, opts: FaultAgentOptions): ManagedProcess {
   const args = [
-    '--import',
-    'tsx',
-    join(PROJECT_ROOT, 'test', 'harness', 'fault-agent.ts'),
     '--hub',
     stack.mqttUrl,
     '--creds',
@@ -41,10 +37,8 @@ export function startFaultAgents(stack: Stack, opts: FaultAgentOptions): Managed
     ...(opts.maxBytes === undefined ? [] : ['--max-bytes', String(opts.maxBytes)]),
     ...(opts.segmentBytes === undefined ? [] : ['--segment-bytes', String(opts.segmentBytes)]),
   ];
-  const fd = openSync(join(opts.dir, 'fault-agent.log'), 'a');
-  const child = spawn(process.execPath, args, { cwd: PROJECT_ROOT, stdio: ['ignore', fd, fd] });
-  closeSync(fd);
-  return new ManagedProcess('fault-agent', child, join(opts.dir, 'fault-agent.log'));
+  // its own process group, and it dies with this worker (see spawnGuarded)
+  return startTsEntry('fault-agent', join('test', 'harness', 'fault-agent.ts'), args, join(opts.dir, 'fault-agent.log'));
 }
 
 /** Seqs each agent (by site) durably generated, from its generated.log. */

@@ -1,4 +1,4 @@
-// Webhook notifier: POSTs {kind, subject, text, alert} as JSON (Zalo/Telegram/SMS gateways adapt from there).
+// Webhook notifier: POSTs {kind, subject, text, alert, digest?} as JSON (Zalo/Telegram/SMS gateways adapt from there).
 import type { NotifyConfig } from '../notify-config.ts';
 import type { Notification } from '../notify-policy.ts';
 import type { Notifier } from './types.ts';
@@ -13,7 +13,7 @@ export class WebhookNotifier implements Notifier {
     const res = await fetch(this.config.url, {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...this.config.headers },
-      body: JSON.stringify({ kind: n.kind, subject: n.subject, text: n.text, alert: n.alert }),
+      body: JSON.stringify({ kind: n.kind, subject: n.subject, text: n.text, alert: n.alert, ...(n.digest === undefined ? {} : { digest: n.digest }) }),
       signal: AbortSignal.timeout(this.config.timeoutMs),
     });
     if (!res.ok) throw new Error(`webhook answered ${res.status}`);

@@ -5,6 +5,7 @@ import { durationSchema } from '../duration.ts';
 import { instanceKey, labelsOf, matchesSelector } from '../selector.ts';
 import type { RuleInstance, RulePlugin, RuleSignal } from '../types.ts';
 import { baseRuleShape, commonOf, render } from './base.ts';
+import { SeriesMemory } from './series-memory.ts';
 
 export const absenceConfigSchema = z.strictObject({
   ...baseRuleShape,
@@ -28,7 +29,7 @@ export const absenceRule: RulePlugin<typeof absenceConfigSchema> = {
   type: 'absence',
   configSchema: absenceConfigSchema,
   create(c: AbsenceConfig): RuleInstance {
-    const series = new Map<string, Series>();
+    const series = new SeriesMemory<Series>(c.maxSeriesPerSite, c.maxSeries);
     const template = c.summary ?? { vi: `${c.name}: không có dữ liệu ${c.measurement} từ {site} quá {minutes} phút`, en: `${c.name}: no ${c.measurement} data from {site} for over {minutes} min` };
     const signal = (s: Series, active: boolean): RuleSignal => ({
       site: s.site,
@@ -46,7 +47,7 @@ export const absenceRule: RulePlugin<typeof absenceConfigSchema> = {
         if (site === undefined) return [];
         const instance = instanceKey(p.tags, c.by);
         const s: Series = { site, instance, labels: labelsOf(p.tags), lastSeen: Math.max(now, series.get(`${site}|${instance}`)?.lastSeen ?? 0) };
-        series.set(`${site}|${instance}`, s);
+        if (!series.set(site, `${site}|${instance}`, s)) return [];
         return [signal(s, false)];
       },
       tick(now: number): RuleSignal[] {
@@ -58,9 +59,10 @@ export const absenceRule: RulePlugin<typeof absenceConfigSchema> = {
         for (const raw of data as Series[]) {
           if (typeof raw?.site !== 'string' || typeof raw.instance !== 'string') continue;
           // The hub was down meanwhile: staleness counts from its start, not from before.
-          series.set(`${raw.site}|${raw.instance}`, { ...raw, labels: raw.labels ?? {}, lastSeen: Math.max(now, raw.lastSeen) });
+          series.set(raw.site, `${raw.site}|${raw.instance}`, { ...raw, labels: raw.labels ?? {}, lastSeen: Math.max(now, raw.lastSeen) });
         }
       },
+      seriesRefused: () => series.refused,
     };
   },
 };

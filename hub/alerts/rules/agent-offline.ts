@@ -5,6 +5,7 @@ import { durationSchema } from '../duration.ts';
 import { matchesSelector } from '../selector.ts';
 import type { RuleInstance, RulePlugin, RuleSignal } from '../types.ts';
 import { baseRuleShape, commonOf, render } from './base.ts';
+import { SeriesMemory } from './series-memory.ts';
 
 export const agentOfflineConfigSchema = z.strictObject({
   ...baseRuleShape,
@@ -31,7 +32,7 @@ export const agentOfflineRule: RulePlugin<typeof agentOfflineConfigSchema> = {
   type: 'agent-offline',
   configSchema: agentOfflineConfigSchema,
   create(c: AgentOfflineConfig): RuleInstance {
-    const agents = new Map<string, AgentSeen>();
+    const agents = new SeriesMemory<AgentSeen>(c.maxSeriesPerSite, c.maxSeries);
     const template = c.summary ?? { vi: 'Mất kết nối với điểm {site} (thiết bị {agent})', en: 'Site {site} is offline (agent {agent})' };
     const signal = (a: AgentSeen, active: boolean): RuleSignal => ({
       site: a.site,
@@ -57,7 +58,7 @@ export const agentOfflineRule: RulePlugin<typeof agentOfflineConfigSchema> = {
           online: p.measurement === 'agent' && typeof online === 'boolean' ? online : (prev?.online ?? true),
           lastSeen: now,
         };
-        agents.set(key, a);
+        if (!agents.set(site, key, a)) return [];
         return [signal(a, !a.online)];
       },
       tick(now: number): RuleSignal[] {
@@ -70,9 +71,10 @@ export const agentOfflineRule: RulePlugin<typeof agentOfflineConfigSchema> = {
         if (!Array.isArray(data)) return;
         for (const raw of data as AgentSeen[]) {
           if (typeof raw?.site !== 'string' || typeof raw.agent !== 'string') continue;
-          agents.set(`${raw.site}/${raw.agent}`, { ...raw, labels: raw.labels ?? {}, lastSeen: Math.max(now, raw.lastSeen) });
+          agents.set(raw.site, `${raw.site}/${raw.agent}`, { ...raw, labels: raw.labels ?? {}, lastSeen: Math.max(now, raw.lastSeen) });
         }
       },
+      seriesRefused: () => agents.refused,
     };
   },
 };

@@ -18,10 +18,18 @@ export const baseRuleShape = {
   select: selectorSchema.optional(),
   /** Templates: {site}, {value}, {agent} and any label in braces. */
   summary: summarySchema.optional(),
+  /** Memory bound: series of this rule remembered per site; more are ignored and counted (one agent cannot fill it). */
+  maxSeriesPerSite: z.int().min(1).max(1_000_000).default(1000),
+  /** Memory bound: series of this rule remembered in all. */
+  maxSeries: z.int().min(1).max(10_000_000).default(200_000),
 };
 
-export function commonOf(c: { name: string; severity: RuleCommon['severity']; for: number; clearFor: number; officeHoursOnly: boolean; group?: 'province' | undefined }, type: string, marksSiteDown = false): RuleCommon {
-  return { name: c.name, type, severity: c.severity, forMs: c.for, clearForMs: c.clearFor, officeHoursOnly: c.officeHoursOnly, group: c.group, marksSiteDown };
+export function commonOf(
+  c: { name: string; severity: RuleCommon['severity']; for: number; clearFor: number; officeHoursOnly: boolean; group?: 'province' | undefined; maxSeriesPerSite: number; maxSeries: number },
+  type: string,
+  marksSiteDown = false,
+): RuleCommon {
+  return { name: c.name, type, severity: c.severity, forMs: c.for, clearForMs: c.clearFor, officeHoursOnly: c.officeHoursOnly, group: c.group, marksSiteDown, maxSeriesPerSite: c.maxSeriesPerSite, maxSeries: c.maxSeries };
 }
 
 /** Fills `{key}` from the values given; unknown keys stay as they are. */

@@ -5,6 +5,10 @@ import { durationSchema } from '../duration.ts';
 import { instanceKey, labelsOf, matchesSelector, numericValue } from '../selector.ts';
 import type { RuleInstance, RulePlugin, RuleSignal } from '../types.ts';
 import { baseRuleShape, commonOf, fmt, render } from './base.ts';
+import { SeriesMemory } from './series-memory.ts';
+
+/** Samples kept per series for the rate (points far closer together than the window add nothing). */
+const MAX_SAMPLES = 512;
 
 export const changeConfigSchema = z
   .strictObject({
@@ -37,7 +41,7 @@ export const changeRule: RulePlugin<typeof changeConfigSchema> = {
   type: 'change',
   configSchema: changeConfigSchema,
   create(c: ChangeConfig): RuleInstance {
-    const tracks = new Map<string, Track>();
+    const tracks = new SeriesMemory<Track>(c.maxSeriesPerSite, c.maxSeries);
     const template =
       c.summary ??
       (c.mode === 'stuck'
@@ -63,7 +67,7 @@ export const changeRule: RulePlugin<typeof changeConfigSchema> = {
         let t = tracks.get(key);
         if (t === undefined) {
           t = { site, instance, labels: labelsOf(p.tags), value: v, changedAt: now, samples: [] };
-          tracks.set(key, t);
+          if (!tracks.set(site, key, t)) return [];
         } else if (t.value !== v) {
           t.value = v;
           t.changedAt = now;
@@ -71,6 +75,7 @@ export const changeRule: RulePlugin<typeof changeConfigSchema> = {
         if (c.mode === 'stuck') return [stuckSignal(t, now)];
         t.samples.push({ t: p.timestamp, v });
         while (t.samples.length > 2 && (t.samples[0]?.t ?? 0) < p.timestamp - c.window) t.samples.shift();
+        if (t.samples.length > MAX_SAMPLES) t.samples.splice(1, t.samples.length - MAX_SAMPLES);
         const first = t.samples[0];
         if (first === undefined || p.timestamp - first.t < c.window / 2) return [];
         const rate = ((v - first.v) / (p.timestamp - first.t)) * 60_000;
@@ -82,6 +87,7 @@ export const changeRule: RulePlugin<typeof changeConfigSchema> = {
       },
       snapshot: () => [],
       restore: () => undefined,
+      seriesRefused: () => tracks.refused,
     };
   },
 };

@@ -4,6 +4,7 @@ import type { HubPoint } from '../../sink.ts';
 import { instanceKey, labelsOf, matchesSelector, numericValue } from '../selector.ts';
 import type { RuleInstance, RulePlugin, RuleSignal } from '../types.ts';
 import { baseRuleShape, commonOf, fmt, render } from './base.ts';
+import { SeriesMemory } from './series-memory.ts';
 
 export const thresholdConfigSchema = z
   .strictObject({
@@ -27,7 +28,7 @@ export const thresholdRule: RulePlugin<typeof thresholdConfigSchema> = {
   type: 'threshold',
   configSchema: thresholdConfigSchema,
   create(c: ThresholdConfig): RuleInstance {
-    const active = new Map<string, boolean>();
+    const active = new SeriesMemory<boolean>(c.maxSeriesPerSite, c.maxSeries);
     const upward = c.above !== undefined;
     const trigger = c.above ?? c.below ?? 0;
     const clear = c.clear ?? trigger;
@@ -46,16 +47,17 @@ export const thresholdRule: RulePlugin<typeof thresholdConfigSchema> = {
         const key = `${site}|${instance}`;
         const was = active.get(key) ?? false;
         const now = upward ? (was ? value > clear : value > trigger) : was ? value < clear : value < trigger;
-        active.set(key, now);
+        if (!active.set(site, key, now)) return [];
         const labels = labelsOf(p.tags);
         return [{ site, instance, active: now, value, labels, summary: render(template, { ...labels, site, value: fmt(value) }) }];
       },
       tick: () => [],
-      snapshot: () => [...active],
+      snapshot: () => [...active.entries()],
       restore(data: unknown): void {
         if (!Array.isArray(data)) return;
-        for (const e of data) if (Array.isArray(e) && typeof e[0] === 'string' && typeof e[1] === 'boolean') active.set(e[0], e[1]);
+        for (const e of data) if (Array.isArray(e) && typeof e[0] === 'string' && typeof e[1] === 'boolean') active.set(e[0].split('|')[0] ?? '', e[0], e[1]);
       },
+      seriesRefused: () => active.refused,
     };
   },
 };
