@@ -1,6 +1,6 @@
 # The IOC hub image (also runs the Node-RED flows: flows/main.js). The build stage installs every dependency
 # and compiles the TypeScript to JavaScript (npm run build → dist/); the deps stage installs the production
-# dependencies alone, without the optional ones: those are the agent's (onoff, serialport), Node-RED's native
+# dependencies alone, without the optional ones: those are the agent's (serialport), Node-RED's native
 # bcrypt (it falls back to bcryptjs) and TypeScript, an optional peer of a Node-RED dependency; the final
 # stage holds the compiled hub, journal, protocol and flows, those dependencies and the launcher, and runs as
 # the unprivileged `node` user. test/image.test.ts assembles exactly these files and starts them.

@@ -10,6 +10,7 @@ export type EdgeErrorCode =
   | 'E_CREDENTIALS'
   | 'E_GPIO_UNAVAILABLE'
   | 'E_GPIO'
+  | 'E_GPIO_BUSY'
   | 'E_QUEUE_LISTEN'
   | 'E_MODBUS';
 

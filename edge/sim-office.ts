@@ -248,12 +248,12 @@ export class SimOffice {
     // GPIO: the door is open in office hours; the mains relay drops with the power.
     const door: 0 | 1 = open ? 1 : 0;
     const mains: 0 | 1 = onBattery ? 0 : 1;
-    if (this.door !== undefined && door !== this.door) this.events.push({ m: 'gpio_event', t, tags: { pin: '17', name: 'door' }, fields: { state: door } });
-    if (this.mains !== undefined && mains !== this.mains) this.events.push({ m: 'gpio_event', t, tags: { pin: '27', name: 'mains' }, fields: { state: mains } });
+    if (this.door !== undefined && door !== this.door) this.events.push({ m: 'gpio_event', t, tags: { pin: 'GPIO17', name: 'door' }, fields: { state: door } });
+    if (this.mains !== undefined && mains !== this.mains) this.events.push({ m: 'gpio_event', t, tags: { pin: 'GPIO27', name: 'mains' }, fields: { state: mains } });
     this.door = door;
     this.mains = mains;
-    points.push({ m: 'gpio', t, tags: { pin: '17', name: 'door' }, fields: { state: door } });
-    points.push({ m: 'gpio', t, tags: { pin: '27', name: 'mains' }, fields: { state: mains } });
+    points.push({ m: 'gpio', t, tags: { pin: 'GPIO17', name: 'door' }, fields: { state: door } });
+    points.push({ m: 'gpio', t, tags: { pin: 'GPIO27', name: 'mains' }, fields: { state: mains } });
 
     this.diskPct = Math.min(95, this.diskPct + dtMs / 86_400_000);
     points.push({

@@ -1,5 +1,9 @@
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../scripts/lib/free-port.ts';
+import { alive, makeFakeGpiod, pi4LineNames } from '../gpio/testing/fake-gpiod.ts';
+import type { GpiodPin } from '../gpio/gpiod-pin.ts';
 import { FakePinBoard } from '../gpio/pin.ts';
 import { silentLogger } from '../logger.ts';
 import { RecordingAccumulator } from '../testing/recording-accumulator.ts';
@@ -54,7 +58,7 @@ describe('queue collector', () => {
   });
 
   it('a debounced button press calls the next number', async () => {
-    const pin = board.get(17);
+    const pin = board.get('GPIO17'); // the deprecated `pin: 17` is line GPIO17
     // A bouncing press: only the level that holds for debounceMs counts.
     pin.set(1);
     pin.set(0);
@@ -74,5 +78,42 @@ describe('queue collector', () => {
     expect(byCounter.get('c1')?.fields).toMatchObject({ waiting: 0, issued_total: 2, served_total: 1, current_number: 8 });
     expect(byCounter.get('all')?.fields).toMatchObject({ waiting: 0, issued_total: 2 });
     expect(g.readings.every((r) => r.channel === 'telemetry' && r.m === 'queue')).toBe(true);
+  });
+});
+
+describe('queue "call next" buttons through the gpiod tools', () => {
+  it('two recorded presses (libgpiod 2.x gpiomon, bouncing, active-low with pull-up) call the next two tickets', async () => {
+    const fake = await makeFakeGpiod({
+      version: '2.1.3',
+      chips: { gpiochip0: { label: 'pinctrl-bcm2711', lines: pi4LineNames() } },
+      // Released button: the pull-up holds the line high.
+      levels: { 'gpiochip0:23': 1 },
+      recordings: { 'gpiochip0:23': fileURLToPath(new URL('./fixtures/gpio-gpiomon-v2-button.txt', import.meta.url)) },
+    });
+    const config = queueConfigSchema.parse({ type: 'queue', http: false, buttons: [{ line: 'GPIO23', counter: 'quay-3', bias: 'pull-up' }], debounceMs: 50 });
+    const rec = new RecordingAccumulator();
+    const q = createQueueCollector(config, { logger: silentLogger() }, { gpio: { devDir: fake.devDir, env: fake.env, sysfsDir: join(fake.dir, 'none') } });
+    try {
+      for (const n of [101, 102, 103]) q.model.apply({ type: 'issued', counter: 'quay-3', number: n });
+      await q.start?.(rec);
+      await fake.replayed(1);
+      const end = Date.now() + 5000;
+      while (rec.of('queue_event').filter((e) => e.tags?.type === 'called').length < 2 && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+      await new Promise((r) => setTimeout(r, 200));
+      expect(rec.of('queue_event').map((e) => [e.tags?.type, e.fields.number])).toEqual([
+        ['called', 101],
+        ['served', 101],
+        ['called', 102],
+      ]);
+      expect(q.model.snapshot().counters.get('quay-3')).toMatchObject({ waiting: 1, current_number: 102 });
+      const mon = (await fake.runs()).find((r) => r.tool === 'gpiomon' && r.args !== undefined && !r.args.includes('--version'));
+      expect(mon?.args).toEqual(['--banner', '-C', 'ioc-edge', '-c', 'gpiochip0', '-l', '-b', 'pull-up', '23']);
+      const pids = q.pins().map((p) => (p as GpiodPin).pid ?? 0);
+      await q.close?.();
+      expect(pids.map(alive)).toEqual([false]);
+    } finally {
+      await q.close?.();
+      await fake.cleanup();
+    }
   });
 });

@@ -2,11 +2,14 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { EdgeError } from '../errors.ts';
-import { Debouncer } from '../gpio/debounce.ts';
-import { openOnoffPin, type InputPin, type PinOpener } from '../gpio/pin.ts';
+import { DebouncedLines, type LineEntry } from '../gpio/debounced-lines.ts';
+import { checkLineEntry, lineEntryShape, resolveLineEntry } from '../gpio/line-spec.ts';
+import { createLineOpener, type GpioEnvironment } from '../gpio/open-line.ts';
+import type { InputPin, PinOpener } from '../gpio/pin.ts';
 import { buildQueueApp } from '../queue/queue-http.ts';
 import { counterNameSchema, QueueModel, type AppliedQueueEvent, type QueueStats } from '../queue/queue-model.ts';
 import type { FieldValue } from '../../protocol/index.ts';
+import { checkDistinctLines } from './gpio.ts';
 import { collectorBaseShape, type Accumulator, type Collector, type CollectorContext, type CollectorPlugin } from './types.ts';
 
 /** `counter` tag of the office-wide point. */
@@ -27,17 +30,21 @@ export const queueConfigSchema = z.strictObject({
   http: z.boolean().default(true),
   /** Counters reported from the start (others appear with their first event). */
   counters: z.array(counterNameSchema).max(64).default([]),
-  /** GPIO "call next" buttons: a press calls the next waiting ticket at `counter`. */
+  /** GPIO "call next" buttons (`line: GPIO23`, or `chip` + offset; the old `pin:` still parses): a press calls the next waiting ticket at `counter`. */
   buttons: z
     .array(
-      z.strictObject({
-        pin: z.int().min(0).max(63),
-        counter: counterNameSchema,
-        /** Button to ground with a pull-up: pressed reads low. */
-        activeLow: z.boolean().default(true),
-      }),
+      z
+        .strictObject({
+          ...lineEntryShape,
+          counter: counterNameSchema,
+          /** Button to ground with a pull-up: pressed reads low. */
+          activeLow: z.boolean().default(true),
+        })
+        .superRefine(checkLineEntry)
+        .transform((b) => ({ ...resolveLineEntry(b), counter: b.counter, activeLow: b.activeLow })),
     )
     .max(64)
+    .superRefine(checkDistinctLines)
     .default([]),
   debounceMs: z.int().min(0).max(2000).default(50),
   /** Recent wait/service times per counter behind avg and p90. */
@@ -47,8 +54,12 @@ export const queueConfigSchema = z.strictObject({
 });
 export type QueueConfig = z.infer<typeof queueConfigSchema>;
 
+type QueueButton = QueueConfig['buttons'][number];
+
 export interface QueueDeps {
   openPin?: PinOpener;
+  /** Where to look for GPIO (tests point it at fake tools). */
+  gpio?: Omit<GpioEnvironment, 'logger'>;
   now?: () => number;
 }
 
@@ -69,6 +80,8 @@ export interface QueueCollector extends Collector {
   readonly model: QueueModel;
   /** The bound port (after start). */
   readonly port: number | undefined;
+  /** The open button lines. */
+  pins(): InputPin[];
 }
 
 export function createQueueCollector(config: QueueConfig, ctx: CollectorContext, deps: QueueDeps = {}): QueueCollector {
@@ -76,8 +89,7 @@ export function createQueueCollector(config: QueueConfig, ctx: CollectorContext,
   const log = ctx.logger;
   let app: FastifyInstance | undefined;
   let port: number | undefined;
-  const pins: InputPin[] = [];
-  const debouncers: Debouncer[] = [];
+  let buttons: DebouncedLines<QueueButton & LineEntry> | undefined;
   let acc: Accumulator | undefined;
   let started = false;
 
@@ -106,25 +118,22 @@ export function createQueueCollector(config: QueueConfig, ctx: CollectorContext,
         port = typeof addr === 'object' && addr !== null ? addr.port : undefined;
         log.info({ host: config.listen.host, port }, 'queue endpoint listening');
       }
-      const opener = deps.openPin ?? openOnoffPin;
-      for (const b of config.buttons) {
-        let pin: InputPin;
-        try {
-          pin = await opener(b.pin, { activeLow: b.activeLow });
-        } catch (err: unknown) {
-          // One missing pin must not take the HTTP source down with it.
-          log.error({ err, pin: b.pin, counter: b.counter }, 'queue button unavailable');
-          continue;
-        }
-        pins.push(pin);
-        const d = new Debouncer(await pin.read(), config.debounceMs, (v) => {
-          if (v !== 1) return; // press, not release
-          const r = model.apply({ type: 'called', counter: b.counter });
-          if (r.ok) emit(r.applied);
-          else log.debug({ counter: b.counter, code: r.code }, 'call-next with nobody waiting');
+      if (config.buttons.length > 0) {
+        // A missing line is logged and retried; it must not take the HTTP source down with it.
+        buttons = new DebouncedLines(config.buttons, {
+          open: deps.openPin ?? createLineOpener({ logger: log, ...deps.gpio }),
+          debounceMs: config.debounceMs,
+          logger: log,
+          what: 'queue button',
+          onStable: (b, v) => {
+            if (v !== 1) return; // press, not release
+            // At the model's clock (50 ms after the press, once debounced): wait times stay on one clock.
+            const r = model.apply({ type: 'called', counter: b.counter });
+            if (r.ok) emit(r.applied);
+            else log.debug({ counter: b.counter, code: r.code }, 'call-next with nobody waiting');
+          },
         });
-        debouncers.push(d);
-        pin.watch((v) => d.input(v));
+        await buttons.start();
       }
     },
     async gather(a) {
@@ -132,11 +141,14 @@ export function createQueueCollector(config: QueueConfig, ctx: CollectorContext,
       const snap = model.snapshot();
       for (const [counter, s] of snap.counters) a.add('queue', statsFields(s), { counter }, t);
       a.add('queue', statsFields(snap.office), { counter: OFFICE_COUNTER }, t);
+      // Buttons are not a measurement of their own: their failures are logged (once each), and retried here.
+      buttons?.states();
+      buttons?.retryFailed();
     },
+    pins: () => buttons?.pins() ?? [],
     async close() {
-      for (const d of debouncers) d.stop();
-      for (const p of pins) await p.close();
-      pins.length = 0;
+      await buttons?.close();
+      buttons = undefined;
       await app?.close();
       app = undefined;
     },

@@ -1,31 +1,45 @@
-// Digital input pins behind a narrow interface: `onoff` on a Raspberry Pi, a FakePin in tests and on machines without GPIO.
-import { EdgeError } from '../errors.ts';
+// Digital input lines behind a narrow interface: the gpiod tools (character device) or sysfs on a Raspberry Pi
+// (open-line.ts picks), a FakePin in tests.
+import type { EdgeError } from '../errors.ts';
+import type { Bias, LineSpec } from './line-spec.ts';
+import { lineTag } from './line-spec.ts';
 
 export type PinValue = 0 | 1;
 
 export interface InputPin {
-  /** BCM GPIO number. */
-  readonly pin: number;
+  /** The line as configured, for logs (`GPIO17`, `gpiochip0:17`). */
+  readonly id: string;
+  /** Where it was found and through what: `gpiochip0 17 via gpiomon v1.6.3`, `sysfs gpio529`. */
+  readonly where: string;
+  /** The line's current level (last read or last edge). */
   read(): Promise<PinValue>;
-  /** Every raw edge (not debounced; see Debouncer). */
-  watch(onChange: (value: PinValue) => void): void;
+  /** Every raw edge (not debounced; see Debouncer), with the time it was seen (epoch ms). */
+  watch(onChange: (value: PinValue, at: number) => void): void;
+  /**
+   * Why the line delivers no edges right now (its monitor exited: line taken by another program, chip gone);
+   * undefined while it works. The pin reopens the line by itself.
+   */
+  readonly lost: EdgeError | undefined;
   close(): Promise<void> | void;
 }
 
 export interface PinOptions {
   /** Input is 1 when the line is low (buttons and contacts to ground with a pull-up). */
   activeLow: boolean;
+  bias: Bias;
 }
 
-export type PinOpener = (pin: number, opts: PinOptions) => Promise<InputPin>;
+export type PinOpener = (spec: LineSpec, opts: PinOptions) => Promise<InputPin>;
 
 /** A pin the test drives: `set()` makes an edge. */
 export class FakePin implements InputPin {
   private value: PinValue;
-  private readonly listeners: ((v: PinValue) => void)[] = [];
+  private readonly listeners: ((v: PinValue, at: number) => void)[] = [];
   closed = false;
+  lost: EdgeError | undefined = undefined;
+  readonly where = 'fake';
   constructor(
-    readonly pin: number,
+    readonly id: string,
     initial: PinValue = 0,
   ) {
     this.value = initial;
@@ -33,13 +47,14 @@ export class FakePin implements InputPin {
   async read(): Promise<PinValue> {
     return this.value;
   }
-  watch(onChange: (value: PinValue) => void): void {
+  watch(onChange: (value: PinValue, at: number) => void): void {
     this.listeners.push(onChange);
   }
   set(value: PinValue): void {
     if (this.closed || value === this.value) return;
     this.value = value;
-    for (const l of this.listeners) l(value);
+    const at = Date.now();
+    for (const l of this.listeners) l(value, at);
   }
   close(): void {
     this.closed = true;
@@ -47,54 +62,18 @@ export class FakePin implements InputPin {
   }
 }
 
-/** Opens pins that are FakePins, remembered by number so a test can drive them. */
+/** Opens pins that are FakePins, remembered by their tag (`GPIO17`, `gpiochip0:17`) so a test can drive them. */
 export class FakePinBoard {
-  readonly pins = new Map<number, FakePin>();
-  readonly open: PinOpener = async (pin) => {
-    const p = new FakePin(pin);
-    this.pins.set(pin, p);
+  readonly pins = new Map<string, FakePin>();
+  readonly open: PinOpener = async (spec) => {
+    const id = lineTag(spec);
+    const p = new FakePin(id);
+    this.pins.set(id, p);
     return p;
   };
-  get(pin: number): FakePin {
-    const p = this.pins.get(pin);
-    if (p === undefined) throw new Error(`pin ${pin} not opened`);
+  get(id: string): FakePin {
+    const p = this.pins.get(id);
+    if (p === undefined) throw new Error(`pin ${id} not opened`);
     return p;
   }
 }
-
-interface OnoffGpio {
-  read(): Promise<PinValue>;
-  watch(cb: (err: Error | null | undefined, value: PinValue) => void): void;
-  unexport(): void;
-}
-interface OnoffModule {
-  Gpio: { accessible: boolean; new (gpio: number, direction: 'in', edge: 'both', options: { activeLow: boolean }): OnoffGpio };
-}
-
-/** Opens a real pin with `onoff` (sysfs GPIO). Fails with E_GPIO_UNAVAILABLE where there is no GPIO. */
-export const openOnoffPin: PinOpener = async (pin, opts) => {
-  let mod: OnoffModule;
-  try {
-    mod = (await import('onoff')) as unknown as OnoffModule;
-  } catch (err: unknown) {
-    throw new EdgeError('E_GPIO_UNAVAILABLE', 'the optional package onoff is not installed: GPIO inputs need a Raspberry Pi with onoff', { cause: err });
-  }
-  if (!mod.Gpio.accessible) {
-    throw new EdgeError('E_GPIO_UNAVAILABLE', `GPIO is not accessible on this machine (no /sys/class/gpio): cannot open pin ${pin}; GPIO collectors need a Raspberry Pi`);
-  }
-  let gpio: OnoffGpio;
-  try {
-    gpio = new mod.Gpio(pin, 'in', 'both', { activeLow: opts.activeLow });
-  } catch (err: unknown) {
-    throw new EdgeError('E_GPIO', `cannot open GPIO ${pin}`, { cause: err });
-  }
-  return {
-    pin,
-    read: async () => await gpio.read(),
-    watch: (onChange) =>
-      gpio.watch((err, value) => {
-        if (err === null || err === undefined) onChange(value);
-      }),
-    close: () => gpio.unexport(),
-  };
-};
