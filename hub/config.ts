@@ -136,6 +136,7 @@ export type HubConfig = DeepReadonly<z.output<typeof hubConfigSchema>>;
 export const ENV_OVERRIDES: Readonly<Record<string, readonly string[]>> = {
   IOC_HUB_MQTT_HOST: ['mqtt', 'host'],
   IOC_HUB_MQTT_PORT: ['mqtt', 'port'],
+  IOC_HUB_MQTT_TLS_PORT: ['mqtt', 'tls', 'port'],
   IOC_HUB_HTTP_HOST: ['http', 'host'],
   IOC_HUB_HTTP_PORT: ['http', 'port'],
   IOC_HUB_INFLUX_URL: ['influx', 'url'],

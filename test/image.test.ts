@@ -3,17 +3,18 @@
 // steps executed there: npm ci, the build, the prune), and the hub and Node-RED are started from that folder the
 // way docker-compose.yml runs them (entrypoint, command, environment, volumes), against a real influxd with
 // authentication on, as in the compose stack. Only ports, host names and mounted paths are adapted.
-import { spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, closeSync, openSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parse, parseDocument } from 'yaml';
+import { isScalar, parse, parseDocument, visit } from 'yaml';
 import { z } from 'zod';
 import { ManagedProcess, PROJECT_ROOT } from '../scripts/lib/child-process.ts';
 import { freePort } from '../scripts/lib/free-port.ts';
 import { InfluxdProcess } from '../scripts/lib/influxd-process.ts';
 import { parsePromText } from '../scripts/lib/prom-text.ts';
+import { connectAs, endClient } from './harness/mqtt-client.ts';
 import { waitUntil } from './harness/stack.ts';
 
 // ---- the Dockerfile, as Docker reads it ----
@@ -335,11 +336,20 @@ describe('the production image (Dockerfile) with docker-compose.yml', () => {
     expect(created.status).toBe(200);
 
     const mqttPort = await freePort();
+    const mqttsPort = await freePort();
     const httpPort = await freePort();
     const volumes = join(dir, 'volumes');
     // The mounted hub.yaml is the sample, with the services: entry the README has the operator paste into it.
     const hubYaml = join(dir, 'hub.yaml');
-    const hubPath = mounts('hub', volumes, { '/etc/ioc-hub/hub.yaml': hubYaml });
+    // The compose stack mounts ./tls: the operator puts the hub's certificate there as tls/README.md shows.
+    const tlsDir = join(dir, 'tls');
+    mkdirSync(tlsDir);
+    const ssl = (args: string[]): void => void execFileSync('openssl', args, { cwd: tlsDir, stdio: 'ignore' });
+    ssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2', '-keyout', 'ca.key', '-out', 'ca.crt', '-subj', '/CN=ioc-hub-ca']);
+    ssl(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', 'hub.key', '-out', 'hub.csr', '-subj', '/CN=localhost']);
+    writeFileSync(join(tlsDir, 'hub.ext'), 'subjectAltName=DNS:localhost\n');
+    ssl(['x509', '-req', '-in', 'hub.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '2', '-out', 'hub.crt', '-extfile', 'hub.ext']);
+    const hubPath = mounts('hub', volumes, { '/etc/ioc-hub/hub.yaml': hubYaml, '/etc/ioc-hub/tls': tlsDir });
     const hubEnv = (): Record<string, string> => ({
       ...image.env,
       ...Object.fromEntries(Object.entries(service('hub').environment).map(([k, v]) => [k, hubPath(interpolate(v, dotEnv))])),
@@ -347,6 +357,7 @@ describe('the production image (Dockerfile) with docker-compose.yml', () => {
       IOC_HUB_INFLUX_URL: influx?.url ?? '',
       IOC_HUB_MQTT_HOST: '127.0.0.1',
       IOC_HUB_MQTT_PORT: String(mqttPort),
+      IOC_HUB_MQTT_TLS_PORT: String(mqttsPort),
       IOC_HUB_HTTP_HOST: '127.0.0.1',
       IOC_HUB_HTTP_PORT: String(httpPort),
     });
@@ -368,6 +379,12 @@ describe('the production image (Dockerfile) with docker-compose.yml', () => {
     const printed = z.object({ token: z.string().min(20), services: z.array(z.unknown()).length(1) }).parse(parse(token.stdout));
     const doc = parseDocument(readFileSync(hubYaml, 'utf8'));
     doc.set('services', printed.services);
+    // Paths inside the container (the TLS files, the registry) point into the mounted folders here.
+    visit(doc, {
+      Scalar(_key, node) {
+        if (isScalar(node) && typeof node.value === 'string' && node.value.startsWith('/')) node.value = hubPath(node.value);
+      },
+    });
     writeFileSync(hubYaml, doc.toString());
     dotEnv.NODE_RED_SERVICE_TOKEN = printed.token;
 
@@ -379,6 +396,13 @@ describe('the production image (Dockerfile) with docker-compose.yml', () => {
       throw new Error(`the hub did not become healthy:\n${logTail(join(dir, 'hub.log'))}`, { cause: err });
     }
     expect(healthcheck('hub', 8080, httpPort), 'compose healthcheck of hub').toBe(true);
+    // The MQTTS listener agents use over the WAN (the only MQTT port compose publishes) answers with the
+    // mounted certificate: a TLS client that trusts only that CA reaches CONNACK (refused: no such agent).
+    await expect(
+      connectAs(`mqtts://localhost:${mqttsPort}`, 'xa-khong-co/pi-1', 'x'.repeat(43), { ca: readFileSync(join(tlsDir, 'ca.crt')), rejectUnauthorized: true }).then(endClient),
+    ).rejects.toThrow(/Not authorized|Bad username/i);
+    const refusedBefore = parsePromText(await (await fetch(`${hubUrl}/metrics`)).text()).get('ioc_hub_auth_failures_total');
+    expect(refusedBefore, 'the probe above was refused and counted').toBe(1);
 
     // README: `docker compose exec hub node bin/ioc-hub.js sites import --csv data/… --config /etc/ioc-hub/hub.yaml`.
     const csv = readdirSync(join(image.root, image.workdir, 'data')).find((f) => f.endsWith('.csv'));
@@ -416,7 +440,7 @@ describe('the production image (Dockerfile) with docker-compose.yml', () => {
       throw new Error(`Node-RED did not serve or connect:\n${logTail(join(dir, 'node-red.log'))}\n--- hub:\n${logTail(join(dir, 'hub.log'))}`, { cause: err });
     }
     const metrics = parsePromText(await (await fetch(`${hubUrl}/metrics`)).text());
-    expect(metrics.get('ioc_hub_auth_failures_total')).toBe(0);
+    expect(metrics.get('ioc_hub_auth_failures_total'), 'Node-RED authenticated at its first try').toBe(refusedBefore);
     expect(hub.running && nodeRed.running).toBe(true);
   }, 180_000);
 });
