@@ -1,7 +1,7 @@
 // HTTP API of the hub: health, Prometheus metrics, site status. Built separately from listen() for inject() tests.
 import { fastify, type FastifyPluginAsync } from 'fastify';
 import type { Logger } from 'pino';
-import type { AgentStateTable } from './agent-state.ts';
+import { CLOCK_PROBLEM_SHOWN_MS, type AgentProblems, type AgentStateTable } from './agent-state.ts';
 import type { HubMetrics } from './metrics.ts';
 import type { PointsToday } from './points-today.ts';
 import type { Registry } from './registry.ts';
@@ -35,6 +35,10 @@ export interface SiteAgentView {
   oldestUnsentAgeS: number | null;
   /** Batches received today / expected from the seqs, %. */
   completenessPct: number | null;
+  /** Readings refused for their time in the last 10 minutes: the agent's clock is wrong. */
+  clockProblem: boolean;
+  /** What the accept path refused or held of this agent (contract, budgets, InfluxDB rejections); null: nothing. */
+  problems: AgentProblems | null;
 }
 
 export interface SiteView {
@@ -89,7 +93,10 @@ export function siteViews(deps: Pick<HttpDeps, 'registry' | 'agentState' | 'poin
       backlog: d?.backlog ?? null,
       oldestUnsentAgeS: d?.oldestUnsentAgeS ?? null,
       completenessPct: d?.completenessPct ?? null,
+      clockProblem: false,
+      problems: deps.agentState.problemsOf(site, agent) ?? null,
     };
+    view.clockProblem = view.problems?.clock != null && now - view.problems.clock.lastAt <= CLOCK_PROBLEM_SHOWN_MS;
     const list = agentsBySite.get(site);
     if (list === undefined) agentsBySite.set(site, [view]);
     else list.push(view);
