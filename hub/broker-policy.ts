@@ -29,10 +29,10 @@ export interface PolicyBudgets {
 }
 
 export const DEFAULT_POLICY_BUDGETS: PolicyBudgets = {
-  pointsPerS: 20_000,
-  pointsBurst: 40_000,
-  bytesPerS: 4 * 1024 * 1024,
-  bytesBurst: 8 * 1024 * 1024,
+  pointsPerS: 5000,
+  pointsBurst: 10_000,
+  bytesPerS: 1024 * 1024,
+  bytesBurst: 2 * 1024 * 1024,
   maxHoldMs: 5000,
   seriesPerDay: 2000,
   spoolShareBytes: 64 * 1024 * 1024,

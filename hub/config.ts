@@ -58,11 +58,11 @@ const limitsSchema = z.strictObject({
 /** Per-agent budgets (hub/budgets.ts): each hit is counted in /metrics and shown in the agent's /api/sites entry. */
 const budgetsSchema = z.strictObject({
   /** Points per second per agent (token bucket); past it the PUBACK is held, past `maxHoldMs` the publish is refused unacknowledged. */
-  pointsPerS: z.number().positive().default(20_000),
-  pointsBurst: z.number().positive().default(40_000),
+  pointsPerS: z.number().positive().default(5000),
+  pointsBurst: z.number().positive().default(10_000),
   /** Payload bytes per second per agent, likewise. */
-  bytesPerS: z.number().positive().default(4 * 1024 * 1024),
-  bytesBurst: z.number().positive().default(8 * 1024 * 1024),
+  bytesPerS: z.number().positive().default(1024 * 1024),
+  bytesBurst: z.number().positive().default(2 * 1024 * 1024),
   /** Longest a PUBACK is held for a rate budget. */
   maxHoldMs: z.int().min(0).max(60_000).default(5000),
   /** Distinct series (measurement + tags) per agent per UTC day; new series past it are refused. */
