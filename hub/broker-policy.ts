@@ -33,7 +33,7 @@ export const DEFAULT_POLICY_BUDGETS: PolicyBudgets = {
   pointsBurst: 10_000,
   bytesPerS: 1024 * 1024,
   bytesBurst: 2 * 1024 * 1024,
-  maxHoldMs: 5000,
+  maxHoldMs: 30_000,
   seriesPerDay: 2000,
   spoolShareBytes: 64 * 1024 * 1024,
 };

@@ -63,8 +63,8 @@ const budgetsSchema = z.strictObject({
   /** Payload bytes per second per agent, likewise. */
   bytesPerS: z.number().positive().default(1024 * 1024),
   bytesBurst: z.number().positive().default(2 * 1024 * 1024),
-  /** Longest a PUBACK is held for a rate budget. */
-  maxHoldMs: z.int().min(0).max(60_000).default(5000),
+  /** Longest a PUBACK is held for a rate budget (holding stalls only that agent's socket; refusing makes it reconnect, which costs the hub more). */
+  maxHoldMs: z.int().min(0).max(120_000).default(30_000),
   /** Distinct series (measurement + tags) per agent per UTC day; new series past it are refused. */
   seriesPerDay: z.int().min(1).default(2000),
   /** Points of one agent queued in ingest; past it that agent's submits wait (the others' do not). */

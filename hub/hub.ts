@@ -1,5 +1,6 @@
 // The hub: registry, InfluxDB sink, ingest, MQTT broker and HTTP API wired together with idempotent start/stop.
 import { dirname, join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import { parseAgentIdentity } from '../protocol/index.ts';
 import { AgentStateTable } from './agent-state.ts';
@@ -195,6 +196,9 @@ export class Hub {
     this.metrics.addGauge({ name: 'ioc_hub_connected_clients', help: 'Open MQTT connections', read: () => broker.connectedClients });
     this.metrics.addGauge({ name: 'ioc_hub_agents_online', help: 'Agents whose last status says online', read: () => this.agentState.onlineCount() });
     this.metrics.addGauge({ name: 'ioc_hub_pending_points', help: 'Points queued or being written', read: () => ingest.pendingPoints });
+    const loop = monitorEventLoopDelay({ resolution: 10 });
+    loop.enable();
+    this.metrics.addGauge({ name: 'ioc_hub_event_loop_delay_max_ms', help: 'Longest event-loop delay since start (one agent must not hold the loop)', read: () => Math.round(loop.max / 1e6) });
     this.metrics.addGauge({ name: 'ioc_hub_agents_clock_problem', help: 'Agents with readings refused for their time in the last 10 minutes', read: () => this.agentState.clockProblemCount(Date.now()) });
   }
 
