@@ -62,19 +62,28 @@ function isPoint(v: unknown): boolean {
   return isFields(v.fields);
 }
 
-/** The batch when `raw` (from JSON.parse) certainly satisfies batchSchema; undefined: ask the schema. */
-export function fastBatch(raw: unknown): Batch | undefined {
-  if (!isObj(raw) || !onlyKeys(raw, BATCH_KEYS)) return undefined;
-  if (typeof raw.seq !== 'number' || !Number.isSafeInteger(raw.seq) || raw.seq < 0) return undefined;
-  if (!isEpochMs(raw.sentAt)) return undefined;
-  if (raw.late !== undefined && raw.late !== true) return undefined;
+/** Where the fast check failed: the batch's own fields, its points array, or the point at an index. */
+export type FastFailure = 'batch' | 'points' | number;
+
+/** `{ batch }` when `raw` (from JSON.parse) certainly satisfies batchSchema; else where it first looked wrong. */
+export function checkBatchFast(raw: unknown): { batch: Batch } | { failedAt: FastFailure } {
+  if (!isObj(raw) || !onlyKeys(raw, BATCH_KEYS)) return { failedAt: 'batch' };
+  if (typeof raw.seq !== 'number' || !Number.isSafeInteger(raw.seq) || raw.seq < 0) return { failedAt: 'batch' };
+  if (!isEpochMs(raw.sentAt)) return { failedAt: 'batch' };
+  if (raw.late !== undefined && raw.late !== true) return { failedAt: 'batch' };
   if (raw.backlog !== undefined) {
     const b = raw.backlog;
-    if (!isObj(b) || !onlyKeys(b, BACKLOG_KEYS)) return undefined;
-    if (typeof b.depth !== 'number' || !Number.isSafeInteger(b.depth) || b.depth < 0 || !isEpochMs(b.oldestT)) return undefined;
+    if (!isObj(b) || !onlyKeys(b, BACKLOG_KEYS)) return { failedAt: 'batch' };
+    if (typeof b.depth !== 'number' || !Number.isSafeInteger(b.depth) || b.depth < 0 || !isEpochMs(b.oldestT)) return { failedAt: 'batch' };
   }
   const points = raw.points;
-  if (!Array.isArray(points) || points.length < 1 || points.length > LIMITS.maxPointsPerBatch) return undefined;
-  for (const p of points) if (!isPoint(p)) return undefined;
-  return raw as unknown as Batch;
+  if (!Array.isArray(points) || points.length < 1 || points.length > LIMITS.maxPointsPerBatch) return { failedAt: 'points' };
+  for (let i = 0; i < points.length; i++) if (!isPoint(points[i])) return { failedAt: i };
+  return { batch: raw as unknown as Batch };
+}
+
+/** The batch when `raw` certainly satisfies batchSchema; undefined: ask the schema. */
+export function fastBatch(raw: unknown): Batch | undefined {
+  const r = checkBatchFast(raw);
+  return 'batch' in r ? r.batch : undefined;
 }

@@ -93,7 +93,7 @@ function point(r: Rng, now: number): Record<string, unknown> {
 }
 
 /** A JSON value an agent might send on telemetry: mostly batch-shaped, some wrong in every way. */
-export function hostileBatch(r: Rng, now: number, seq: number, oversizeChance = 0.02): unknown {
+export function hostileBatch(r: Rng, now: number, seq: number, oversizeChance = 0.002): unknown {
   const kind = r.int(0, 19);
   if (kind === 0) return scalar(r);
   if (kind === 1) return deep(r.int(10, 500));
@@ -118,7 +118,7 @@ export function hostilePayload(r: Rng, now: number, seq: number): Buffer {
   if (kind === 2) return Buffer.alloc(0);
   if (kind === 3 && r.chance(0.2)) return Buffer.alloc(600 * 1024, 0x20); // oversized
   if (kind === 5) {
-    const n = r.int(1000, 200_000); // nesting deeper than any parser's stack
+    const n = r.int(1000, 20_000); // nesting deeper than a recursive parser's stack
     return Buffer.from(`${'['.repeat(n)}${']'.repeat(n)}`);
   }
   if (kind === 4) return Buffer.from(`{"seq":1,"sentAt":${now},"points":[${'{"m":"host","t":1,"fields":{"x":1}},'.repeat(10)}`);
