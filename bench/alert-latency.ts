@@ -23,7 +23,7 @@ export async function run(samples = 10): Promise<AlertLatencyFigures> {
     for (const site of stack.sites) {
       await stack.online(site.slug);
       const t0 = performance.now();
-      await stack.telemetry(site.slug, [{ m: 'equipment', t: Date.now(), tags: { device: 'ups-1', kind: 'ups' }, fields: { on_battery: true } }]);
+      await stack.telemetry(site.slug, [{ m: 'equipment', t: Date.now(), tags: { device: 'ups-1', kind: 'ups' }, fields: { on_battery: 1 } }]);
       const mail = await waitUntil('alert e-mail', async () => stack.mails.find((m) => m.site === site.slug), 10_000, 2);
       latencies.push(mail.at - t0);
     }

@@ -42,8 +42,13 @@ const literal = (value: string): string => `'${value.replace(/\\/g, '\\\\').repl
 
 /** Grafana's dashboard time range. */
 export const timeFilter = (): string => '$timeFilter';
+/**
+ * Nothing after now: Grafana's $timeFilter for a range ending "now" has no upper bound, and a reading
+ * from a Pi whose clock ran ahead (the hub accepts up to 10 minutes) must not win a `last()` on the wall.
+ */
+export const upToNow = (): string => 'time <= now()';
 /** The last `window` up to now, whatever the dashboard range (wall tiles are "now"). */
-export const recentFilter = (window: string = BLIND_AFTER): string => `time > now() - ${window}`;
+export const recentFilter = (window: string = BLIND_AFTER): string => `time > now() - ${window} AND ${upToNow()}`;
 /** The `site` template variable (regex form, so it also works as "All"). */
 export const siteFilter = (): string => `${ident('site')} =~ /^$site$/`;
 /** The `target` template variable of net_probe. */

@@ -17,6 +17,7 @@ import {
   tablePanel,
   tableTarget,
   timeFilter,
+  upToNow,
 } from './common.ts';
 
 const perCounter = ['site', 'agent', 'counter'];
@@ -65,7 +66,7 @@ function countersTable(): cog.Builder<dashboard.Panel> {
   const q = influxql({
     fields: [agg('last', 'waiting'), agg('last', 'issued_total', 'issued'), agg('last', 'served_total', 'served'), agg('last', 'current_number', 'current'), agg('last', 'avg_wait_s')],
     from: 'queue',
-    where: [timeFilter()],
+    where: [timeFilter(), upToNow()],
     groupBy: ['site', 'counter'],
   });
   return tablePanel(bilingual('Quầy', 'Counters'), [tableTarget(q)], { siteLinks: true, span: 24 }).overrideByName('avg_wait_s', [{ id: 'unit', value: 's' }]);

@@ -30,6 +30,7 @@ import {
   thresholds,
   tile,
   timeFilter,
+  upToNow,
 } from './common.ts';
 
 /** Registry sites with name and coordinates: one row per site (lat/lon null when the site has none). */
@@ -147,7 +148,7 @@ function openIncidentsTile(): stat.PanelBuilder {
 
 /** issued_total resets at local midnight: the day's tickets are the max of each counter since then. */
 function ticketsTodayTile(): stat.PanelBuilder {
-  const perCounter = influxql({ fields: [agg('max', 'issued_total', 'issued')], from: 'queue', where: [timeFilter()], groupBy: ['site', 'agent', 'counter'] });
+  const perCounter = influxql({ fields: [agg('max', 'issued_total', 'issued')], from: 'queue', where: [timeFilter(), upToNow()], groupBy: ['site', 'agent', 'counter'] });
   const q = influxql({ fields: [agg('sum', 'issued', 'tickets')], from: `(${perCounter})` });
   return tile(bilingual('Phiếu hôm nay', 'Tickets today'), [seriesTarget(q)], { steps: [[null, 'blue']], noValue: '0', link: linkTo(DASHBOARDS.queues, 'Một cửa / Queues') })
     .span(5)

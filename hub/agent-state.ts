@@ -19,6 +19,22 @@ export interface AgentState {
   clockOffsetMs: number | null;
 }
 
+/** What the accept path refused or held of one agent's data, for its site's status (/api/sites). */
+export interface AgentProblems {
+  /** Points refused by the data contract, by reason (contract.ts). */
+  refusedPoints: Record<string, number>;
+  /** Readings refused for their time: the agent's clock is wrong (or it replays beyond retention). */
+  clock: { futurePoints: number; pastPoints: number; lastAt: number; lastMinT: number; lastMaxT: number } | null;
+  /** Budget hits by budget (rate_held, rate_refused, series, spool_refused). */
+  budgetHits: Record<string, number>;
+  /** Points of this agent's batches that InfluxDB refused after they were acknowledged (an alarm). */
+  influxRejectedPoints: number;
+  lastInfluxRejection: { at: number; reason: string } | null;
+}
+
+/** A clock problem is shown this long after the last refused reading. */
+export const CLOCK_PROBLEM_SHOWN_MS = 10 * 60_000;
+
 export interface ClockOffsetPolicy {
   /** Write again when the offset moved by at least this much. */
   minChangeMs: number;
@@ -31,6 +47,7 @@ export class AgentStateTable {
   private readonly offsetWrittenAt = new Map<string, { at: number; value: number }>();
   /** Live vs late points, backlog and completeness per agent (the `delivery` measurement, /api/sites). */
   readonly delivery = new DeliveryTable();
+  private readonly problems = new Map<string, AgentProblems>();
 
   constructor(private readonly offsetPolicy: ClockOffsetPolicy = { minChangeMs: 1000, maxIntervalMs: 60_000 }) {}
 
@@ -72,6 +89,53 @@ export class AgentStateTable {
     const due = last === undefined || Math.abs(offsetMs - last.value) >= this.offsetPolicy.minChangeMs || now - last.at >= this.offsetPolicy.maxIntervalMs;
     if (due) this.offsetWrittenAt.set(key, { at: now, value: offsetMs });
     return due;
+  }
+
+  private problemsEntry(site: string, agent: string): AgentProblems {
+    const key = `${site}/${agent}`;
+    let p = this.problems.get(key);
+    if (p === undefined) {
+      p = { refusedPoints: {}, clock: null, budgetHits: {}, influxRejectedPoints: 0, lastInfluxRejection: null };
+      this.problems.set(key, p);
+    }
+    return p;
+  }
+
+  recordRefused(site: string, agent: string, refused: ReadonlyMap<string, number>, clock: { future: number; past: number; minT: number; maxT: number } | undefined, now: number): void {
+    if (refused.size === 0) return;
+    const p = this.problemsEntry(site, agent);
+    for (const [reason, n] of refused) p.refusedPoints[reason] = (p.refusedPoints[reason] ?? 0) + n;
+    if (clock !== undefined) {
+      const c = (p.clock ??= { futurePoints: 0, pastPoints: 0, lastAt: now, lastMinT: clock.minT, lastMaxT: clock.maxT });
+      c.futurePoints += clock.future;
+      c.pastPoints += clock.past;
+      c.lastAt = now;
+      c.lastMinT = clock.minT;
+      c.lastMaxT = clock.maxT;
+    }
+  }
+
+  recordBudgetHit(site: string, agent: string, budget: string, n = 1): void {
+    const p = this.problemsEntry(site, agent);
+    p.budgetHits[budget] = (p.budgetHits[budget] ?? 0) + n;
+  }
+
+  recordInfluxRejected(site: string, agent: string, points: number, reason: string, now: number): void {
+    const p = this.problemsEntry(site, agent);
+    p.influxRejectedPoints += points;
+    p.lastInfluxRejection = { at: now, reason };
+  }
+
+  problemsOf(site: string, agent: string): AgentProblems | undefined {
+    const p = this.problems.get(`${site}/${agent}`);
+    return p === undefined ? undefined : structuredClone(p);
+  }
+
+  /** Agents with readings refused for their time within CLOCK_PROBLEM_SHOWN_MS. */
+  clockProblemCount(now: number): number {
+    let n = 0;
+    for (const p of this.problems.values()) if (p.clock !== null && now - p.clock.lastAt <= CLOCK_PROBLEM_SHOWN_MS) n++;
+    return n;
   }
 
   get(site: string, agent: string): AgentState | undefined {

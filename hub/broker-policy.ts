@@ -1,8 +1,9 @@
 // MQTT policy of the hub as plain async functions: who may connect, publish where, subscribe to what.
 import type { Client, PublishPacket, Subscription } from 'aedes';
 import type { Logger } from 'pino';
-import { cmdFilter, decodeBatch, decodeStatus, parseAgentIdentity, parseTopic, type Batch, type DecodeError } from '../protocol/index.ts';
+import { applyContract, cmdFilter, decodeBatch, decodeStatus, parseAgentIdentity, parseTopic, type Batch, type DecodeError, type Point } from '../protocol/index.ts';
 import type { AgentStateTable } from './agent-state.ts';
+import { IssuedCommands, SeriesBudget, TokenBucket, seriesKey } from './budgets.ts';
 import { AuthRefusedError, CONNACK, type BrokerPolicyHooks, type PublishVerdict } from './broker-hooks.ts';
 import { agentPoint, deliveryPoint, enrichBatch } from './enrich.ts';
 import { HubError, errorMessage } from './errors.ts';
@@ -16,12 +17,44 @@ export interface AgentIdentity {
   agent: string;
 }
 
+/** The per-agent budgets the policy enforces (hub config `budgets`). */
+export interface PolicyBudgets {
+  readonly pointsPerS: number;
+  readonly pointsBurst: number;
+  readonly bytesPerS: number;
+  readonly bytesBurst: number;
+  readonly maxHoldMs: number;
+  readonly seriesPerDay: number;
+  readonly spoolShareBytes: number;
+}
+
+export const DEFAULT_POLICY_BUDGETS: PolicyBudgets = {
+  pointsPerS: 5000,
+  pointsBurst: 10_000,
+  bytesPerS: 1024 * 1024,
+  bytesBurst: 2 * 1024 * 1024,
+  maxHoldMs: 30_000,
+  seriesPerDay: 2000,
+  spoolShareBytes: 64 * 1024 * 1024,
+};
+
 export interface BrokerPolicyDeps {
   registry: Pick<Registry, 'verify' | 'getSite'>;
   ingest: Pick<Ingest, 'submit'>;
   agentState: AgentStateTable;
   metrics: HubMetrics;
-  limits: { readonly maxPayloadBytes: number; readonly maxTopicDepth: number };
+  limits: {
+    readonly maxPayloadBytes: number;
+    readonly maxTopicDepth: number;
+    /** Accepted reading times: hub clock − maxPastMs … hub clock + maxFutureMs. */
+    readonly maxFutureMs?: number;
+    readonly maxPastMs?: number;
+  };
+  budgets?: PolicyBudgets;
+  /** Bytes of an agent (`site/agent`) in the durable spool now (the spool share budget). */
+  spoolBytesOf?: (key: string) => number;
+  /** Command ids the hub issued: only their results are accepted on cmd-result. */
+  issuedCommands?: IssuedCommands;
   logger: Logger;
   /** Interval of the once-per-agent warnings. */
   logIntervalMs?: number;
@@ -35,11 +68,23 @@ export class BrokerPolicy implements BrokerPolicyHooks {
   private readonly log: Logger;
   private readonly warnings: RateLimitedLog;
   private readonly now: () => number;
+  private readonly budgets: PolicyBudgets;
+  private readonly buckets = new Map<string, { points: TokenBucket; bytes: TokenBucket }>();
+  private readonly series: SeriesBudget;
+  readonly issuedCommands: IssuedCommands;
 
   constructor(private readonly deps: BrokerPolicyDeps) {
     this.log = deps.logger.child({ component: 'broker-policy' });
     this.warnings = new RateLimitedLog(this.log, deps.logIntervalMs ?? 60_000);
     this.now = deps.now ?? Date.now;
+    this.budgets = deps.budgets ?? DEFAULT_POLICY_BUDGETS;
+    this.series = new SeriesBudget(this.budgets.seriesPerDay);
+    this.issuedCommands = deps.issuedCommands ?? new IssuedCommands();
+  }
+
+  /** Distinct series of an agent today (its series budget). */
+  seriesToday(site: string, agent: string): number {
+    return this.series.count(`${site}/${agent}`);
   }
 
   identityOf(client: Client | null): AgentIdentity | undefined {
@@ -73,13 +118,60 @@ export class BrokerPolicy implements BrokerPolicyHooks {
       return this.deny(client.id, packet.topic, 'topic outside the agent’s own');
     }
     const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
+    // Retained messages are the agent's status only: one per agent, of a bounded size (decodeStatus).
+    if (packet.retain && parsed.kind !== 'status') {
+      this.deps.metrics.retainRefused.inc();
+      this.warnings.warn(`retain:${client.id}`, { clientId: client.id, topic: packet.topic }, 'retain flag refused (status only)');
+      packet.retain = false;
+    }
+    await this.holdForRate(identity, 'bytes', payload.byteLength);
     if (parsed.kind === 'telemetry' || parsed.kind === 'event') return this.ingestBatch(identity, payload);
     if (parsed.kind === 'status') {
       const decoded = decodeStatus(payload);
       return decoded.ok ? 'allow' : this.malformed(identity, decoded.error);
     }
     if (payload.byteLength > this.deps.limits.maxPayloadBytes) return this.malformed(identity, { code: 'E_PAYLOAD_TOO_LARGE', message: `${payload.byteLength} bytes` });
+    // cmd-result: only for a command the hub issued to this agent (the hub issues none today: all are dropped).
+    if (parsed.kind === 'cmd-result' && !this.issuedCommands.take(identity.site, identity.agent, parsed.id, this.now())) {
+      this.deps.metrics.cmdResultRefused.inc();
+      this.warnings.warn(`cmd-result:${client.id}`, { clientId: client.id, id: parsed.id }, 'cmd-result for a command the hub did not issue; dropped');
+      return 'drop';
+    }
     return 'allow';
+  }
+
+  /**
+   * Holds the PUBACK while the agent is over its rate budget (only its own socket waits: Aedes reads a
+   * client's next packets once these are handled); past `maxHoldMs` refuses the publish unacknowledged.
+   */
+  private async holdForRate(identity: AgentIdentity, kind: 'points' | 'bytes', amount: number): Promise<void> {
+    const key = `${identity.site}/${identity.agent}`;
+    const now = this.now();
+    let b = this.buckets.get(key);
+    if (b === undefined) {
+      const { pointsPerS, pointsBurst, bytesPerS, bytesBurst } = this.budgets;
+      b = { points: new TokenBucket({ perS: pointsPerS, burst: pointsBurst }, now), bytes: new TokenBucket({ perS: bytesPerS, burst: bytesBurst }, now) };
+      this.buckets.set(key, b);
+    }
+    const verdict = b[kind].take(amount, now, this.budgets.maxHoldMs);
+    if (verdict.kind === 'refuse') {
+      this.budgetHit(identity, 'rate_refused');
+      this.deny(key, '', `over the ${kind} budget (${Math.round(verdict.waitMs)} ms behind)`);
+    }
+    if (verdict.waitMs <= 0) return;
+    this.budgetHit(identity, 'rate_held');
+    await new Promise((resolve) => setTimeout(resolve, verdict.waitMs));
+  }
+
+  private budgetHit(identity: AgentIdentity, budget: string, n = 1): void {
+    this.deps.metrics.budgetHits.inc(n, budget);
+    this.deps.agentState.recordBudgetHit(identity.site, identity.agent, budget, n);
+    this.warnings.warn(`budget:${budget}:${identity.site}/${identity.agent}`, { ...identity, budget, n }, 'agent over its budget');
+  }
+
+  private timeWindow(now: number): { min: number; max: number } {
+    const past = this.deps.limits.maxPastMs;
+    return { min: past === undefined ? 0 : now - past, max: now + (this.deps.limits.maxFutureMs ?? 600_000) };
   }
 
   private async ingestBatch(identity: AgentIdentity, payload: Buffer): Promise<PublishVerdict> {
@@ -88,13 +180,51 @@ export class BrokerPolicy implements BrokerPolicyHooks {
     if (!decoded.ok) return this.malformed(identity, decoded.error);
     const site = this.deps.registry.getSite(identity.site);
     if (site === undefined) return this.deny(`${identity.site}/${identity.agent}`, '', 'site no longer in the registry');
+    const key = `${identity.site}/${identity.agent}`;
+    await this.holdForRate(identity, 'points', decoded.value.points.length);
+    // Spool share: while InfluxDB is away this agent may not fill the spool past its share; refused
+    // before the ack (the agent keeps the batch and resends), so no one's acknowledged batch is evicted.
+    const spooled = this.deps.spoolBytesOf?.(key) ?? 0;
+    if (spooled > 0 && spooled + payload.byteLength > this.budgets.spoolShareBytes) {
+      this.budgetHit(identity, 'spool_refused');
+      this.deny(key, '', `over its spool share (${spooled} bytes spooled)`);
+    }
     this.deps.metrics.pointsReceived.inc(decoded.value.points.length);
     this.deps.agentState.touch(identity.site, identity.agent, receivedAt);
     this.recordClockOffset(site, identity.agent, decoded.value, receivedAt);
     this.recordDelivery(site, identity.agent, decoded.value, receivedAt);
+    const accepted = this.admitPoints(identity, decoded.value.points, receivedAt);
+    if (accepted.length === 0) return 'drop';
     // PUBACK waits for this: the batch is acknowledged only once it is stored.
-    await this.deps.ingest.submit(enrichBatch(decoded.value, site, identity.agent));
+    await this.deps.ingest.submit(enrichBatch({ ...decoded.value, points: accepted }, site, identity.agent), key);
     return 'allow';
+  }
+
+  /** The data contract and the series budget, per point: refused points are counted, the rest goes on. */
+  private admitPoints(identity: AgentIdentity, points: readonly Point[], now: number): Point[] {
+    const outcome = applyContract(points, this.timeWindow(now));
+    const key = `${identity.site}/${identity.agent}`;
+    let overSeries = 0;
+    const accepted = outcome.accepted.filter((p) => {
+      if (this.series.admit(key, seriesKey(p.m, p.tags), now)) return true;
+      overSeries++;
+      return false;
+    });
+    const refused = new Map<string, number>(outcome.refused);
+    if (overSeries > 0) {
+      refused.set('series_budget', overSeries);
+      this.budgetHit(identity, 'series', overSeries);
+    }
+    if (refused.size === 0) return accepted;
+    for (const [reason, n] of refused) this.deps.metrics.pointsRefused.inc(n, reason);
+    this.deps.agentState.recordRefused(identity.site, identity.agent, refused, outcome.clockRefused, now);
+    const reasons = Object.fromEntries(refused);
+    if (outcome.clockRefused !== undefined) {
+      this.warnings.warn(`clock:${key}`, { ...identity, ...outcome.clockRefused, window: this.timeWindow(now) }, 'readings outside the time window refused: agent clock problem');
+    } else {
+      this.warnings.warn(`contract:${key}`, { ...identity, refused: reasons }, 'points refused by the data contract');
+    }
+    return accepted;
   }
 
   private recordClockOffset(site: Site, agent: string, batch: Batch, receivedAt: number): void {

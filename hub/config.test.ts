@@ -38,7 +38,7 @@ describe('hub config', () => {
     });
     expect(cfg.http).toEqual({ host: '0.0.0.0', port: 8080 });
     expect(cfg.influx).toMatchObject({ url: 'http://127.0.0.1:8086', database: 'ioc', retention: '90d', batchSize: 5000, flushIntervalMs: 100, maxInflightWrites: 2, timeoutMs: 10000 });
-    expect(cfg.limits).toEqual({ maxPayloadBytes: LIMITS.maxPayloadBytes, maxTopicDepth: MAX_TOPIC_DEPTH, maxPendingPoints: 200000 });
+    expect(cfg.limits).toEqual({ maxPayloadBytes: LIMITS.maxPayloadBytes, maxTopicDepth: MAX_TOPIC_DEPTH, maxPendingPoints: 200000, maxFutureMs: 600_000 });
     expect(cfg.registry.path).toBe(defaultRegistryPath());
     expect(cfg.registry.path).not.toContain(process.cwd());
     expect(cfg.log.level).toBe('info');

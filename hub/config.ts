@@ -72,6 +72,28 @@ const limitsSchema = z.strictObject({
   maxPayloadBytes: z.int().min(256).max(64 * 1024 * 1024).default(LIMITS.maxPayloadBytes),
   maxTopicDepth: z.int().min(4).max(100).default(MAX_TOPIC_DEPTH),
   maxPendingPoints: z.int().min(1).default(200_000),
+  /** Readings more than this far ahead of the hub's clock are refused (per point) and reported as a clock problem. */
+  maxFutureMs: z.int().min(0).max(7 * 86_400_000).default(600_000),
+  /** Readings older than this are refused likewise; default: the raw retention (INF: no lower bound but 2001). */
+  maxPastMs: z.int().min(60_000).optional(),
+});
+
+/** Per-agent budgets (hub/budgets.ts): each hit is counted in /metrics and shown in the agent's /api/sites entry. */
+const budgetsSchema = z.strictObject({
+  /** Points per second per agent (token bucket); past it the PUBACK is held, past `maxHoldMs` the publish is refused unacknowledged. */
+  pointsPerS: z.number().positive().default(5000),
+  pointsBurst: z.number().positive().default(10_000),
+  /** Payload bytes per second per agent, likewise. */
+  bytesPerS: z.number().positive().default(1024 * 1024),
+  bytesBurst: z.number().positive().default(2 * 1024 * 1024),
+  /** Longest a PUBACK is held for a rate budget (holding stalls only that agent's socket; refusing makes it reconnect, which costs the hub more). */
+  maxHoldMs: z.int().min(0).max(120_000).default(30_000),
+  /** Distinct series (measurement + tags) per agent per UTC day; new series past it are refused. */
+  seriesPerDay: z.int().min(1).default(2000),
+  /** Points of one agent queued in ingest; past it that agent's submits wait (the others' do not). */
+  pendingPointsPerAgent: z.int().min(1).default(20_000),
+  /** Bytes of one agent in the spool; past it its batches are refused before the ack (never evicting another's). */
+  spoolShareBytes: z.int().min(1024).default(64 * 1024 * 1024),
 });
 
 const alertsSchema = z.strictObject({
@@ -121,6 +143,7 @@ export const hubConfigSchema = z.strictObject({
   influx: influxSchema.prefault({}),
   registry: registrySchema.prefault({}),
   limits: limitsSchema.prefault({}),
+  budgets: budgetsSchema.prefault({}),
   spool: spoolSchema.prefault({}),
   log: logSchema.prefault({}),
   alerts: alertsSchema.prefault({}),

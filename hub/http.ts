@@ -2,7 +2,7 @@
 // inject() tests. /healthz and /metrics are open (no identities in them); every other read needs a scope.
 import { fastify, type FastifyPluginAsync } from 'fastify';
 import type { Logger } from 'pino';
-import type { AgentStateTable } from './agent-state.ts';
+import { CLOCK_PROBLEM_SHOWN_MS, type AgentProblems, type AgentStateTable } from './agent-state.ts';
 import type { ApiAuth } from './alerts/api-auth.ts';
 import type { AuditLog } from './audit-log.ts';
 import type { HubMetrics } from './metrics.ts';
@@ -45,6 +45,10 @@ export interface SiteAgentView {
   completenessPct: number | null;
   /** Until when the broker refuses this agent's new connections (flapping ban), or null. */
   bannedUntil: string | null;
+  /** Readings refused for their time in the last 10 minutes: the agent's clock is wrong. */
+  clockProblem: boolean;
+  /** What the accept path refused or held of this agent (contract, budgets, InfluxDB rejections); null: nothing. */
+  problems: AgentProblems | null;
 }
 
 export interface SiteView {
@@ -113,7 +117,10 @@ export function siteViews(deps: Pick<HttpDeps, 'registry' | 'agentState' | 'poin
       oldestUnsentAgeS: d?.oldestUnsentAgeS ?? null,
       completenessPct: d?.completenessPct ?? null,
       bannedUntil: iso(bans.get(`${site}/${agent}`) ?? null),
+      clockProblem: false,
+      problems: deps.agentState.problemsOf(site, agent) ?? null,
     };
+    view.clockProblem = view.problems?.clock != null && now - view.problems.clock.lastAt <= CLOCK_PROBLEM_SHOWN_MS;
     const list = agentsBySite.get(site);
     if (list === undefined) agentsBySite.set(site, [view]);
     else list.push(view);

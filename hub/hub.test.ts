@@ -33,7 +33,7 @@ const tokens = new Map<string, string>();
 const clients: MqttClient[] = [];
 
 function batch(seq: number, t: number, value = 1): Batch {
-  return { seq, sentAt: Date.now() - 250, points: [{ m: 'net_probe', t, tags: { target: 'hub', method: 'icmp' }, fields: { up: true, rtt_ms: value } }] };
+  return { seq, sentAt: Date.now() - 250, points: [{ m: 'net_probe', t, tags: { target: 'hub', method: 'icmp' }, fields: { up: 1, rtt_ms: value } }] };
 }
 
 async function connect(site: string, agent: string, over: Partial<IClientOptions> = {}): Promise<MqttClient> {
@@ -107,7 +107,7 @@ describe('hub ingest over MQTT', () => {
     const series = res.results[0]?.series?.[0];
     expect(series?.values?.length).toBe(1);
     const row = Object.fromEntries((series?.columns ?? []).map((col, i) => [col, series?.values?.[0]?.[i]]));
-    expect(row).toMatchObject({ time: t, site: 'xa-a', agent: 'pi-1', province: 'vinh-phuc', area: 'tam-dao', target: 'hub', method: 'icmp', rtt_ms: 12.5, up: true });
+    expect(row).toMatchObject({ time: t, site: 'xa-a', agent: 'pi-1', province: 'vinh-phuc', area: 'tam-dao', target: 'hub', method: 'icmp', rtt_ms: 12.5, up: 1 });
     expect(hub.agentState.get('xa-a', 'pi-1')?.clockOffsetMs).toBeGreaterThanOrEqual(250);
   });
 

@@ -1,5 +1,6 @@
 // The hub: registry, InfluxDB sink, ingest, MQTT broker and HTTP API wired together with idempotent start/stop.
 import { dirname, join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import { parseAgentIdentity } from '../protocol/index.ts';
 import { AgentStateTable } from './agent-state.ts';
@@ -20,7 +21,8 @@ import { HubMetrics } from './metrics.ts';
 import { PointsToday } from './points-today.ts';
 import { Registry, type RegistryOptions } from './registry.ts';
 import { SpoolingSink } from './spool.ts';
-import type { HubPoint, Sink } from './sink.ts';
+import { parseRejection, type HubPoint, type Sink, type SinkError } from './sink.ts';
+import { RateLimitedLog } from './rate-limited-log.ts';
 import { statusWatcher } from './status-watch.ts';
 
 export interface HubOptions {
@@ -66,12 +68,14 @@ export class Hub {
   private setupTimer: NodeJS.Timeout | undefined;
   private spool: SpoolingSink | undefined;
   private alertEngine: AlertEngine | undefined;
+  private readonly rejectLog: RateLimitedLog;
 
   constructor(
     readonly config: HubConfig,
     private readonly opts: HubOptions = {},
   ) {
     this.log = (opts.logger ?? silentLogger()).child({ component: 'hub' });
+    this.rejectLog = new RateLimitedLog(this.log, 60_000);
   }
 
   start(): Promise<void> {
@@ -94,13 +98,24 @@ export class Hub {
       flushIntervalMs: config.influx.flushIntervalMs,
       maxInflightWrites: config.influx.maxInflightWrites,
       maxPendingPoints: config.limits.maxPendingPoints,
+      maxPendingPointsPerKey: config.budgets.pendingPointsPerAgent,
+      onRejected: (points, err) => this.onInfluxRejected(points, err),
       onWritten: (points) => {
         this.countWritten(points);
         this.alertEngine?.onPoints(points); // the engine sees what is stored, agent status points included
       },
     });
     this.ensureDatabase(influx, 0, registry);
-    const policy = new BrokerPolicy({ registry, ingest, agentState: this.agentState, metrics: this.metrics, limits: config.limits, logger });
+    const policy = new BrokerPolicy({
+      registry,
+      ingest,
+      agentState: this.agentState,
+      metrics: this.metrics,
+      limits: { ...config.limits, maxPastMs: config.limits.maxPastMs ?? retentionMs(config.influx.retention) },
+      budgets: config.budgets,
+      spoolBytesOf: (key) => this.spool?.agentBytes(key) ?? 0,
+      logger,
+    });
     const broker = await MqttBroker.start({
       policy: new ServiceBrokerPolicy(policy, services, logger),
       logger,
@@ -180,6 +195,7 @@ export class Hub {
       fsyncIntervalMs: config.spool.fsyncIntervalMs,
       drainBatchPoints: config.influx.batchSize,
       logger,
+      onRejected: (points, err) => this.onInfluxRejected(points, err),
     });
     this.spool = spool;
     this.metrics.addGauge({ name: 'ioc_hub_spool_depth', help: 'Batches in the durable spool, waiting for InfluxDB', read: () => spool.depth });
@@ -193,6 +209,34 @@ export class Hub {
     this.metrics.addGauge({ name: 'ioc_hub_connected_clients', help: 'Open MQTT connections', read: () => broker.connectedClients });
     this.metrics.addGauge({ name: 'ioc_hub_agents_online', help: 'Agents whose last status says online', read: () => this.agentState.onlineCount() });
     this.metrics.addGauge({ name: 'ioc_hub_pending_points', help: 'Points queued or being written', read: () => ingest.pendingPoints });
+    const loop = monitorEventLoopDelay({ resolution: 10 });
+    loop.enable();
+    this.metrics.addGauge({ name: 'ioc_hub_event_loop_delay_max_ms', help: 'Longest event-loop delay since start (one agent must not hold the loop)', read: () => Math.round(loop.max / 1e6) });
+    this.metrics.addGauge({ name: 'ioc_hub_agents_clock_problem', help: 'Agents with readings refused for their time in the last 10 minutes', read: () => this.agentState.clockProblemCount(Date.now()) });
+  }
+
+  /**
+   * InfluxDB refused points of a batch for good (HTTP 400) after it was acknowledged: an alarm, never a
+   * silent drop. Counted by reason, logged, and charged to the agents whose points it held (their
+   * /api/sites entry): those of the named measurement when InfluxDB names one.
+   */
+  private onInfluxRejected(points: readonly HubPoint[], err: SinkError): void {
+    const rejection = err.rejection ?? parseRejection(err.message);
+    const named = rejection.measurement === undefined ? points : points.filter((p) => p.measurement === rejection.measurement);
+    const culprits = named.length > 0 ? named : points;
+    this.metrics.influxRejected.inc(rejection.dropped ?? culprits.length, rejection.reason);
+    const byAgent = new Map<string, { site: string; agent: string; n: number }>();
+    for (const p of culprits) {
+      const { site, agent } = p.tags;
+      if (site === undefined || agent === undefined) continue;
+      const k = `${site}/${agent}`;
+      const e = byAgent.get(k) ?? { site, agent, n: 0 };
+      e.n++;
+      byAgent.set(k, e);
+    }
+    const now = Date.now();
+    for (const e of byAgent.values()) this.agentState.recordInfluxRejected(e.site, e.agent, e.n, rejection.reason, now);
+    this.rejectLog.warn(`influx-rejected:${rejection.reason}`, { reason: rejection.reason, measurement: rejection.measurement, dropped: rejection.dropped, agents: [...byAgent.keys()].slice(0, 10), err: err.message.slice(0, 500) }, 'InfluxDB refused acknowledged points');
   }
 
   private countWritten(points: readonly HubPoint[]): void {
@@ -271,4 +315,12 @@ export class Hub {
       writeErrors: m.writeErrors.get(),
     };
   }
+}
+
+/** An InfluxDB duration (90d, 12w, 720h) in ms; INF: undefined (no lower bound but the schema's). */
+export function retentionMs(duration: string): number | undefined {
+  const m = /^(\d+)([hdw])$/.exec(duration);
+  if (m === null) return undefined;
+  const unit = m[2] === 'h' ? 3_600_000 : m[2] === 'd' ? 86_400_000 : 7 * 86_400_000;
+  return Number(m[1]) * unit;
 }

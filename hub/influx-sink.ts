@@ -3,7 +3,7 @@ import type { InfluxDB, IPoint } from 'influx';
 import type { Logger } from 'pino';
 import { HubError } from './errors.ts';
 import { ensureInfluxSchema, influxClient } from './influx-schema.ts';
-import { SinkError, type HubPoint, type Sink } from './sink.ts';
+import { SinkError, parseRejection, type HubPoint, type Sink } from './sink.ts';
 
 export interface InfluxSinkOptions {
   url: string;
@@ -38,8 +38,10 @@ export class InfluxSink implements Sink {
       await this.influx.writePoints(lines, { precision: 'ms', database: this.opts.database });
     } catch (err: unknown) {
       const status = httpStatus(err);
+      const message = `InfluxDB write failed: ${err instanceof Error ? err.message : String(err)}`;
       // 400 = the points themselves were refused (InfluxDB still wrote the valid ones: "partial write").
-      throw new SinkError(`InfluxDB write failed: ${err instanceof Error ? err.message : String(err)}`, { retryable: status !== 400, cause: err });
+      if (status === 400) throw new SinkError(message, { retryable: false, cause: err, rejection: parseRejection(message) });
+      throw new SinkError(message, { retryable: true, cause: err });
     }
   }
 

@@ -82,4 +82,46 @@ describe('Ingest', () => {
     await expect(ingest.submit(points(1))).rejects.toMatchObject({ code: 'E_INGEST_STOPPED' });
     await ingest.stop();
   });
+
+  it('fills batches round-robin over agents: a flood queued first does not delay another agent’s points', async () => {
+    const sink = new FakeSink();
+    sink.delayMs = 20;
+    const { ingest } = makeIngest(sink, { batchSize: 100, maxInflightWrites: 1, maxPendingPoints: 100_000 });
+    const flood = Array.from({ length: 20 }, (_, i) => ingest.submit(points(100, i * 1000), 'xa-a/attacker'));
+    let bystanderDoneAt = 0;
+    let floodDone = 0;
+    for (const f of flood) void f.then(() => floodDone++);
+    await ingest.submit(points(5, 900_000), 'xa-b/pi-1').then(() => {
+      bystanderDoneAt = floodDone;
+    });
+    await Promise.all(flood);
+    // Round-robin: the bystander's points ride in the first or second write, not behind 2,000 flood points.
+    expect(bystanderDoneAt).toBeLessThanOrEqual(2);
+    const first = sink.writes.findIndex((w) => w.some((p) => p.timestamp >= 1_700_000_900_000));
+    expect(first).toBeLessThanOrEqual(1);
+  });
+
+  it('bounds each agent’s pending points: the flooding agent waits, another agent does not', async () => {
+    const sink = new FakeSink();
+    sink.delayMs = 30;
+    const { ingest, metrics } = makeIngest(sink, { batchSize: 100, maxInflightWrites: 1, maxPendingPoints: 100_000, maxPendingPointsPerKey: 200 });
+    const flood = Array.from({ length: 10 }, (_, i) => ingest.submit(points(100, i * 1000), 'xa-a/attacker'));
+    await new Promise((r) => setTimeout(r, 5));
+    expect(ingest.pendingOf('xa-a/attacker')).toBeLessThanOrEqual(200);
+    const started = performance.now();
+    await ingest.submit(points(5, 900_000), 'xa-b/pi-1');
+    expect(performance.now() - started).toBeLessThan(200);
+    expect(metrics.backpressureWaits.get()).toBeGreaterThan(0);
+    await Promise.all(flood);
+    expect(sink.writes.flat().length).toBe(1005);
+  });
+
+  it('tells onRejected about points the sink refused for good, and still acknowledges', async () => {
+    const sink = new FakeSink();
+    const rejected: number[] = [];
+    const { ingest } = makeIngest(sink, { onRejected: (pts) => rejected.push(pts.length) });
+    sink.failNext = new SinkError('partial write: field type conflict dropped=2', { retryable: false });
+    await ingest.submit(points(4));
+    expect(rejected).toEqual([4]);
+  });
 });

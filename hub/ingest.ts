@@ -1,4 +1,7 @@
 // Batches points from many MQTT messages into bounded sink writes; each submit resolves once all its points are stored.
+// Fair: each agent (submit key) has its own queue and a batch is filled round-robin over them (deficit
+// round-robin with a quantum of batchSize / active agents), and each agent has its own pending bound,
+// so one agent's flood waits behind its own points and never in front of another agent's.
 import type { Logger } from 'pino';
 import { HubError } from './errors.ts';
 import type { HubMetrics } from './metrics.ts';
@@ -16,6 +19,10 @@ export interface IngestOptions {
   maxInflightWrites: number;
   /** Points queued or being written; past it, submit waits (back-pressure on the publishers). */
   maxPendingPoints: number;
+  /** Points of one submit key (agent) queued or being written; past it, that key's submits wait. Default: maxPendingPoints. */
+  maxPendingPointsPerKey?: number;
+  /** Called when the sink refused points of a batch for good (InfluxDB 400): the alarm and the agents' counters. */
+  onRejected?: (points: readonly HubPoint[], err: SinkError) => void;
   /** Called with every batch the sink accepted. */
   onWritten?: (points: readonly HubPoint[]) => void;
 }
@@ -33,13 +40,24 @@ interface Entry {
   sub: Submission;
 }
 
-interface Batch {
-  points: HubPoint[];
-  parts: { sub: Submission; count: number }[];
+interface KeyQueue {
+  entries: Entry[];
+  /** Queued + in a write, of this key. */
+  pending: number;
 }
 
+interface Batch {
+  points: HubPoint[];
+  parts: { sub: Submission; count: number; key: string }[];
+}
+
+/** Submit key of the hub's own points (status, delivery, alerts). */
+export const HUB_KEY = 'hub';
+
 export class Ingest {
-  private readonly queue: Entry[] = [];
+  private readonly queues = new Map<string, KeyQueue>();
+  /** Keys with queued points, in round-robin order. */
+  private active: string[] = [];
   private queuedPoints = 0;
   private inflight = 0;
   private inflightPoints = 0;
@@ -61,24 +79,39 @@ export class Ingest {
   }
 
   /** Resolves when every point is in the sink; rejects when a write containing them failed. */
-  async submit(points: readonly HubPoint[]): Promise<void> {
+  /** Points of one key queued or being written. */
+  pendingOf(key: string): number {
+    return this.queues.get(key)?.pending ?? 0;
+  }
+
+  async submit(points: readonly HubPoint[], key: string = HUB_KEY): Promise<void> {
     if (points.length === 0) return;
     // The room check and the enqueue run without an await in between, so concurrent submits cannot overshoot.
     if (this.stopped) throw new HubError('E_INGEST_STOPPED', 'ingest is stopped');
-    while (this.mustWait(points.length)) {
+    while (this.mustWait(key, points.length)) {
       this.opts.metrics.backpressureWaits.inc();
       await new Promise<void>((resolve) => this.waiters.push(resolve));
       if (this.stopped) throw new HubError('E_INGEST_STOPPED', 'ingest is stopped');
     }
     await new Promise<void>((resolve, reject) => {
       const sub: Submission = { remaining: points.length, failed: false, resolve, reject };
-      this.queue.push({ points, offset: 0, sub });
+      let q = this.queues.get(key);
+      if (q === undefined) {
+        q = { entries: [], pending: 0 };
+        this.queues.set(key, q);
+      }
+      if (q.entries.length === 0) this.active.push(key);
+      q.entries.push({ points, offset: 0, sub });
+      q.pending += points.length;
       this.queuedPoints += points.length;
       this.pump();
     });
   }
 
-  private mustWait(count: number): boolean {
+  private mustWait(key: string, count: number): boolean {
+    const own = this.pendingOf(key);
+    const perKey = this.opts.maxPendingPointsPerKey ?? this.opts.maxPendingPoints;
+    if (own > 0 && own + count > perKey) return true;
     return this.pendingPoints > 0 && this.pendingPoints + count > this.opts.maxPendingPoints;
   }
 
@@ -96,19 +129,31 @@ export class Ingest {
     }
   }
 
+  /** Fills one batch round-robin over the keys with queued points, at most a quantum per key per turn. */
   private take(): Batch {
     const batch: Batch = { points: [], parts: [] };
-    while (batch.points.length < this.opts.batchSize) {
-      const entry = this.queue[0];
-      if (entry === undefined) break;
-      const count = Math.min(entry.points.length - entry.offset, this.opts.batchSize - batch.points.length);
-      for (let i = entry.offset; i < entry.offset + count; i++) {
-        const p = entry.points[i];
-        if (p !== undefined) batch.points.push(p);
+    const size = this.opts.batchSize;
+    const quantum = Math.max(1, Math.ceil(size / Math.max(1, this.active.length)));
+    while (batch.points.length < size) {
+      const key = this.active.shift();
+      if (key === undefined) break;
+      const q = this.queues.get(key);
+      if (q === undefined) continue;
+      let turn = Math.min(quantum, size - batch.points.length);
+      while (turn > 0) {
+        const entry = q.entries[0];
+        if (entry === undefined) break;
+        const count = Math.min(entry.points.length - entry.offset, turn);
+        for (let i = entry.offset; i < entry.offset + count; i++) {
+          const p = entry.points[i];
+          if (p !== undefined) batch.points.push(p);
+        }
+        batch.parts.push({ sub: entry.sub, count, key });
+        entry.offset += count;
+        turn -= count;
+        if (entry.offset >= entry.points.length) q.entries.shift();
       }
-      batch.parts.push({ sub: entry.sub, count });
-      entry.offset += count;
-      if (entry.offset >= entry.points.length) this.queue.shift();
+      if (q.entries.length > 0) this.active.push(key);
     }
     this.queuedPoints -= batch.points.length;
     return batch;
@@ -128,6 +173,12 @@ export class Ingest {
       .finally(() => {
         this.inflight--;
         this.inflightPoints -= n;
+        for (const part of batch.parts) {
+          const q = this.queues.get(part.key);
+          if (q === undefined) continue;
+          q.pending -= part.count;
+          if (q.pending <= 0 && q.entries.length === 0) this.queues.delete(part.key);
+        }
         this.wake();
         this.pump();
       });
@@ -150,6 +201,11 @@ export class Ingest {
       const dropped = /dropped=(\d+)/.exec(err.message)?.[1];
       this.opts.metrics.pointsRejected.inc(dropped === undefined ? batch.points.length : Number(dropped));
       this.log.warn({ err, points: batch.points.length }, 'sink refused points; dropped');
+      try {
+        this.opts.onRejected?.(batch.points, err);
+      } catch (hookErr: unknown) {
+        this.log.error({ err: hookErr }, 'onRejected hook failed');
+      }
       this.settle(batch, undefined);
       return;
     }

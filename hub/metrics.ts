@@ -82,6 +82,11 @@ export class HubMetrics {
   readonly connRefused = new Counter('ioc_hub_conn_refused_total', 'MQTT connections refused or closed by the broker guard (caps, packet size, CONNECT timeout, auth rate limit, bans, takeovers)', 'reason');
   readonly takeovers = new Counter('ioc_hub_takeover_total', 'Connections with the identity of a live session: refused (live one kept) or allowed (live one silent)', 'outcome');
   readonly flappingBans = new Counter('ioc_hub_flapping_bans_total', 'Client ids banned for connecting too often (mqtt.flapping)');
+  readonly pointsRefused = new Counter('ioc_hub_points_refused_total', 'Agent points refused by the data contract (the rest of their batch is stored)', 'reason');
+  readonly influxRejected = new Counter('ioc_hub_influx_rejected_points_total', 'Points InfluxDB refused (HTTP 400: field type conflict, partial write…): an alarm', 'reason');
+  readonly budgetHits = new Counter('ioc_hub_budget_hits_total', 'Per-agent budget hits (rate_held: PUBACK held; rate_refused, spool_refused: refused unacknowledged; series: points refused)', 'budget');
+  readonly retainRefused = new Counter('ioc_hub_retain_refused_total', 'Publishes whose retain flag was refused (retain is for status only)');
+  readonly cmdResultRefused = new Counter('ioc_hub_cmd_result_refused_total', 'cmd-result publishes for ids the hub did not issue, acknowledged and dropped');
   readonly writeLatency = new Histogram('ioc_hub_write_latency_seconds', 'Latency of one batch write to the sink', [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]);
   private readonly gauges: GaugeSource[] = [];
   private readonly extraCounters: Counter[] = [];
@@ -97,7 +102,7 @@ export class HubMetrics {
 
   render(): string {
     const lines: string[] = [];
-    for (const c of [this.pointsReceived, this.pointsWritten, this.pointsRejected, this.batchesRejected, this.publishDenied, this.subscribeDenied, this.authFailures, this.writeErrors, this.backpressureWaits]) {
+    for (const c of [this.pointsReceived, this.pointsWritten, this.pointsRejected, this.batchesRejected, this.publishDenied, this.subscribeDenied, this.authFailures, this.writeErrors, this.backpressureWaits, this.pointsRefused, this.influxRejected, this.budgetHits, this.retainRefused, this.cmdResultRefused]) {
       lines.push(...c.render());
     }
     for (const c of [this.connRefused, this.takeovers, this.flappingBans]) lines.push(...c.render());

@@ -56,12 +56,41 @@ describe('SpoolingSink', () => {
     await s.close();
   });
 
-  it('drops the oldest past maxBytes and counts them', async () => {
+  it('refuses a batch past maxBytes (retryably, before the ack) instead of evicting acknowledged ones, and counts it', async () => {
     const target = new FlakySink();
     const s = SpoolingSink.open({ dir: join(root, 'c'), target, maxBytes: 2 * 1024 * 1024, segmentBytes: 64 * 1024, logger: silentLogger(), retryMinMs: 10_000 });
-    for (let i = 0; i < 400; i += 1) await s.write(pts(i * 100, 100));
-    expect(s.droppedTotal).toBeGreaterThan(0);
-    expect(s.droppedTotal + s.depth).toBe(400);
+    let accepted = 0;
+    let refused = 0;
+    for (let i = 0; i < 400; i += 1) {
+      try {
+        await s.write(pts(i * 100, 100));
+        accepted += 1;
+      } catch (err: unknown) {
+        expect(err).toBeInstanceOf(SinkError);
+        expect((err as SinkError).retryable).toBe(true);
+        refused += 1;
+      }
+    }
+    expect(refused).toBeGreaterThan(0);
+    expect(s.refusedFull).toBe(refused);
+    expect(s.droppedTotal).toBe(0);
+    expect(s.depth).toBe(accepted);
+    expect(s.bytes).toBeLessThanOrEqual(2 * 1024 * 1024);
+    await s.close();
+  });
+
+  it('keeps the bytes of each agent in the spool (its share) and releases them as they drain', async () => {
+    const target = new FlakySink();
+    const s = SpoolingSink.open({ dir: join(root, 'd'), target, maxBytes: 8 * 1024 * 1024, logger: silentLogger(), retryMinMs: 10 });
+    const of = (agent: string, n: number) => pts(0, n).map((p) => ({ ...p, tags: { ...p.tags, site: 'xa-a', agent } }));
+    await s.write(of('pi-1', 100));
+    await s.write(of('pi-2', 10));
+    expect(s.agentBytes('xa-a/pi-1')).toBeGreaterThan(5 * s.agentBytes('xa-a/pi-2'));
+    expect(s.agentBytes('xa-a/pi-2')).toBeGreaterThan(0);
+    target.up = true;
+    for (let i = 0; i < 200 && s.depth > 0; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(s.depth).toBe(0);
+    expect(s.agentBytes('xa-a/pi-1')).toBe(0);
     await s.close();
   });
 });

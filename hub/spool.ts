@@ -11,7 +11,10 @@ export interface SpoolOptions {
   dir: string;
   /** The store behind the spool (InfluxDB). */
   target: Sink;
-  /** Bytes on disk; past it the oldest spooled batches are dropped and counted. */
+  /**
+   * Bytes on disk. A batch that would go past it is refused (the write fails retryably: no PUBACK, the
+   * agent resends) rather than evicting batches already acknowledged to other agents.
+   */
   maxBytes: number;
   segmentBytes?: number;
   /** Group commit window of the spool's fsync (0: fsync at once, coalescing concurrent writes). */
@@ -23,6 +26,20 @@ export interface SpoolOptions {
   logger: Logger;
   /** Told about every batch of points the drainer wrote (the hub's counters). */
   onDrained?: (points: readonly HubPoint[]) => void;
+  /** Told about spooled points InfluxDB refused for good when drained (the alarm). */
+  onRejected?: (points: readonly HubPoint[], err: SinkError) => void;
+}
+
+/** Whose points a spooled batch holds: `site/agent` of each point, bytes shared out by point count. */
+function bytesByAgent(points: readonly HubPoint[], bytes: number): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const p of points) {
+    const key = `${p.tags.site ?? ''}/${p.tags.agent ?? ''}`;
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  const out = new Map<string, number>();
+  for (const [key, n] of counts) out.set(key, Math.ceil((bytes * n) / Math.max(1, points.length)));
+  return out;
 }
 
 const DROP_LOG_INTERVAL_MS = 60_000;
@@ -38,6 +55,11 @@ export class SpoolingSink implements Sink {
   private attempt = 0;
   private stopped = false;
   private lastDropLog = 0;
+  /** Per spooled batch, its bytes by agent; and the sum per agent (the spool share budget). */
+  private readonly owners = new Map<number, Map<string, number>>();
+  private readonly agentBytesMap = new Map<string, number>();
+  /** Batches refused because the spool was full. */
+  refusedFull = 0;
   spooledPoints = 0;
   drainedPoints = 0;
 
@@ -54,11 +76,13 @@ export class SpoolingSink implements Sink {
     const log = opts.logger.child({ component: 'spool' });
     const holder: { self?: SpoolingSink } = {};
     let journal: Journal;
+    const segmentBytes = opts.segmentBytes ?? Math.max(64 * 1024, Math.min(16 * 1024 * 1024, Math.floor(opts.maxBytes / 16)));
     try {
       journal = Journal.open({
         dir: opts.dir,
-        maxBytes: opts.maxBytes,
-        segmentBytes: opts.segmentBytes ?? Math.max(64 * 1024, Math.min(16 * 1024 * 1024, Math.floor(opts.maxBytes / 16))),
+        // The spool refuses past maxBytes itself; the journal's own eviction is only a last resort.
+        maxBytes: opts.maxBytes + 2 * segmentBytes,
+        segmentBytes,
         fsyncIntervalMs: opts.fsyncIntervalMs ?? 0,
         fsyncEveryRecords: 1_000_000,
         onDrop: (count, reason) => holder.self?.onDrop(count, reason),
@@ -90,6 +114,11 @@ export class SpoolingSink implements Sink {
     return this.journal.droppedTotal;
   }
 
+  /** Bytes of this agent's (`site/agent`) points in the spool now. Batches recovered at start are not attributed. */
+  agentBytes(key: string): number {
+    return this.agentBytesMap.get(key) ?? 0;
+  }
+
   /** Age of the oldest spooled batch, ms (0 when empty). */
   oldestAgeMs(now = Date.now()): number {
     const at = this.journal.oldestAt;
@@ -112,16 +141,25 @@ export class SpoolingSink implements Sink {
 
   private async spool(points: readonly HubPoint[]): Promise<void> {
     if (this.stopped) throw new SinkError('spool is stopped', { retryable: true });
+    const data = Buffer.from(JSON.stringify(points));
+    if (this.journal.bytesOnDisk + data.length > this.opts.maxBytes) {
+      this.refusedFull += 1;
+      this.onDrop(1, 'full: batch refused before the ack');
+      throw new SinkError('spool full', { retryable: true });
+    }
     const id = this.nextId;
     this.nextId += 1;
     try {
-      this.journal.append(id, Buffer.from(JSON.stringify(points)));
+      this.journal.append(id, data);
       // The ack to the agent waits for this fsync (concurrent writes share one).
       await this.journal.commit();
     } catch (err: unknown) {
       throw new SinkError(`spool write failed: ${err instanceof Error ? err.message : String(err)}`, { retryable: true, cause: err });
     }
     this.spooledPoints += points.length;
+    const owners = bytesByAgent(points, data.length);
+    this.owners.set(id, owners);
+    for (const [key, bytes] of owners) this.agentBytesMap.set(key, (this.agentBytesMap.get(key) ?? 0) + bytes);
     this.scheduleDrain(this.attempt === 0 ? 500 : undefined);
   }
 
@@ -162,9 +200,13 @@ export class SpoolingSink implements Sink {
           this.log.debug({ err, attempt: this.attempt }, 'spool drain write failed');
           return;
         }
-        this.log.warn({ err, points: points.length }, 'InfluxDB refused spooled points; dropped');
+        this.log.error({ err, points: points.length }, 'InfluxDB refused spooled points; dropped');
+        this.opts.onRejected?.(points, err);
       }
-      for (const id of ids) this.journal.ack(id);
+      for (const id of ids) {
+        this.journal.ack(id);
+        this.release(id);
+      }
       this.drainedPoints += points.length;
       this.opts.onDrained?.(points);
       if (this.attempt > 0 || this.down) this.log.info({ left: this.journal.depth }, 'InfluxDB is back; draining the spool');
@@ -182,11 +224,22 @@ export class SpoolingSink implements Sink {
     await this.journal.close();
   }
 
+  private release(id: number): void {
+    const owners = this.owners.get(id);
+    if (owners === undefined) return;
+    this.owners.delete(id);
+    for (const [key, bytes] of owners) {
+      const left = (this.agentBytesMap.get(key) ?? 0) - bytes;
+      if (left <= 0) this.agentBytesMap.delete(key);
+      else this.agentBytesMap.set(key, left);
+    }
+  }
+
   private onDrop(count: number, reason: string): void {
     const now = Date.now();
     if (now - this.lastDropLog >= DROP_LOG_INTERVAL_MS) {
       this.lastDropLog = now;
-      this.log.error({ count, reason, droppedTotal: this.journal.droppedTotal }, 'spool full: oldest batches dropped');
+      this.log.error({ count, reason, droppedTotal: this.journal.droppedTotal }, 'spool full: batches dropped or refused');
     }
   }
 }

@@ -109,3 +109,17 @@ describe('decodeStatus', () => {
     if (!bad.ok) expect(bad.error.message).toMatch(/online/);
   });
 });
+
+describe('decodeBatch and __proto__', () => {
+  it('refuses a __proto__ key anywhere in a batch, also when escaped', () => {
+    const t = 1_800_000_000_000;
+    for (const bad of [
+      `{"seq":1,"sentAt":${t},"points":[{"m":"host","t":${t},"fields":{"cpu_pct":1,"__proto__":{"online":false}}}]}`,
+      `{"seq":1,"sentAt":${t},"points":[{"m":"host","t":${t},"tags":{"\\u005f_proto__":"x"},"fields":{"cpu_pct":1}}]}`,
+      `{"seq":1,"sentAt":${t},"__proto__":{},"points":[{"m":"host","t":${t},"fields":{"cpu_pct":1}}]}`,
+    ]) {
+      const r = decodeBatch(bad);
+      expect(r.ok).toBe(false);
+    }
+  });
+});

@@ -3,3 +3,4 @@ export * from './topics.ts';
 export * from './measurements.ts';
 export * from './schemas.ts';
 export * from './decode.ts';
+export * from './contract.ts';

@@ -1,32 +1,134 @@
-// Measurement and tag names written to InfluxDB. Extend, never rename: dashboards and rules read these.
+// The agent data contract: every measurement written to InfluxDB, its tag keys and one type per field.
+// Extend, never rename: dashboards and rules read these. The hub enforces it on every agent point
+// (protocol/contract.ts); edge collectors and the simulators are checked against it by tests.
+
+/** A field's one type in InfluxDB: numbers are written as floats, booleans as bools, strings as strings. */
+export type FieldType = 'number' | 'boolean' | 'string';
+
+export interface MeasurementSpec {
+  /** Who writes it: `hub` measurements are refused from agents (except `agentFields`). */
+  readonly owner: 'agent' | 'hub';
+  /** Every tag key, hub tags (site, agent) included. */
+  readonly tags: readonly string[];
+  /** Every known field with its one type. */
+  readonly fields: Readonly<Record<string, FieldType>>;
+  /** Type allowed for fields not listed (equipment: per-device register maps); absent: unknown fields are refused. */
+  readonly otherFields?: FieldType;
+  /** Of a hub-owned measurement, the fields an agent may write about itself. */
+  readonly agentFields?: readonly string[];
+}
+
+const n = 'number' as const;
+const b = 'boolean' as const;
+const s = 'string' as const;
+
+/** Fields every probe-like reading carries (a failed probe is a reading with a result code). */
+const PROBE_FIELDS = { up: n, result: s, rtt_ms: n } as const;
 
 export const MEASUREMENTS = {
-  agent: { tags: ['site', 'agent'], fields: ['online', 'uptime_s', 'outbox_depth', 'dropped_total', 'clock_offset_ms'] },
-  net_probe: { tags: ['site', 'agent', 'target', 'method'], fields: ['up', 'rtt_ms', 'loss_pct', 'status', 'cert_days_left'] },
-  net_iface: { tags: ['site', 'agent', 'iface'], fields: ['rx_bps', 'tx_bps', 'errors', 'drops', 'rx_bytes', 'tx_bytes', 'present'] },
-  uplink: { tags: ['site', 'agent'], fields: ['uplink', 'iface', 'uplink_since', 'since_s', 'on_4g'] },
-  queue: {
-    tags: ['site', 'agent', 'counter'],
-    fields: ['waiting', 'issued_total', 'served_total', 'current_number', 'avg_wait_s', 'skipped_total', 'longest_wait_s', 'p90_wait_s', 'avg_service_s', 'p90_service_s'],
+  /**
+   * The hub writes `online` (from status) and `clock_offset_ms`; the agent reports its own uptime and
+   * outbox (edge/agent.ts). An agent may never write `online`: a forged `online=false` would raise
+   * site-offline and suppress the site's real alerts.
+   */
+  agent: {
+    owner: 'hub',
+    tags: ['site', 'agent'],
+    fields: { online: b, uptime_s: n, outbox_depth: n, dropped_total: n, clock_offset_ms: n },
+    agentFields: ['uptime_s', 'outbox_depth', 'dropped_total'],
   },
-  display: { tags: ['site', 'agent', 'display'], fields: ['alive', 'last_seen_s', 'frozen', 'shown_number', 'expected_number', 'result'] },
-  equipment: { tags: ['site', 'agent', 'device', 'kind'], fields: [] },
-  gpio: { tags: ['site', 'agent', 'pin', 'name'], fields: ['state'] },
-  host: { tags: ['site', 'agent'], fields: ['cpu_pct', 'mem_pct', 'disk_pct', 'temp_c', 'throttled', 'uptime_s', 'under_voltage', 'freq_capped', 'throttled_now', 'soft_temp_limit', 'under_voltage_seen', 'throttled_seen'] },
+  net_probe: {
+    owner: 'agent',
+    tags: ['site', 'agent', 'target', 'method'],
+    fields: { ...PROBE_FIELDS, loss_pct: n, status: n, cert_days_left: n, rtt_min_ms: n, rtt_max_ms: n, jitter_ms: n },
+  },
+  net_iface: {
+    owner: 'agent',
+    tags: ['site', 'agent', 'iface'],
+    fields: { rx_bps: n, tx_bps: n, errors: n, drops: n, rx_bytes: n, tx_bytes: n, present: n },
+  },
+  uplink: { owner: 'agent', tags: ['site', 'agent'], fields: { uplink: s, iface: s, uplink_since: n, since_s: n, on_4g: n } },
+  queue: {
+    owner: 'agent',
+    tags: ['site', 'agent', 'counter'],
+    fields: {
+      waiting: n,
+      issued_total: n,
+      served_total: n,
+      current_number: n,
+      avg_wait_s: n,
+      skipped_total: n,
+      longest_wait_s: n,
+      p90_wait_s: n,
+      avg_service_s: n,
+      p90_service_s: n,
+    },
+  },
+  display: {
+    owner: 'agent',
+    tags: ['site', 'agent', 'display'],
+    fields: { alive: n, last_seen_s: n, frozen: n, shown_number: n, expected_number: n, result: s },
+  },
+  /** Per-device register maps (edge/modbus/profiles.ts and custom maps): known fields typed, any other field a number. */
+  equipment: {
+    owner: 'agent',
+    tags: ['site', 'agent', 'device', 'kind'],
+    fields: {
+      ...PROBE_FIELDS,
+      battery_pct: n,
+      on_battery: n,
+      input_v: n,
+      output_v: n,
+      load_pct: n,
+      runtime_min: n,
+      temp_c: n,
+      humidity_pct: n,
+      kwh: n,
+      power_w: n,
+      voltage_v: n,
+      current_a: n,
+      frequency_hz: n,
+    },
+    otherFields: n,
+  },
+  gpio: { owner: 'agent', tags: ['site', 'agent', 'pin', 'name'], fields: { state: n, available: n } },
+  host: {
+    owner: 'agent',
+    tags: ['site', 'agent'],
+    fields: {
+      cpu_pct: n,
+      mem_pct: n,
+      disk_pct: n,
+      temp_c: n,
+      throttled: n,
+      uptime_s: n,
+      under_voltage: n,
+      freq_capped: n,
+      throttled_now: n,
+      soft_temp_limit: n,
+      under_voltage_seen: n,
+      throttled_seen: n,
+    },
+  },
   // Discrete events, sent on the event topic.
-  queue_event: { tags: ['site', 'agent', 'counter', 'type'], fields: ['number', 'wait_s', 'service_s'] },
-  display_event: { tags: ['site', 'agent', 'display', 'type'], fields: ['alive', 'frozen', 'shown_number'] },
-  gpio_event: { tags: ['site', 'agent', 'pin', 'name'], fields: ['state'] },
-  uplink_event: { tags: ['site', 'agent'], fields: ['uplink', 'iface', 'previous', 'previous_iface'] },
-  alert: { tags: ['site', 'rule', 'severity'], fields: ['state', 'value'] },
+  queue_event: { owner: 'agent', tags: ['site', 'agent', 'counter', 'type'], fields: { number: n, wait_s: n, service_s: n } },
+  display_event: { owner: 'agent', tags: ['site', 'agent', 'display', 'type'], fields: { alive: n, frozen: n, shown_number: n } },
+  gpio_event: { owner: 'agent', tags: ['site', 'agent', 'pin', 'name'], fields: { state: n } },
+  uplink_event: { owner: 'agent', tags: ['site', 'agent'], fields: { uplink: s, iface: s, previous: s, previous_iface: s } },
+  alert: { owner: 'hub', tags: ['site', 'rule', 'severity'], fields: { state: s, value: n } },
   // Written by the hub at its own time: live vs replayed points, the agent's backlog, batches expected vs received today.
   delivery: {
+    owner: 'hub',
     tags: ['site', 'agent'],
-    fields: ['late_points', 'live_points', 'backlog_depth', 'oldest_unsent_age_s', 'expected_batches', 'received_batches'],
+    fields: { late_points: n, live_points: n, backlog_depth: n, oldest_unsent_age_s: n, expected_batches: n, received_batches: n },
   },
-} as const;
+  site_info: { owner: 'hub', tags: ['site', 'province', 'area'], fields: { name: s, lat: n, lon: n, area_name: s } },
+} as const satisfies Record<string, MeasurementSpec>;
 
 export type MeasurementName = keyof typeof MEASUREMENTS;
+
+/** Measurements only the hub writes (agents are refused them, but for `agentFields`). */
+export const HUB_MEASUREMENTS: readonly MeasurementName[] = (Object.keys(MEASUREMENTS) as MeasurementName[]).filter((m) => MEASUREMENTS[m].owner === 'hub');
 
 /** Tags the hub sets itself; an agent may not send them (they would let it pose as another site). */
 export const HUB_TAGS = ['site', 'agent', 'province', 'area'] as const;

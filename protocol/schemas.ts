@@ -21,14 +21,16 @@ export const LIMITS = {
 } as const;
 
 /** 2001-09-09 .. 2286: anything outside is a unit error (seconds instead of ms), not a time. */
-const MIN_EPOCH_MS = 1_000_000_000_000;
-const MAX_EPOCH_MS = 9_999_999_999_999;
+export const MIN_EPOCH_MS = 1_000_000_000_000;
+export const MAX_EPOCH_MS = 9_999_999_999_999;
 
 export const slugSchema = z.string().regex(SLUG_PATTERN, 'must be a slug: 1-64 of a-z, 0-9, -');
 export const epochMsSchema = z.int().min(MIN_EPOCH_MS, 'epoch milliseconds expected').max(MAX_EPOCH_MS, 'epoch milliseconds expected');
 
-const measurementNameSchema = z.string().regex(/^[a-z][a-z0-9_]{0,63}$/, 'measurement: lowercase letters, digits, _');
-const keySchema = z.string().regex(/^[a-z][a-z0-9_]{0,63}$/, 'key: lowercase letters, digits, _');
+/** Measurement names, tag and field keys. */
+export const NAME_PATTERN = /^[a-z][a-z0-9_]{0,63}$/;
+const measurementNameSchema = z.string().regex(NAME_PATTERN, 'measurement: lowercase letters, digits, _');
+const keySchema = z.string().regex(NAME_PATTERN, 'key: lowercase letters, digits, _');
 const tagValueSchema = z.string().min(1).max(LIMITS.maxTagValueLength);
 const fieldValueSchema = z.union([z.number(), z.boolean(), z.string().max(LIMITS.maxStringFieldLength)]);
 

@@ -90,7 +90,7 @@ describe('alert notifications through Node-RED', () => {
   it('50 sites losing the portal probe together give one incident', async () => {
     const before = s.mails.length;
     const sites = s.sites.slice(100, 150).map((x) => x.slug);
-    const probe = (up: boolean) => [{ m: 'net_probe', t: Date.now(), tags: { target: 'portal', method: 'http' }, fields: { up } }];
+    const probe = (up: boolean) => [{ m: 'net_probe', t: Date.now(), tags: { target: 'portal', method: 'http' }, fields: { up: up ? 1 : 0 } }];
     await Promise.all(sites.map((site) => s.telemetry(site, probe(false))));
     await waitUntil('incident mail', async () => s.mails.length > before, 15_000, 50);
     await sleep(2500);

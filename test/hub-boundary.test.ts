@@ -18,7 +18,7 @@ function batch(seq: number, t: number, target = 'portal', n = 1): Batch {
   return {
     seq,
     sentAt: Date.now(),
-    points: Array.from({ length: n }, (_, i) => ({ m: 'net_probe', t: t + i, tags: { target, method: 'tcp' }, fields: { up: true, rtt_ms: 10 + i } })),
+    points: Array.from({ length: n }, (_, i) => ({ m: 'net_probe', t: t + i, tags: { target, method: 'tcp' }, fields: { up: 1, rtt_ms: 10 + i } })),
   };
 }
 

@@ -1,5 +1,5 @@
 // An Accumulator that keeps every reading, for collector tests.
-import type { FieldValue } from '../../protocol/index.ts';
+import { checkAgentPoint, pointSchema, type FieldValue } from '../../protocol/index.ts';
 import type { Accumulator } from '../collectors/types.ts';
 
 export interface Reading {
@@ -14,9 +14,11 @@ export interface Reading {
 export class RecordingAccumulator implements Accumulator {
   readonly readings: Reading[] = [];
   add(m: string, fields: Record<string, FieldValue>, tags?: Record<string, string>, t: number = Date.now()): void {
+    assertContract(m, fields, tags, t);
     this.readings.push({ m, fields, tags, t, channel: 'telemetry' });
   }
   event(m: string, fields: Record<string, FieldValue>, tags?: Record<string, string>, t: number = Date.now()): void {
+    assertContract(m, fields, tags, t);
     this.readings.push({ m, fields, tags, t, channel: 'event' });
   }
   /** Readings of one measurement. */
@@ -29,4 +31,11 @@ export class RecordingAccumulator implements Accumulator {
     if (r === undefined) throw new Error('no reading');
     return r;
   }
+}
+
+/** Every collector test checks its readings against the agent data contract the hub enforces (protocol/contract.ts). */
+function assertContract(m: string, fields: Record<string, FieldValue>, tags: Record<string, string> | undefined, t: number): void {
+  const parsed = pointSchema.safeParse(tags === undefined ? { m, t, fields } : { m, t, tags, fields });
+  const why = parsed.success ? checkAgentPoint(parsed.data) : `schema: ${parsed.error.issues[0]?.message ?? ''}`;
+  if (why !== undefined) throw new Error(`reading outside the agent data contract (${why}): ${JSON.stringify({ m, tags, fields })}`);
 }

@@ -69,7 +69,7 @@ export async function startBystander(opts: {
     const batch: Batch = {
       seq,
       sentAt: now,
-      points: Array.from({ length: perBatch }, (_, i) => ({ m: 'net_probe', t: base + i, tags: { target, method: 'tcp' }, fields: { up: true, rtt_ms: 10 + i } })),
+      points: Array.from({ length: perBatch }, (_, i) => ({ m: 'net_probe', t: base + i, tags: { target, method: 'tcp' }, fields: { up: 1, rtt_ms: 10 + i } })),
     };
     sent++;
     const started = performance.now();

@@ -82,7 +82,8 @@ const agents: Running[] = creds.map((c) => {
 function tick(a: Running): void {
   const s = a.seq.next();
   const points = [];
-  for (let i = 0; i < P; i += 1) points.push({ m: 'fault', t: t0 + s * P + i, fields: { v: s * P + i } });
+  // A measurement of the agent data contract (the hub refuses any other): the value rides in rtt_ms.
+  for (let i = 0; i < P; i += 1) points.push({ m: 'net_probe', t: t0 + s * P + i, tags: { target: 'fault', method: 'tcp' }, fields: { rtt_ms: s * P + i } });
   writeSync(a.log, `i ${s}\n`);
   void a.outbox.append({ seq: s, payload: JSON.stringify(points), points: P });
   writeSync(a.log, `a ${s}\n`);

@@ -65,9 +65,10 @@ export interface StoredCount {
   max: number | undefined;
 }
 
-/** Exact count of `fault.v` rows and distinct values per site. */
+/** Exact count of the fault agents' rows (`net_probe` of target `fault`, the value in `rtt_ms`) and distinct values per site. */
 export async function storedCounts(stack: Stack): Promise<Map<string, StoredCount>> {
-  const body = await stack.influx.query('SELECT count(v), count(distinct(v)) FROM fault GROUP BY site; SELECT min(v), max(v) FROM fault GROUP BY site', 'ioc');
+  const from = `FROM net_probe WHERE target = 'fault'`;
+  const body = await stack.influx.query(`SELECT count(rtt_ms), count(distinct(rtt_ms)) ${from} GROUP BY site; SELECT min(rtt_ms), max(rtt_ms) ${from} GROUP BY site`, 'ioc');
   const out = new Map<string, StoredCount>();
   for (const s of body.results[0]?.series ?? []) {
     const site = s.tags?.site ?? '';

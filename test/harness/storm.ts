@@ -52,7 +52,8 @@ function append(a: StormAgent, t0: number, points: number): void {
   const seq = a.seq;
   a.seq += 1;
   const list = [];
-  for (let i = 0; i < points; i += 1) list.push({ m: 'storm', t: t0 + seq * points + i, fields: { v: seq * points + i } });
+  // A measurement of the agent data contract (the hub refuses any other): the value rides in rtt_ms.
+  for (let i = 0; i < points; i += 1) list.push({ m: 'net_probe', t: t0 + seq * points + i, tags: { target: 'storm', method: 'tcp' }, fields: { rtt_ms: seq * points + i } });
   a.generated += points;
   void a.outbox.append({ seq, payload: JSON.stringify(list), points }).then(() => a.link.kick());
 }
@@ -117,9 +118,9 @@ export async function runStorm(stack: Stack, creds: readonly AgentCredentials[],
   }
 }
 
-/** Rows of `storm` per `site/agent` in InfluxDB (after the hub was stopped cleanly, so nothing is pending). */
+/** Rows of the storm's points (`net_probe` of target `storm`) per `site/agent` in InfluxDB (after the hub was stopped cleanly, so nothing is pending). */
 export async function stormCounts(stack: Stack): Promise<Map<string, { rows: number; distinct: number }>> {
-  const body = await stack.influx.query('SELECT count("v"), count(distinct("v")) FROM "storm" GROUP BY "site", "agent"', 'ioc');
+  const body = await stack.influx.query(`SELECT count("rtt_ms"), count(distinct("rtt_ms")) FROM "net_probe" WHERE "target" = 'storm' GROUP BY "site", "agent"`, 'ioc');
   const out = new Map<string, { rows: number; distinct: number }>();
   for (const s of body.results[0]?.series ?? []) {
     const row = s.values?.[0] ?? [];
