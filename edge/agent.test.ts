@@ -69,7 +69,7 @@ describe('Agent', () => {
     const points = batches.flatMap((b) => b.points);
     expect(points.some((p) => p.m === 'net_probe' && p.tags?.target === 'peer' && p.fields.up === 1 && p.fields.result === 'ok')).toBe(true);
     expect(points.some((p) => p.m === 'host' && typeof p.fields.mem_pct === 'number')).toBe(true);
-    expect(points.some((p) => p.m === 'agent' && typeof p.fields.outbox_depth === 'number')).toBe(true);
+    expect(points.some((p) => p.m === 'agent_report' && typeof p.fields.outbox_depth === 'number')).toBe(true);
     const seqs = batches.map((b) => b.seq);
     expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
     const status = broker.received.filter((r) => r.topic === statusTopic('xa-agent', 'pi-1')).map((r) => statusSchema.parse(JSON.parse(r.payload)));

@@ -241,8 +241,9 @@ export class Agent {
     return s.running;
   }
 
+  /** The self-report: `agent_report` on the wire, stored by the hub as `agent` (protocol STORED_AS). */
   private addAgentPoint(): void {
-    this.batcher?.add('agent', {
+    this.batcher?.add('agent_report', {
       uptime_s: Math.round((Date.now() - this.startedAt) / 1000),
       outbox_depth: this.outbox.depth,
       dropped_total: this.outbox.droppedTotal,

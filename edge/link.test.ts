@@ -19,7 +19,7 @@ afterAll(async () => {
 });
 
 function entry(seq: number): OutboxEntry {
-  return { seq, payload: JSON.stringify([{ m: 'agent', t: 1_700_000_000_000 + seq, fields: { uptime_s: seq } }]), points: 1 };
+  return { seq, payload: JSON.stringify([{ m: 'agent_report', t: 1_700_000_000_000 + seq, fields: { uptime_s: seq } }]), points: 1 };
 }
 
 async function waitFor(cond: () => boolean, timeoutMs = 10_000, what = 'condition'): Promise<void> {

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { Outbox, OutboxEntry } from './outbox.ts';
 
 function entry(seq: number): OutboxEntry {
-  return { seq, payload: JSON.stringify([{ m: 'agent', t: 1_700_000_000_000 + seq, fields: { uptime_s: seq } }]), points: 1 };
+  return { seq, payload: JSON.stringify([{ m: 'agent_report', t: 1_700_000_000_000 + seq, fields: { uptime_s: seq } }]), points: 1 };
 }
 
 export function outboxContract(name: string, create: (maxBatches: number) => Promise<Outbox>): void {

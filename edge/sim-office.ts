@@ -261,7 +261,7 @@ export class SimOffice {
       t,
       fields: { cpu_pct: round(4 + 10 * busy + 3 * Math.abs(rng.gauss()), 1), mem_pct: round(35 + 5 * rng.next(), 1), disk_pct: round(this.diskPct, 1), temp_c: round(temp + 18 + 5 * busy, 1), throttled: 0 },
     });
-    points.push({ m: 'agent', t, fields: { uptime_s: self.uptime_s, outbox_depth: self.outbox_depth, dropped_total: self.dropped_total } });
+    points.push({ m: 'agent_report', t, fields: { uptime_s: self.uptime_s, outbox_depth: self.outbox_depth, dropped_total: self.dropped_total } });
     return points;
   }
 }

@@ -71,7 +71,7 @@ describe('Simulator', () => {
         const batch = batchSchema.parse(JSON.parse(r.payload));
         expect(batch.points.length).toBe(Simulator.pointsPerTick(a.site, 42));
         const ms = new Set(batch.points.map((p) => p.m));
-        expect([...ms].sort()).toEqual(['agent', 'display', 'equipment', 'gpio', 'host', 'net_iface', 'net_probe', 'queue', 'uplink']);
+        expect([...ms].sort()).toEqual(['agent_report', 'display', 'equipment', 'gpio', 'host', 'net_iface', 'net_probe', 'queue', 'uplink']);
       }
       const statuses = broker.received.filter((r) => parseTopic(r.topic)?.kind === 'status' && r.clientId === `${a.site}/${a.agent}`);
       expect(statuses.map((s) => statusSchema.parse(JSON.parse(s.payload)).online)).toEqual([true, false]);

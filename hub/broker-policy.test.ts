@@ -65,6 +65,21 @@ describe('BrokerPolicy accept path', () => {
     expect(metrics.pointsRefused.get('field_type')).toBe(1);
   });
 
+  it('refuses an agent\'s own `agent` point and stores its `agent_report` as `agent`, identically on a replay', async () => {
+    const { policy, client, submitted, metrics } = setup();
+    await policy.authenticate(client, 'xa-a/pi-1', Buffer.from('t'));
+    const t = 1_800_000_000_000;
+    const report = { m: 'agent_report', t: t - 1000, fields: { uptime_s: 60, outbox_depth: 3, dropped_total: 0 } };
+    const forged = { m: 'agent', t: t - 2000, fields: { uptime_s: 99_999 } };
+    expect(await policy.authorizePublish(client, packet('ioc/v1/xa-a/pi-1/telemetry', { seq: 1, sentAt: t, points: [report, forged] }))).toBe('allow');
+    expect(await policy.authorizePublish(client, packet('ioc/v1/xa-a/pi-1/telemetry', { seq: 2, sentAt: t, late: true, points: [report] }))).toBe('allow');
+    const fromAgent = submitted.filter((batch) => batch.some((p) => p.fields.uptime_s !== undefined));
+    const stored = { measurement: 'agent', tags: { site: 'xa-a', agent: 'pi-1', province: 'p', area: 'a' }, fields: report.fields, timestamp: report.t };
+    expect(fromAgent).toEqual([[stored], [stored]]);
+    expect(submitted.flat().some((p) => p.measurement === 'agent_report' || p.fields.uptime_s === 99_999)).toBe(false);
+    expect(metrics.pointsRefused.get('hub_measurement')).toBe(1);
+  });
+
   it('holds the PUBACK past the points budget and refuses past the longest hold', async () => {
     const clock = 1_800_000_000_000;
     const { policy, client, metrics } = setup({ ...DEFAULT_POLICY_BUDGETS, pointsPerS: 100, pointsBurst: 100, maxHoldMs: 200 }, () => clock);

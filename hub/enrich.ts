@@ -1,5 +1,5 @@
 // Turns an agent's batch into storable points with the hub's tags (site, agent, province, area).
-import type { Batch } from '../protocol/index.ts';
+import { storedMeasurement, type Batch } from '../protocol/index.ts';
 import type { Site } from './registry.ts';
 import type { HubPoint } from './sink.ts';
 
@@ -10,8 +10,9 @@ export function hubTags(site: Site, agent: string): Record<string, string> {
 
 export function enrichBatch(batch: Batch, site: Site, agent: string): HubPoint[] {
   const tags = hubTags(site, agent);
-  // Hub tags last: they win over anything (the schema already refuses them from agents).
-  return batch.points.map((p) => ({ measurement: p.m, tags: { ...p.tags, ...tags }, fields: p.fields, timestamp: p.t }));
+  // Hub tags last: they win over anything (the schema already refuses them from agents). The stored
+  // name is a fixed function of the wire name (agent_report → agent), so a replay writes the same point.
+  return batch.points.map((p) => ({ measurement: storedMeasurement(p.m), tags: { ...p.tags, ...tags }, fields: p.fields, timestamp: p.t }));
 }
 
 /** A point of the hub's own `agent` measurement, stamped with the hub's clock. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { applyContract, checkAgentPoint, HUB_MEASUREMENTS, MEASUREMENTS, type Point } from './index.ts';
+import { applyContract, checkAgentPoint, HUB_MEASUREMENTS, MEASUREMENTS, STORED_AS, storedMeasurement, type MeasurementSpec, type Point } from './index.ts';
 
 const NOW = 1_800_000_000_000;
 const window = { min: NOW - 90 * 86_400_000, max: NOW + 600_000 };
@@ -10,18 +10,38 @@ describe('the agent data contract', () => {
     expect(checkAgentPoint(p({}), window)).toBeUndefined();
     expect(checkAgentPoint(p({ m: 'net_probe', tags: { target: 'hub', method: 'tcp' }, fields: { up: 1, rtt_ms: 3, result: 'ok' } }), window)).toBeUndefined();
     expect(checkAgentPoint(p({ m: 'equipment', tags: { device: 'ups-1', kind: 'ups' }, fields: { battery_pct: 90, my_custom_register: 3 } }), window)).toBeUndefined();
-    expect(checkAgentPoint(p({ m: 'agent', fields: { uptime_s: 5, outbox_depth: 0, dropped_total: 0 } }), window)).toBeUndefined();
+    expect(checkAgentPoint(p({ m: 'agent_report', fields: { uptime_s: 5, outbox_depth: 0, dropped_total: 0 } }), window)).toBeUndefined();
     expect(checkAgentPoint(p({ m: 'queue_event', tags: { counter: 'a', type: 'called' }, fields: { number: 12 } }), window)).toBeUndefined();
     expect(checkAgentPoint(p({ m: 'display', tags: { display: 'tv' }, fields: { result: 'Màn hình ổn' } }), window)).toBeUndefined();
   });
 
-  it('refuses the hub’s own measurements, and the hub-owned fields of `agent`', () => {
+  it('refuses the hub’s own measurements, `agent` included (the self-report is `agent_report`)', () => {
     expect(HUB_MEASUREMENTS).toEqual(['agent', 'alert', 'delivery', 'site_info']);
     expect(checkAgentPoint(p({ m: 'alert', tags: { rule: 'x', severity: 'critical' }, fields: { state: 'firing' } }), window)).toBe('hub_measurement');
     expect(checkAgentPoint(p({ m: 'delivery', fields: { late_points: 1 } }), window)).toBe('hub_measurement');
     expect(checkAgentPoint(p({ m: 'site_info', fields: { lat: 1 } }), window)).toBe('hub_measurement');
     expect(checkAgentPoint(p({ m: 'agent', fields: { online: false } }), window)).toBe('hub_measurement');
     expect(checkAgentPoint(p({ m: 'agent', fields: { uptime_s: 1, clock_offset_ms: 0 } }), window)).toBe('hub_measurement');
+    expect(checkAgentPoint(p({ m: 'agent', fields: { uptime_s: 1 } }), window)).toBe('hub_measurement');
+    expect(checkAgentPoint(p({ m: 'agent', fields: { uptime_s: 1, outbox_depth: 0, dropped_total: 0 } }), window)).toBe('hub_measurement');
+    expect(checkAgentPoint(p({ m: 'agent_report', fields: { online: false } }), window)).toBe('unknown_field');
+    expect(checkAgentPoint(p({ m: 'agent_report', fields: { uptime_s: 1, clock_offset_ms: 0 } }), window)).toBe('unknown_field');
+  });
+
+  it('stores `agent_report` as `agent`, every other measurement under its own name', () => {
+    expect(storedMeasurement('agent_report')).toBe('agent');
+    for (const m of ['host', 'net_probe', 'agent', 'alert', 'cpu', '__proto__', 'constructor', 'toString']) expect(storedMeasurement(m)).toBe(m);
+    const specs: Readonly<Record<string, MeasurementSpec>> = MEASUREMENTS;
+    for (const [from, to] of Object.entries(STORED_AS)) {
+      const src = specs[from];
+      const dst = specs[to];
+      if (src === undefined || dst === undefined) throw new Error(`${from} → ${to}: not declared`);
+      // An agent measurement mapped onto a hub one: same tags, and every field declared there with the same type.
+      expect(src.owner, from).toBe('agent');
+      expect(dst.owner, to).toBe('hub');
+      expect(dst.tags, `${from} → ${to}`).toEqual(src.tags);
+      for (const [field, type] of Object.entries(src.fields)) expect(dst.fields[field], `${from}.${field} → ${to}`).toBe(type);
+    }
   });
 
   it('refuses unknown measurements, tags and fields, and a field of another type', () => {

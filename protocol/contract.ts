@@ -40,8 +40,8 @@ export function fieldTypeOf(value: FieldValue): FieldType {
 
 /** The field's declared type for an agent, or undefined when an agent may not write it. */
 export function agentFieldType(spec: MeasurementSpec, field: string): FieldType | undefined {
-  if (spec.owner === 'hub' && !(spec.agentFields ?? []).includes(field)) return undefined;
-  return Object.hasOwn(spec.fields, field) ? spec.fields[field] : spec.owner === 'agent' ? spec.otherFields : undefined;
+  if (spec.owner === 'hub') return undefined;
+  return Object.hasOwn(spec.fields, field) ? spec.fields[field] : spec.otherFields;
 }
 
 /**
@@ -51,7 +51,7 @@ export function agentFieldType(spec: MeasurementSpec, field: string): FieldType 
 export function checkAgentPoint(p: Point, window?: TimeWindow): ContractViolation | undefined {
   const spec = SPECS.get(p.m);
   if (spec === undefined) return 'unknown_measurement';
-  if (spec.owner === 'hub' && spec.agentFields === undefined) return 'hub_measurement';
+  if (spec.owner === 'hub') return 'hub_measurement';
   if (window !== undefined) {
     if (p.t > window.max) return 'clock_future';
     if (p.t < window.min) return 'clock_past';
@@ -64,7 +64,7 @@ export function checkAgentPoint(p: Point, window?: TimeWindow): ContractViolatio
   }
   for (const [k, v] of Object.entries(p.fields)) {
     const type = agentFieldType(spec, k);
-    if (type === undefined) return spec.owner === 'hub' ? 'hub_measurement' : 'unknown_field';
+    if (type === undefined) return 'unknown_field';
     if (fieldTypeOf(v) !== type) return 'field_type';
     if (typeof v === 'number' && !Number.isFinite(v)) return 'not_finite';
     if (typeof v === 'string') {

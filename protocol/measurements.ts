@@ -1,12 +1,14 @@
 // The agent data contract: every measurement written to InfluxDB, its tag keys and one type per field.
 // Extend, never rename: dashboards and rules read these. The hub enforces it on every agent point
 // (protocol/contract.ts); edge collectors and the simulators are checked against it by tests.
+// A few agent measurements are stored under another name (STORED_AS): the wire name is the agent's, the
+// stored one may be the hub's.
 
 /** A field's one type in InfluxDB: numbers are written as floats, booleans as bools, strings as strings. */
 export type FieldType = 'number' | 'boolean' | 'string';
 
 export interface MeasurementSpec {
-  /** Who writes it: `hub` measurements are refused from agents (except `agentFields`). */
+  /** Who writes it: `hub` measurements are refused from agents. */
   readonly owner: 'agent' | 'hub';
   /** Every tag key, hub tags (site, agent) included. */
   readonly tags: readonly string[];
@@ -14,8 +16,6 @@ export interface MeasurementSpec {
   readonly fields: Readonly<Record<string, FieldType>>;
   /** Type allowed for fields not listed (equipment: per-device register maps); absent: unknown fields are refused. */
   readonly otherFields?: FieldType;
-  /** Of a hub-owned measurement, the fields an agent may write about itself. */
-  readonly agentFields?: readonly string[];
 }
 
 const n = 'number' as const;
@@ -27,16 +27,17 @@ const PROBE_FIELDS = { up: n, result: s, rtt_ms: n } as const;
 
 export const MEASUREMENTS = {
   /**
-   * The hub writes `online` (from status) and `clock_offset_ms`; the agent reports its own uptime and
-   * outbox (edge/agent.ts). An agent may never write `online`: a forged `online=false` would raise
-   * site-offline and suppress the site's real alerts.
+   * The hub writes `online` (from status) and `clock_offset_ms`; the agent's self-report arrives as
+   * `agent_report` and is stored here (STORED_AS). An agent may never write `agent` itself: a forged
+   * `online=false` would raise site-offline and suppress the site's real alerts.
    */
   agent: {
     owner: 'hub',
     tags: ['site', 'agent'],
     fields: { online: b, uptime_s: n, outbox_depth: n, dropped_total: n, clock_offset_ms: n },
-    agentFields: ['uptime_s', 'outbox_depth', 'dropped_total'],
   },
+  /** The agent's self-report (edge/agent.ts, every 30 s): on the wire only, stored as `agent` (STORED_AS). */
+  agent_report: { owner: 'agent', tags: ['site', 'agent'], fields: { uptime_s: n, outbox_depth: n, dropped_total: n } },
   net_probe: {
     owner: 'agent',
     tags: ['site', 'agent', 'target', 'method'],
@@ -127,8 +128,21 @@ export const MEASUREMENTS = {
 
 export type MeasurementName = keyof typeof MEASUREMENTS;
 
-/** Measurements only the hub writes (agents are refused them, but for `agentFields`). */
+/** Measurements only the hub writes (agents are refused them). */
 export const HUB_MEASUREMENTS: readonly MeasurementName[] = (Object.keys(MEASUREMENTS) as MeasurementName[]).filter((m) => MEASUREMENTS[m].owner === 'hub');
+
+/**
+ * Agent measurements the hub stores under another name, same tags and fields (a fixed mapping: a
+ * replayed batch writes the identical point). Each target's spec declares every field of its source
+ * with the same type (protocol/contract.test.ts).
+ */
+export const STORED_AS = { agent_report: 'agent' } as const satisfies Partial<Record<MeasurementName, MeasurementName>>;
+const STORED: ReadonlyMap<string, MeasurementName> = new Map(Object.entries(STORED_AS));
+
+/** The measurement an accepted agent point is stored as (its own name but for STORED_AS). */
+export function storedMeasurement(m: string): string {
+  return STORED.get(m) ?? m;
+}
 
 /** Tags the hub sets itself; an agent may not send them (they would let it pose as another site). */
 export const HUB_TAGS = ['site', 'agent', 'province', 'area'] as const;

@@ -6,7 +6,7 @@ import type { ManagedProcess } from '../scripts/lib/child-process.ts';
 import { freePort } from '../scripts/lib/free-port.ts';
 import { Simulator } from '../edge/simulator.ts';
 import { z } from 'zod';
-import { pointSchema } from '../protocol/index.ts';
+import { pointSchema, storedMeasurement } from '../protocol/index.ts';
 import { startAgentProcess } from './harness/agent-process.ts';
 import { startStack, waitUntil, type Stack } from './harness/stack.ts';
 
@@ -130,7 +130,9 @@ describe('simulated commune offices', () => {
         const key = `${site}|${p.m}|${JSON.stringify(Object.entries(p.tags ?? {}).sort())}|${p.t}`;
         if (seen.has(key)) continue;
         seen.add(key);
-        for (const f of Object.keys(p.fields)) expected.set(`${p.m}.${f}`, (expected.get(`${p.m}.${f}`) ?? 0) + 1);
+        // Stored under the hub's name (agent_report → agent), field by field.
+        const m = storedMeasurement(p.m);
+        for (const f of Object.keys(p.fields)) expected.set(`${m}.${f}`, (expected.get(`${m}.${f}`) ?? 0) + 1);
       }
     }
     expect(expected.size).toBeGreaterThan(10);

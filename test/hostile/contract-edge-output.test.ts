@@ -43,7 +43,7 @@ describe('what the edge writes is inside the contract', () => {
       expect(violations(all)).toEqual([]);
     }
     // Everything the contract lets agents write, but equipment's per-device fields, is exercised here or by a collector test.
-    expect([...seen].sort()).toEqual(expect.arrayContaining(['agent', 'display', 'equipment', 'gpio', 'gpio_event', 'host', 'net_iface', 'net_probe', 'queue', 'queue_event', 'uplink']));
+    expect([...seen].sort()).toEqual(expect.arrayContaining(['agent_report', 'display', 'equipment', 'gpio', 'gpio_event', 'host', 'net_iface', 'net_probe', 'queue', 'queue_event', 'uplink']));
   });
 
   it('the simulator over MQTT, realtime and flood', async () => {

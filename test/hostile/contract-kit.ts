@@ -74,7 +74,7 @@ export function hubRssMiB(stack: Stack): number {
 }
 
 export async function agentView(stack: Stack, agent: AgentCredentials): Promise<Record<string, unknown> | undefined> {
-  const res = await fetch(`${stack.httpUrl}/api/sites`, { signal: AbortSignal.timeout(10_000) });
+  const res = await fetch(`${stack.httpUrl}/api/sites`, { headers: { authorization: stack.readAuth }, signal: AbortSignal.timeout(10_000) });
   const body = (await res.json()) as { sites: { slug: string; agents: ({ agent: string } & Record<string, unknown>)[] }[] };
   return body.sites.find((s) => s.slug === agent.site)?.agents.find((a) => a.agent === agent.agent);
 }
