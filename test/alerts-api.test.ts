@@ -31,7 +31,7 @@ beforeAll(async () => {
   if (a === undefined) throw new Error('no agent');
   const client = await connectAs(stack.mqttUrl, agentIdentity(a.site, a.agent), a.token);
   const t = Date.now();
-  const batch: Batch = { seq: 1, sentAt: t, points: Array.from({ length: SERIES }, (_, i) => ({ m: 'net_probe', t, tags: { target: `t-${i}`, method: 'tcp' }, fields: { up: false } })) };
+  const batch: Batch = { seq: 1, sentAt: t, points: Array.from({ length: SERIES }, (_, i) => ({ m: 'net_probe', t, tags: { target: `t-${i}`, method: 'tcp' }, fields: { up: 0 } })) };
   expect(await publishQos1(client, telemetryTopic(a.site, a.agent), JSON.stringify(batch))).toBe('acked');
   await endClient(client);
   await waitUntil('every alert firing', async () => (((await (await get('/api/alerts?state=firing&limit=100', stack.readAuth)).json()) as { alerts: unknown[] }).alerts.length === 100 ? true : undefined), 20_000, 200);

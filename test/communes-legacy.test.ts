@@ -58,7 +58,7 @@ beforeAll(async () => {
     clients.push(client);
     const points: Point[] = SERVED.flatMap((served, i): Point[] => [
       { m: 'queue', t: base + i * hour, tags: { counter: '1' }, fields: { waiting: 1, issued_total: served + 1, served_total: served, current_number: served } },
-      { m: 'net_probe', t: base + i * hour, tags: { target: 'hub', method: 'tcp' }, fields: { up: true, rtt_ms: 10 } },
+      { m: 'net_probe', t: base + i * hour, tags: { target: 'hub', method: 'tcp' }, fields: { up: 1, rtt_ms: 10 } },
     ]);
     const r = await publishQos1(client, telemetryTopic(a.site, a.agent), JSON.stringify({ seq: 1, sentAt: Date.now(), late: true, backlog: { depth: 1, oldestT: base }, points }));
     if (r !== 'acked') throw new Error(`batch of ${a.site} not acked: ${r}`);

@@ -128,7 +128,7 @@ describe('mTLS with the plaintext listener closed', () => {
       if (creds === undefined) throw new Error('agent missing');
       const id = agentIdentity(creds.site, creds.agent);
       const client = await connectAs(url, id, creds.token, tlsOf(name));
-      const batch = { seq: 1, sentAt: Date.now(), points: [{ m: 'net_probe', t: Date.now(), tags: { target: `mtls-${name}`, method: 'tcp' }, fields: { up: true, rtt_ms: 1 } }] };
+      const batch = { seq: 1, sentAt: Date.now(), points: [{ m: 'net_probe', t: Date.now(), tags: { target: `mtls-${name}`, method: 'tcp' }, fields: { up: 1, rtt_ms: 1 } }] };
       expect(await publishQos1(client, telemetryTopic(creds.site, creds.agent), JSON.stringify(batch))).toBe('acked');
       await endClient(client);
     }

@@ -43,6 +43,8 @@ export interface AlertStackOptions {
   hubAlerts?: Record<string, unknown>;
   /** A real InfluxDB instead of the capturing sink (hostile tests with a bystander). */
   influxUrl?: string;
+  /** Per-agent budgets of the hub (a test of the alert caps lifts the series budget so the engine sees every series). */
+  budgets?: Record<string, unknown>;
 }
 
 const LOW_SCRYPT = { N: 1024, r: 8, p: 1 };
@@ -110,6 +112,7 @@ export class AlertStack {
       alerts: { rulesFile, startupGrace: opts.startupGrace ?? '1s', evaluateIntervalMs: 100, ...opts.hubAlerts },
       services: [{ name: 'node-red', tokenHash: await hashToken(token, LOW_SCRYPT), api: ['alerts:write'] }],
       ...(opts.influxUrl === undefined ? {} : { influx: { url: opts.influxUrl, flushIntervalMs: 20 } }),
+      ...(opts.budgets === undefined ? {} : { budgets: opts.budgets }),
     };
     this.useSink = opts.influxUrl === undefined;
     this.hubConfig = parseHubConfig(input);

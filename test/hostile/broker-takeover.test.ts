@@ -36,7 +36,7 @@ function keepPublishing(client: MqttClient, site: string, agent: string): { stop
   client.on('close', () => closes++);
   const timer = setInterval(() => {
     seq++;
-    const batch = { seq, sentAt: Date.now(), points: [{ m: 'net_probe', t: Date.now(), tags: { target: 'victim', method: 'tcp' }, fields: { up: true, rtt_ms: 1 } }] };
+    const batch = { seq, sentAt: Date.now(), points: [{ m: 'net_probe', t: Date.now(), tags: { target: 'victim', method: 'tcp' }, fields: { up: 1, rtt_ms: 1 } }] };
     void publishQos1(client, telemetryTopic(site, agent), JSON.stringify(batch), 5000).then((r) => {
       if (r === 'acked') acked++;
     });
@@ -75,7 +75,7 @@ it('a thief with the live agent’s token never kicks it off: refused while it i
   expect(banned).toBe(1);
   expect(await metricValue(stack.httpUrl, 'ioc_hub_conn_refused_total', 'reason="banned"')).toBe(17);
   // …and in the agent's status on /api/sites.
-  const sites = (await (await fetch(`${stack.httpUrl}/api/sites`)).json()) as { sites: { slug: string; agents: { agent: string; bannedUntil: string | null }[] }[] };
+  const sites = (await (await fetch(`${stack.httpUrl}/api/sites`, { headers: { authorization: stack.readAuth } })).json()) as { sites: { slug: string; agents: { agent: string; bannedUntil: string | null }[] }[] };
   const view = sites.sites.find((s) => s.slug === victimCreds.site)?.agents.find((a) => a.agent === victimCreds.agent);
   expect(Date.parse(view?.bannedUntil ?? '')).toBeGreaterThan(Date.now());
   await victim.stop();
