@@ -6,11 +6,11 @@
 // call fails this test as "cannot tell which program" until a `// os-program: NAME` comment beside it names
 // it; programs started from node_modules, from `node -e` code strings or by shell scripts are not seen.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { delimiter, join, relative } from 'node:path';
+import { join, relative } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { PROJECT_ROOT } from '../scripts/lib/child-process.ts';
+import { PROJECT_ROOT, onPath } from '../scripts/lib/child-process.ts';
 import { problemsOf, scanNodeRedFlows, scanPackageScripts, scanSources, type SourceText, type SpawnSite } from '../scripts/lib/spawned-programs.ts';
 import { loadOsPackages } from '../scripts/os-packages.ts';
 
@@ -27,19 +27,6 @@ function sourceFiles(dir = PROJECT_ROOT, out: SourceText[] = []): SourceText[] {
     else if (SOURCE.test(entry) && !entry.endsWith('.d.ts')) out.push({ file: relative(PROJECT_ROOT, path).split('\\').join('/'), text: readFileSync(path, 'utf8') });
   }
   return out;
-}
-
-function onPath(bin: string): string | undefined {
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-    if (dir === '') continue;
-    try {
-      accessSync(join(dir, bin), constants.X_OK);
-      return join(dir, bin);
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
 }
 
 /** The packages dpkg says own the file (trying the merged-/usr twin of each path: dpkg records /bin/ping). */
