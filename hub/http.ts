@@ -105,6 +105,7 @@ export function siteViews(deps: Pick<HttpDeps, 'registry' | 'agentState' | 'poin
   for (const { site, agent } of deps.registry.listAgents()) {
     const s = deps.agentState.get(site, agent);
     const d = deps.agentState.delivery.view(site, agent, now);
+    const problems = deps.agentState.problemsOf(site, agent) ?? null;
     const view: SiteAgentView = {
       agent,
       online: s?.online ?? false,
@@ -117,10 +118,9 @@ export function siteViews(deps: Pick<HttpDeps, 'registry' | 'agentState' | 'poin
       oldestUnsentAgeS: d?.oldestUnsentAgeS ?? null,
       completenessPct: d?.completenessPct ?? null,
       bannedUntil: iso(bans.get(`${site}/${agent}`) ?? null),
-      clockProblem: false,
-      problems: deps.agentState.problemsOf(site, agent) ?? null,
+      clockProblem: problems?.clock != null && now - problems.clock.lastAt <= CLOCK_PROBLEM_SHOWN_MS,
+      problems,
     };
-    view.clockProblem = view.problems?.clock != null && now - view.problems.clock.lastAt <= CLOCK_PROBLEM_SHOWN_MS;
     const list = agentsBySite.get(site);
     if (list === undefined) agentsBySite.set(site, [view]);
     else list.push(view);
