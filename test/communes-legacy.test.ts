@@ -52,7 +52,9 @@ beforeAll(async () => {
   stack = await startStack({ agents: 4, communes: LEGACY_COMMUNES });
   await waitUntil('site_info written', async () => ((await rawQuery('SELECT count("name") FROM "meta"."site_info"'))[0]?.values?.[0]?.[1] === LEGACY_PROVINCE.communes ? true : undefined), 30_000);
   const hour = 3_600_000;
-  const base = Math.floor(Date.now() / hour) * hour - 2 * hour + 60_000;
+  // Whole hours that lie entirely in the past (a GROUP BY time() query without an upper bound ends at now(): a
+  // point a minute ahead, as :01 of the current hour is in its first minute, would be left out).
+  const base = Math.floor((Date.now() - 5 * 60_000) / hour) * hour - 2 * hour + 60_000;
   for (const a of stack.agents) {
     const client = await connectAs(stack.mqttUrl, agentIdentity(a.site, a.agent), a.token);
     clients.push(client);
