@@ -27,8 +27,13 @@ describe('agent faults', () => {
       await sleep(1000 + Math.random() * 1500);
       await p.kill();
     }
+    const before = generatedSeqs(dir, sites);
     const last = startFaultAgents(stack, opts);
-    await sleep(2500);
+    // SIGTERM only once it is generating (its handler is installed before the first tick), however slow start-up is
+    const started = Date.now();
+    const generating = (): boolean => sites.every((s) => (generatedSeqs(dir, [s]).get(s)?.length ?? 0) > (before.get(s)?.length ?? 0) + 5);
+    while (!generating() && Date.now() - started < 60_000) await sleep(100);
+    expect(generating(), 'the last agent process never started generating').toBe(true);
     const ended = await last.stop(150_000);
     expect(ended.code).toBe(0);
     const summary = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')) as { depth: number; droppedTotal: number }[];
