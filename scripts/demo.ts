@@ -154,7 +154,7 @@ async function main(): Promise<void> {
   // The operator also reads sites and the audit log (the API's reads need a scope).
   const operatorYaml = operator.yaml.slice('services:\n'.length).replace('api: [alerts:write]', 'api: [alerts:write, sites:read, audit:read]');
   const servicesYaml = `${nodeRed.yaml}${operatorYaml}`;
-  writeHubConfig(hubConfig, {
+  writeHubConfig(hubConfig, { writtenBy: 'the demo',
     mqttPort,
     httpPort,
     influxUrl: influx.url,

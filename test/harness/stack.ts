@@ -71,7 +71,7 @@ export async function startStack(opts: StackOptions = { agents: 1 }): Promise<St
   const reader = [`  - name: test-reader`, `    tokenHash: ${await hashToken(readToken, { N: 1024, r: 8, p: 1 })}`, `    subscribe: []`, `    api: [sites:read, alerts:read, audit:read]`].join('\n');
   const extra = opts.hubYaml ?? '';
   const hubYaml = /^services:\s*$/m.test(extra) ? extra.replace(/^services:\s*$/m, `services:\n${reader}`) : `${extra}\nservices:\n${reader}\n`;
-  writeHubConfig(hubConfig, {
+  writeHubConfig(hubConfig, { writtenBy: 'a test',
     mqttPort,
     httpPort,
     influxUrl: influx.url,
