@@ -9,8 +9,10 @@ import type { HubPoint } from '../sink.ts';
 import { recordOf, type Alert } from './alert.ts';
 import { AlertQueries, type AlertFilter, type AlertPage, type AlertView } from './alert-queries.ts';
 import { AlertTable } from './alert-table.ts';
+import { Announcer } from './announcer.ts';
 import type { AlertEngineOptions, AlertEngineStats } from './engine-options.ts';
 import { AlertError } from './errors.ts';
+import { evaluateJob, pointsJob, tickJob, type EvaluationDeps } from './evaluation.ts';
 import { Grouping } from './grouping.ts';
 import { Lifecycle } from './lifecycle.ts';
 import { compositeMuter, groupedMuter, groupWaitMuter } from './mute/grouping-muters.ts';
@@ -23,7 +25,7 @@ import { SeriesCap } from './series-cap.ts';
 import { Silences, type Silence } from './silences.ts';
 import { Slicer } from './slicer.ts';
 import { AlertStateFile, StateSaver, type AlertState } from './state-store.ts';
-import type { RuleInstance, RuleSignal } from './types.ts';
+import type { RuleInstance } from './types.ts';
 
 export { TOO_MANY_SERIES } from './series-cap.ts';
 export type { AlertPage, AlertView } from './alert-queries.ts';
@@ -45,7 +47,8 @@ export class AlertEngine {
   private readonly file: AlertStateFile | undefined;
   private readonly saver: StateSaver | undefined;
   private readonly slicer: Slicer;
-  private history: AlertRecord[] = [];
+  private readonly announcer: Announcer;
+  private readonly jobs: EvaluationDeps;
   /** The last job queued is an evaluation that has not started: asking again asks for that one. */
   private evaluationAtTail = false;
   private startedAt = 0;
@@ -63,7 +66,9 @@ export class AlertEngine {
     this.lifecycle = new Lifecycle({ table: this.table, cap: this.cap, officeHours: new OfficeHours(opts.rules.officeHours), holdMsOf: (r) => this.grouping.holdMsOf(r) });
     this.silences = new Silences({ maxSilences: opts.maxSilences ?? 1000, maxSilenceMs: opts.maxSilenceMs ?? 7 * 24 * 3_600_000 });
     this.muters = [silenceMuter(this.silences), maintenanceMuter(opts.rules.maintenance), this.siteOffline, groupedMuter(this.grouping, this.table), compositeMuter(this.grouping, this.table), groupWaitMuter];
-    this.queries = new AlertQueries(this.table, () => this.history, (a, now) => this.view(a, now));
+    this.announcer = new Announcer(opts.outputs, this.log, opts.historySize ?? 500);
+    this.jobs = { rules: this.rules, table: this.table, lifecycle: this.lifecycle, cap: this.cap, grouping: this.grouping, muters: this.muters, announcer: this.announcer, log: this.log, markDirty: () => this.markDirty() };
+    this.queries = new AlertQueries(this.table, () => this.announcer.history, (a, now) => this.view(a, now));
     this.file = opts.statePath === undefined ? undefined : new AlertStateFile(opts.statePath, this.log);
     this.saver = this.file === undefined ? undefined : new StateSaver(this.file, opts.persistIntervalMs ?? 1000, () => this.snapshot(), this.log);
     this.slicer = new Slicer({
@@ -104,7 +109,7 @@ export class AlertEngine {
     const saved = await this.file?.load();
     if (saved !== undefined) this.restore(saved);
     // Visible alerts go out again as retained records (the broker's retained store did not survive the restart).
-    for (const a of this.table.values()) if (a.announced) this.emitActive(a);
+    for (const a of this.table.values()) if (a.announced) this.announcer.active(a);
     const every = this.opts.evaluateIntervalMs ?? 1000;
     if (every > 0) {
       // A tick is skipped while the previous one is still being worked through: work never piles up.
@@ -124,7 +129,7 @@ export class AlertEngine {
       this.cap.restored(a, this.startedAt);
     }
     this.silences.restore(s.silences);
-    this.history = s.history;
+    this.announcer.history = s.history;
     for (const r of this.rules) {
       const data = s.rules[r.name];
       if (data !== undefined) r.restore(data, this.startedAt);
@@ -134,7 +139,7 @@ export class AlertEngine {
   private snapshot(): AlertState {
     const rules: Record<string, unknown> = {};
     for (const r of this.rules) rules[r.name] = r.snapshot();
-    return { version: 1, alerts: this.table.snapshot().filter((a) => a.state !== 'pending'), silences: [...this.silences.all()], history: this.history, rules };
+    return { version: 1, alerts: this.table.snapshot().filter((a) => a.state !== 'pending'), silences: [...this.silences.all()], history: this.announcer.history, rules };
   }
 
   async stop(): Promise<void> {
@@ -159,50 +164,16 @@ export class AlertEngine {
     const input = points.filter((p) => p.measurement !== 'alert');
     if (input.length === 0 && points.length > 0) return;
     this.evaluationAtTail = false;
-    this.slicer.enqueue(this.pointsJob(input, this.now()));
+    this.slicer.enqueue(pointsJob(this.jobs, input, this.now()));
     this.requestEvaluation();
-  }
-
-  private *pointsJob(points: readonly HubPoint[], now: number): Generator<void> {
-    for (const p of points) {
-      for (const r of this.rules) {
-        let signals: RuleSignal[];
-        try {
-          signals = r.onPoint(p, now);
-        } catch (err: unknown) {
-          this.log.error({ rule: r.name, err: errorMessage(err) }, 'rule failed on a point');
-          continue;
-        }
-        for (const s of signals) this.lifecycle.fromRule(r, s, now);
-      }
-      yield;
-    }
   }
 
   /** Time-based evaluation (the timer calls it; tests call it with a fake clock). */
   tick(): void {
     if (this.stopped) return;
     this.evaluationAtTail = false;
-    this.slicer.enqueue(this.tickJob(this.now()));
+    this.slicer.enqueue(tickJob(this.jobs, this.now()));
     this.requestEvaluation();
-  }
-
-  private *tickJob(now: number): Generator<void> {
-    for (const r of this.rules) {
-      let signals: RuleSignal[];
-      try {
-        signals = r.tick(now);
-      } catch (err: unknown) {
-        this.log.error({ rule: r.name, err: errorMessage(err) }, 'rule tick failed');
-        continue;
-      }
-      yield;
-      for (let i = 0; i < signals.length; i++) {
-        const s = signals[i];
-        if (s !== undefined) this.lifecycle.fromRule(r, s, now);
-        if (i % 16 === 15) yield;
-      }
-    }
   }
 
   /** One evaluation queued behind the work in hand; asking again before more work is queued asks for the same one. */
@@ -212,63 +183,14 @@ export class AlertEngine {
     this.slicer.enqueue(this.evaluateJob());
   }
 
-  /** Series alerts move on, derived ones follow them, then each change is announced unless muted. */
   private *evaluateJob(): Generator<void> {
     this.evaluationAtTail = false;
-    const now = this.now();
-    const firingFrom = this.startedAt + (this.opts.startupGraceMs ?? 0);
-    this.cap.check(now);
-    for (const a of this.table.snapshot()) {
-      if (!a.derived && this.table.holds(a) && this.lifecycle.advance(a, now, firingFrom)) this.markDirty();
-      yield;
-    }
-    this.grouping.derive(now, (s, at) => this.lifecycle.signal(s, at));
-    yield;
-    for (const a of this.table.snapshot()) {
-      if (a.derived && this.table.holds(a) && this.lifecycle.advance(a, now, firingFrom)) this.markDirty();
-    }
-    yield;
-    for (const a of this.table.snapshot()) {
-      yield;
-      if (!this.table.holds(a)) continue;
-      if (a.state === 'resolved') this.resolve(a);
-      else if (a.state !== 'pending' && !a.announced && mutedBy(this.muters, a, now) === undefined) this.announce(a);
-    }
+    yield* evaluateJob(this.jobs, this.now(), this.startedAt + (this.opts.startupGraceMs ?? 0));
     this.saver?.persist(false);
-  }
-
-  private resolve(a: Alert): void {
-    this.table.drop(a);
-    this.markDirty();
-    if (!a.announced) return;
-    const rec = recordOf(a);
-    this.history = [rec, ...this.history].slice(0, this.opts.historySize ?? 500);
-    this.safely(() => this.opts.outputs.resolved(rec));
-    this.log.info({ id: a.id, site: a.site, rule: a.rule }, 'alert resolved');
-  }
-
-  private announce(a: Alert): void {
-    a.announced = true;
-    this.markDirty();
-    this.emitActive(a);
-    this.log.info({ id: a.id, site: a.site, rule: a.rule, severity: a.severity }, 'alert firing');
   }
 
   private markDirty(): void {
     if (this.saver !== undefined) this.saver.dirty = true;
-  }
-
-  private emitActive(a: Alert): void {
-    const rec = recordOf(a);
-    this.safely(() => this.opts.outputs.active(rec));
-  }
-
-  private safely(fn: () => void): void {
-    try {
-      fn();
-    } catch (err: unknown) {
-      this.log.error({ err: errorMessage(err) }, 'alert output failed');
-    }
   }
 
   // ---- API (http-routes.ts) ----
@@ -301,7 +223,7 @@ export class AlertEngine {
       a.ackedBy = by;
       a.updatedAt = this.now();
       this.markDirty();
-      if (a.announced) this.emitActive(a);
+      if (a.announced) this.announcer.active(a);
       this.log.info({ id, by }, 'alert acknowledged');
       this.saver?.persist(false);
     }
