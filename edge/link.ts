@@ -36,6 +36,7 @@ import {
   cmdFilter,
   cmdResultTopic,
   decodeCommand,
+  encodeBatch,
   parseTopic,
   statusTopic,
   telemetryTopic,
@@ -127,9 +128,6 @@ const FAILURE_LOG_INTERVAL_MS = 60_000;
 /** A connection must last this long before the back-off starts again from its minimum (no flapping loop). */
 const STABLE_CONNECTION_MS = 30_000;
 export const DEFAULT_REPLAY_BATCHES_PER_S = 20;
-/** batchSchema's epoch range: an unsynced clock outside it must not make a batch malformed. */
-const MIN_PLAUSIBLE_EPOCH_MS = 1_000_000_000_000;
-const MAX_PLAUSIBLE_EPOCH_MS = 9_999_999_999_999;
 
 /** Token bucket of the replay lane: `rate` tokens a second, at most `burst` saved up. */
 class TokenBucket {
@@ -500,7 +498,8 @@ export class MqttLink extends EventEmitter<MqttLinkEvents> {
     this.inflightSeqs.add(entry.seq);
     if (replay) this.replayInflight.add(entry.seq);
     if (late) this.counters.batchesReplayed += 1;
-    const wire = `{"seq":${entry.seq},"sentAt":${sentAt}${late ? ',"late":true' : ''}${this.backlogJson()},"points":${entry.payload}}`;
+    const oldestT = this.opts.outbox.oldestAppendedAt;
+    const wire = encodeBatch({ seq: entry.seq, sentAt, late, ...(oldestT === undefined ? {} : { backlog: { depth: this.backlog(), oldestT } }) }, entry.payload);
     client.publish(entry.channel === 'event' ? this.eventTopic : this.topic, wire, { qos: 1 }, (err?: Error) => {
       const current = client === this.client;
       if (err) {
@@ -521,14 +520,6 @@ export class MqttLink extends EventEmitter<MqttLinkEvents> {
       }
       void this.acked(entry, sentAt);
     });
-  }
-
-  /** `,"backlog":{…}` while a backlog remains (and the oldest append time is a plausible epoch ms). */
-  private backlogJson(): string {
-    const depth = this.backlog();
-    const oldestT = this.opts.outbox.oldestAppendedAt;
-    if (depth === 0 || oldestT === undefined || oldestT < MIN_PLAUSIBLE_EPOCH_MS || oldestT > MAX_PLAUSIBLE_EPOCH_MS) return '';
-    return `,"backlog":{"depth":${depth},"oldestT":${Math.round(oldestT)}}`;
   }
 
   private async acked(entry: OutboxEntry, sentAt: number): Promise<void> {
