@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { decodeBatch, encodeBatch, LIMITS, MAX_BACKLOG_DEPTH, MAX_ENVELOPE_BYTES, MAX_EPOCH_MS, MAX_SEQ, type Point } from '../protocol/index.ts';
 import { Batcher, splitBySize } from './batcher.ts';
-import { MemoryOutbox, type OutboxEntry } from './outbox.ts';
+import { MemoryOutbox, readOldest } from './outbox.ts';
 
 const T = 1_763_900_000_000;
 
@@ -22,12 +22,6 @@ function readingsOfSize(bytes: number): Point[] {
   return out;
 }
 
-async function entries(outbox: MemoryOutbox): Promise<OutboxEntry[]> {
-  const got = await outbox.peek(1000);
-  outbox.release();
-  return got;
-}
-
 describe('Batcher and the batch envelope', () => {
   it('a batch it fills to its limit, sent with the widest envelope (max seq and sentAt, late, backlog), is accepted under the payload limit', async () => {
     // The batcher used to reserve 64 bytes for the envelope: a points array of limit − 64 bytes was
@@ -39,7 +33,7 @@ describe('Batcher and the batch envelope', () => {
       const readings = readingsOfSize(LIMITS.maxPayloadBytes - reserve);
       for (const p of readings) batcher.add(p.m, p.fields, undefined, p.t);
       await batcher.flush();
-      const got = await entries(outbox);
+      const got = await readOldest(outbox, 1000);
       expect(got.reduce((n, e) => n + e.points, 0)).toBe(readings.length);
       for (const e of got) {
         const wire = encodeBatch({ seq: MAX_SEQ, sentAt: MAX_EPOCH_MS, late: true, backlog: { depth: MAX_BACKLOG_DEPTH, oldestT: MAX_EPOCH_MS } }, e.payload);
