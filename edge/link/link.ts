@@ -1,6 +1,7 @@
 // The MQTT link to the hub: drains the outbox with QoS 1 over a session per connection attempt, and
 // composes its parts: session.ts (client, retained status, last will), reconnect.ts (back-off),
-// scheduler.ts (live and replay lanes, token bucket), leases.ts (what is in flight), commands.ts.
+// scheduler.ts (live and replay lanes, token bucket), leases.ts (what is in flight), commands.ts;
+// its options and stats are in options.ts.
 //
 // A batch leaves the outbox only on PUBACK (publish callback without error). When a connection's
 // socket closes, every batch it had in flight goes back to the outbox (released) and is resent on
@@ -16,79 +17,11 @@ import { CommandDispatcher, type CommandHandler } from './commands.ts';
 import { OutboxLeases } from './leases.ts';
 import { Reconnector } from './reconnect.ts';
 import { LaneScheduler, type Lane } from './scheduler.ts';
+import type { LinkStats, LinkStopOptions, MqttLinkEvents, MqttLinkOptions } from './options.ts';
 import { MqttSession } from './session.ts';
 
 export type { CommandHandler } from './commands.ts';
-
-export interface MqttLinkOptions {
-  /** `mqtt://host:port` or `mqtts://host:port`. */
-  url: string;
-  site: string;
-  agent: string;
-  /** Enrollment token, sent as the MQTT password. */
-  token: string;
-  outbox: Outbox;
-  /** PEM CA bundle file for mqtts. */
-  caFile?: string;
-  /** PEM client certificate and key for a hub that requires mTLS. */
-  certFile?: string;
-  keyFile?: string;
-  /** false: the hub's certificate is not checked; warned about at start and every `insecureWarnEveryMs`. */
-  rejectUnauthorized?: boolean;
-  /** Interval of the repeated warning when rejectUnauthorized is false (default 10 minutes). */
-  insecureWarnEveryMs?: number;
-  keepaliveS?: number;
-  /** Socket open to CONNACK. */
-  connectTimeoutMs?: number;
-  /** QoS 1 publishes from the outbox awaiting PUBACK at once (both lanes). */
-  maxInflight?: number;
-  /** Replay lane: backlog batches sent per second after an outage (default 20: ~20 KiB/s of typical batches). */
-  replayBatchesPerS?: number;
-  reconnectMinMs?: number;
-  reconnectMaxMs?: number;
-  logger?: Logger;
-  version?: string;
-  configRev?: string | number;
-  bootId?: string;
-  /** Overrides the timesyncd/env detection of a synchronised clock. */
-  clockSynced?: boolean;
-  /** Randomness of the back-off jitter (tests). */
-  random?: () => number;
-}
-
-export interface LinkAck {
-  seq: number;
-  points: number;
-  sentAt: number;
-  ackedAt: number;
-  payload: string;
-}
-
-export interface MqttLinkEvents {
-  connect: [];
-  close: [];
-  error: [Error];
-  ack: [LinkAck];
-}
-
-export interface LinkStats {
-  connected: boolean;
-  connects: number;
-  inflight: number;
-  batchesAcked: number;
-  pointsAcked: number;
-  publishErrors: number;
-  /** Batches of the backlog (present when the connection came up) not yet acknowledged. */
-  backlog: number;
-  batchesReplayed: number;
-  /** Outbox batches leased by the link (in flight, or being handed to the client). */
-  leased: number;
-}
-
-export interface LinkStopOptions {
-  /** How long to keep draining the outbox before going offline. */
-  drainTimeoutMs?: number;
-}
+export type { LinkAck, LinkStats, LinkStopOptions, MqttLinkEvents, MqttLinkOptions } from './options.ts';
 
 export const DEFAULT_REPLAY_BATCHES_PER_S = 20;
 
