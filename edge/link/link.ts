@@ -218,7 +218,7 @@ export class MqttLink extends EventEmitter<MqttLinkEvents> {
     if (late) this.counters.batchesReplayed += 1;
     const oldestT = this.outbox.oldestAppendedAt;
     const wire = encodeBatch({ seq: entry.seq, sentAt, late, ...(oldestT === undefined ? {} : { backlog: { depth: this.scheduler.backlog(this.outbox.depth), oldestT } }) }, entry.payload);
-    this.session.publish(entry.channel === 'event' ? this.eventTopic : this.topic, wire, {}, (err, current) => {
+    this.session.publish(entry.channel === 'event' ? this.eventTopic : this.topic, wire, (err, current) => {
       if (err) {
         // Late failures of a closed client are expected: its batches were already released.
         if (current) {
@@ -250,7 +250,7 @@ export class MqttLink extends EventEmitter<MqttLinkEvents> {
     const attempt = this.session.attempt;
     const reply = await this.commands.dispatch(topic, payload);
     if (reply === undefined || !this.session.isUp(attempt)) return;
-    this.session.publish(reply.topic, reply.payload, {}, (err) => {
+    this.session.publish(reply.topic, reply.payload, (err) => {
       if (err) this.log.debug({ err, topic: reply.topic }, 'command result not acknowledged');
     });
   }

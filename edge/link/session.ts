@@ -155,11 +155,11 @@ export class MqttSession extends EventEmitter<MqttSessionEvents> {
     return true;
   }
 
-  /** QoS 1 publish on the current client; false (and no callback) when there is none. */
-  publish(topic: string, payload: string, opts: { retain?: boolean }, cb: PublishCallback): boolean {
+  /** QoS 1 publish (not retained) on the current client; false (and no callback) when there is none. */
+  publish(topic: string, payload: string, cb: PublishCallback): boolean {
     const client = this.client;
     if (client === undefined) return false;
-    client.publish(topic, payload, { qos: 1, retain: opts.retain ?? false }, (err?: Error) => cb(err, client === this.client));
+    client.publish(topic, payload, { qos: 1 }, (err?: Error) => cb(err, client === this.client));
     return true;
   }
 
