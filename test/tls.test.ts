@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MqttLink } from '../edge/link.ts';
+import { MqttLink } from '../edge/link/link.ts';
 import { createLogger } from '../edge/logger.ts';
 import { MemoryOutbox } from '../edge/outbox.ts';
 import { Simulator } from '../edge/simulator.ts';

@@ -9,7 +9,7 @@ import { appendFileSync, closeSync, mkdirSync, openSync, readFileSync, writeFile
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DiskOutbox } from '../../edge/disk-outbox.ts';
-import { MqttLink } from '../../edge/link.ts';
+import { MqttLink } from '../../edge/link/link.ts';
 import { SeqStore } from '../../edge/seq-store.ts';
 
 const { values } = parseArgs({

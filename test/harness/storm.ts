@@ -1,7 +1,7 @@
 // A reconnect storm: many in-process agents (real MqttLinks over memory outboxes) against the hub as its own
 // process; the hub is stopped while every agent builds a backlog, then started again. Used by
 // test/storm.test.ts (a few hundred agents) and bench/storm.ts (1,000+, printed figures).
-import { MqttLink } from '../../edge/link.ts';
+import { MqttLink } from '../../edge/link/link.ts';
 import { MemoryOutbox } from '../../edge/outbox.ts';
 import type { AgentCredentials, Stack } from './stack.ts';
 import { waitUntil } from './stack.ts';

@@ -1,9 +1,9 @@
 import mqtt from 'mqtt';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { batchSchema, cmdResultTopic, cmdTopic, statusSchema, statusTopic, telemetryTopic } from '../protocol/index.ts';
+import { batchSchema, cmdResultTopic, cmdTopic, statusSchema, statusTopic, telemetryTopic } from '../../protocol/index.ts';
 import { MqttLink, type MqttLinkOptions } from './link.ts';
-import { MemoryOutbox, type OutboxEntry } from './outbox.ts';
-import { TestBroker } from './testing/test-broker.ts';
+import { MemoryOutbox, type OutboxEntry } from '../outbox.ts';
+import { TestBroker } from '../testing/test-broker.ts';
 
 const SITE = 'xa-test';
 const AGENT = 'pi-1';
@@ -66,7 +66,7 @@ describe('MqttLink', () => {
     for (let s = 1; s <= 20; s += 1) await outbox.append(entry(s));
     const link = makeLink(broker.url, outbox, { maxInflight: 4, configRev: 'abc' });
     let maxSeenInflight = 0;
-    const timer = setInterval(() => (maxSeenInflight = Math.max(maxSeenInflight, outbox.inflight)), 1);
+    const timer = setInterval(() => (maxSeenInflight = Math.max(maxSeenInflight, link.stats().leased)), 1);
     link.start();
     await waitFor(() => outbox.depth === 0, 10_000, 'outbox drained');
     clearInterval(timer);
@@ -97,7 +97,7 @@ describe('MqttLink', () => {
       seq += 1;
     }, 5);
     await waitFor(() => link.stats().batchesAcked >= 10, 10_000, 'first acks');
-    await waitFor(() => outbox.inflight > 0, 5000, 'batches in flight');
+    await waitFor(() => link.stats().leased > 0, 5000, 'batches in flight');
     await first.stop(); // in-flight publishes die with the broker
     await new Promise((r) => setTimeout(r, 300)); // refused connects meanwhile
     broker = await startBroker({ port, pubackDelayMs: 40 });
@@ -140,7 +140,7 @@ describe('MqttLink', () => {
       if (at !== undefined) latency.push(Date.now() - at);
     });
     let maxInflight = 0;
-    const sampler = setInterval(() => (maxInflight = Math.max(maxInflight, outbox.inflight)), 1);
+    const sampler = setInterval(() => (maxInflight = Math.max(maxInflight, link.stats().leased)), 1);
     const started = Date.now();
     link.start();
     await waitFor(() => link.connected, 5000, 'connect');
