@@ -3,8 +3,8 @@
 import { readFileSync } from 'node:fs';
 import type { MqttClient } from 'mqtt';
 import { agentIdentity } from '../../protocol/index.ts';
-import { connectAs } from '../harness/mqtt-client.ts';
-import type { AgentCredentials, Stack } from '../harness/stack.ts';
+import { connectAs } from '../../testkit/mqtt-client.ts';
+import type { AgentCredentials, Stack } from '../../testkit/stack.ts';
 
 export interface PublishTally {
   acked: number;
