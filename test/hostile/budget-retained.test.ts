@@ -6,7 +6,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { telemetryTopic, type Batch } from '../../protocol/index.ts';
 import { bystanderProblems, startBystander } from '../../testkit/bystander.ts';
 import { startStack, type Stack } from '../../testkit/stack.ts';
-import { BYSTANDER_P99_MS, figures, hubRssMiB, metricWithLabel, publishAll } from './contract-kit.ts';
+import { BYSTANDER_P99_MS, figures, hubRssMiB, metricWithLabel, publishAll } from '../../testkit/contract-kit.ts';
 
 let stack: Stack;
 beforeAll(async () => {

@@ -10,7 +10,7 @@ import { telemetryTopic, type Batch } from '../../protocol/index.ts';
 import { bystanderProblems, startBystander } from '../../testkit/bystander.ts';
 import { startStack, type Stack } from '../../testkit/stack.ts';
 import { waitUntil } from '../../testkit/wait.ts';
-import { agentView, BYSTANDER_P99_MS, figures, metricWithLabel, publishAll } from './contract-kit.ts';
+import { agentView, BYSTANDER_P99_MS, figures, metricWithLabel, publishAll } from '../../testkit/contract-kit.ts';
 
 let stack: Stack;
 beforeAll(async () => {

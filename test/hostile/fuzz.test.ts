@@ -7,8 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyContract, decodeBatch, decodeCommand, decodeStatus, parseAgentIdentity, parseTopic } from '../../protocol/index.ts';
 import { bystanderProblems, startBystander } from '../../testkit/bystander.ts';
 import { startStack, type Stack } from '../../testkit/stack.ts';
-import { BYSTANDER_P99_MS, figures, hubRssMiB, publishAll } from './contract-kit.ts';
-import { hostilePayload, hostileTopic, Rng } from './fuzz-gen.ts';
+import { BYSTANDER_P99_MS, figures, hubRssMiB, publishAll } from '../../testkit/contract-kit.ts';
+import { hostilePayload, hostileTopic, Rng } from '../../testkit/fuzz-gen.ts';
 
 const N = 100_000;
 
