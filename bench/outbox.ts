@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { DiskOutbox } from '../edge/disk-outbox.ts';
 import { OutboxLeases } from '../edge/link/leases.ts';
 import { MemoryOutbox, type Outbox } from '../edge/outbox.ts';
-import { TestBroker } from '../edge/testing/test-broker.ts';
+import { TestBroker } from '../testkit/test-broker.ts';
 import { journalBytes } from '../journal/journal.ts';
 import { PROJECT_ROOT } from '../scripts/lib/child-process.ts';
 import { fmt } from './stats.ts';

@@ -3,8 +3,8 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectExact, generatedSeqs, sleep, startFaultAgents, storedCounts } from './harness/fault.ts';
-import { startStack, type Stack } from './harness/stack.ts';
+import { expectExact, generatedSeqs, sleep, startFaultAgents, storedCounts } from '../testkit/fault.ts';
+import { startStack, type Stack } from '../testkit/stack.ts';
 
 let stack: Stack;
 beforeAll(async () => {

@@ -14,10 +14,11 @@ import { createLogger } from '../edge/logger.ts';
 import { MemoryOutbox } from '../edge/outbox.ts';
 import { Simulator } from '../edge/simulator.ts';
 import { agentIdentity, telemetryTopic } from '../protocol/index.ts';
-import { runProgram } from '../scripts/lib/child-process.ts';
-import { connectAs, endClient, publishQos1 } from './harness/mqtt-client.ts';
-import { metricValue, openRaw } from './harness/raw-mqtt.ts';
-import { startStack, waitUntil, type Stack } from './harness/stack.ts';
+import { runProgram } from '../testkit/child-process.ts';
+import { connectAs, endClient, publishQos1 } from '../testkit/mqtt-client.ts';
+import { metricValue, openRaw } from '../testkit/raw-mqtt.ts';
+import { startStack, type Stack } from '../testkit/stack.ts';
+import { waitUntil } from '../testkit/wait.ts';
 
 let certDir: string;
 let stack: (Stack & { mqttsUrl?: string }) | undefined;

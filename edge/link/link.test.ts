@@ -3,7 +3,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { batchSchema, cmdResultTopic, cmdTopic, statusSchema, statusTopic, telemetryTopic } from '../../protocol/index.ts';
 import { MqttLink, type MqttLinkOptions } from './link.ts';
 import { MemoryOutbox, type OutboxEntry } from '../outbox.ts';
-import { TestBroker } from '../testing/test-broker.ts';
+import { TestBroker } from '../../testkit/test-broker.ts';
 
 const SITE = 'xa-test';
 const AGENT = 'pi-1';

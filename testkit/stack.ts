@@ -3,14 +3,15 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { InfluxdProcess } from '../../scripts/lib/influxd-process.ts';
-import { freePort } from '../../scripts/lib/free-port.ts';
-import { startProgram, type ManagedProcess } from '../../scripts/lib/child-process.ts';
-import { importAndEnroll, writeHubConfig, type AgentCredentials, type CommuneSource } from '../../scripts/lib/hub-setup.ts';
-import { parsePromText } from '../../scripts/lib/prom-text.ts';
-import { generateToken, hashToken } from '../../hub/token.ts';
+import { InfluxdProcess } from '../scripts/lib/influxd-process.ts';
+import { freePort } from '../scripts/lib/free-port.ts';
+import { startProgram, type ManagedProcess } from '../scripts/lib/child-process.ts';
+import { importAndEnroll, writeHubConfig, type AgentCredentials, type CommuneSource } from '../scripts/lib/hub-setup.ts';
+import { parsePromText } from '../scripts/lib/prom-text.ts';
+import { generateToken, hashToken } from '../hub/token.ts';
+import { waitUntil } from './wait.ts';
 
-export { COMMUNES_CSV, LEGACY_COMMUNES, LEGACY_PROVINCE, PROVINCE, sitesImportArgs, type AgentCredentials, type CommuneSource } from '../../scripts/lib/hub-setup.ts';
+export { COMMUNES_CSV, LEGACY_COMMUNES, LEGACY_PROVINCE, PROVINCE, sitesImportArgs, type AgentCredentials, type CommuneSource } from '../scripts/lib/hub-setup.ts';
 
 export interface Stack {
   dir: string;
@@ -28,21 +29,6 @@ export interface Stack {
   /** Starts the hub again on the same ports and data (after stop or kill). */
   restartHub(): Promise<void>;
   stop(): Promise<void>;
-}
-
-export async function waitUntil<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 30_000, everyMs = 200): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastErr: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await fn();
-      if (v !== undefined && v !== false) return v;
-    } catch (err: unknown) {
-      lastErr = err;
-    }
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-  throw new Error(`timed out waiting for ${what}${lastErr instanceof Error ? ` (last error: ${lastErr.message})` : ''}`);
 }
 
 export interface StackOptions {

@@ -1,7 +1,7 @@
 // A tiny Aedes broker on 127.0.0.1 for edge tests: token auth, a delayed PUBACK, a record of publishes.
 import { createServer, type Server, type Socket } from 'node:net';
 import { Aedes, type AedesPublishPacket, type Client } from 'aedes';
-import { freePort } from '../../scripts/lib/free-port.ts';
+import { freePort } from '../scripts/lib/free-port.ts';
 
 export interface ReceivedPublish {
   topic: string;

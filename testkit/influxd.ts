@@ -1,6 +1,6 @@
 // Test access to a real influxd: one per test file, on a free port with a temp folder.
-export { InfluxdProcess, type InfluxQueryResponse, type InfluxSeries } from '../../scripts/lib/influxd-process.ts';
-import type { InfluxdProcess } from '../../scripts/lib/influxd-process.ts';
+export { InfluxdProcess, type InfluxQueryResponse, type InfluxSeries } from '../scripts/lib/influxd-process.ts';
+import type { InfluxdProcess } from '../scripts/lib/influxd-process.ts';
 
 /** First column-value of the first row of the first series, or undefined. */
 export async function scalar(influx: InfluxdProcess, q: string, db = 'ioc'): Promise<unknown> {

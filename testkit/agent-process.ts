@@ -2,7 +2,7 @@
 // the given collector lines) written into the stack's folder.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startProgram, type ManagedProcess } from '../../scripts/lib/child-process.ts';
+import { startProgram, type ManagedProcess } from '../scripts/lib/child-process.ts';
 import type { AgentCredentials, Stack } from './stack.ts';
 
 /** `collectors`: YAML lines of the `collectors:` list, each starting with `  - `. */

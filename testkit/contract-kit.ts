@@ -2,9 +2,9 @@
 // reading the hub's RSS and an agent's /api/sites entry, counting points in InfluxDB.
 import { readFileSync } from 'node:fs';
 import type { MqttClient } from 'mqtt';
-import { agentIdentity } from '../../protocol/index.ts';
-import { connectAs } from '../harness/mqtt-client.ts';
-import type { AgentCredentials, Stack } from '../harness/stack.ts';
+import { agentIdentity } from '../protocol/index.ts';
+import { connectAs } from './mqtt-client.ts';
+import type { AgentCredentials, Stack } from './stack.ts';
 
 export interface PublishTally {
   acked: number;

@@ -1,6 +1,6 @@
 // An Accumulator that keeps every reading, for collector tests.
-import { checkAgentPoint, pointSchema, type FieldValue } from '../../protocol/index.ts';
-import type { Accumulator } from '../collectors/types.ts';
+import { checkAgentPoint, pointSchema, type FieldValue } from '../protocol/index.ts';
+import type { Accumulator } from '../edge/collectors/types.ts';
 
 export interface Reading {
   m: string;

@@ -1,7 +1,7 @@
 // Test helper process: appends and acks journal records in a loop, reporting each step on stdout
 // to a report file (synchronously, after the journal call returned) until it is killed with SIGKILL.
 import { openSync, writeSync } from 'node:fs';
-import { Journal } from './journal.ts';
+import { Journal } from '../journal/journal.ts';
 
 const dir = process.argv[2];
 const startId = Number(process.argv[3] ?? '1');

@@ -1,7 +1,7 @@
 // Fault-test helpers: start the fault agent process, compute what it generated, count what InfluxDB holds.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startTsEntry, type ManagedProcess } from '../../scripts/lib/child-process.ts';
+import { startTsEntry, type ManagedProcess } from '../scripts/lib/child-process.ts';
 import type { Stack } from './stack.ts';
 
 export interface FaultAgentOptions {
@@ -38,7 +38,7 @@ export function startFaultAgents(stack: Stack, opts: FaultAgentOptions): Managed
     ...(opts.segmentBytes === undefined ? [] : ['--segment-bytes', String(opts.segmentBytes)]),
   ];
   // its own process group, and it dies with this worker (see spawnGuarded)
-  return startTsEntry('fault-agent', join('test', 'harness', 'fault-agent.ts'), args, join(opts.dir, 'fault-agent.log'));
+  return startTsEntry('fault-agent', join('testkit', 'fault-agent.ts'), args, join(opts.dir, 'fault-agent.log'));
 }
 
 /** Seqs each agent (by site) durably generated, from its generated.log. */

@@ -2,7 +2,7 @@
 // test stack's hub with an enrolled agent's credentials and a data folder of its own.
 import { readFileSync } from 'node:fs';
 import { parseDocument } from 'yaml';
-import type { AgentCredentials } from '../../scripts/lib/hub-setup.ts';
+import type { AgentCredentials } from '../scripts/lib/hub-setup.ts';
 
 export function sampleConfigFor(hubMqttUrl: string, me: AgentCredentials, sample: string, dataDir: string): string {
   const doc = parseDocument(readFileSync(sample, 'utf8'));

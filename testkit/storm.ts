@@ -1,10 +1,10 @@
 // A reconnect storm: many in-process agents (real MqttLinks over memory outboxes) against the hub as its own
 // process; the hub is stopped while every agent builds a backlog, then started again. Used by
 // test/storm.test.ts (a few hundred agents) and bench/storm.ts (1,000+, printed figures).
-import { MqttLink } from '../../edge/link/link.ts';
-import { MemoryOutbox } from '../../edge/outbox.ts';
+import { MqttLink } from '../edge/link/link.ts';
+import { MemoryOutbox } from '../edge/outbox.ts';
 import type { AgentCredentials, Stack } from './stack.ts';
-import { waitUntil } from './stack.ts';
+import { waitUntil } from './wait.ts';
 
 export interface StormOptions {
   /** Batches each agent appends while the hub is down. */

@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CHILD_LOG_ENV } from '../scripts/lib/child-process.ts';
-import { describeLeftovers, describeUnstopped, isRunnerProcess, reapLeftovers, RUN_MARKER, unstoppedChildren } from './harness/leak-check.ts';
+import { describeLeftovers, describeUnstopped, isRunnerProcess, reapLeftovers, RUN_MARKER, unstoppedChildren } from './leak-check.ts';
 
 export function setup(): () => Promise<void> {
   const run = randomUUID();

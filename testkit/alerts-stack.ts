@@ -5,17 +5,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { SMTPServer } from 'smtp-server';
-import { NodeRedRuntime } from '../../flows/runtime.ts';
-import type { NotifyConfigInput } from '../../flows/lib/notify-config.ts';
-import { hubTags } from '../../hub/enrich.ts';
-import { parseHubConfig, type HubConfigInput } from '../../hub/config.ts';
-import { Hub } from '../../hub/hub.ts';
-import type { Site } from '../../hub/registry.ts';
-import type { HubPoint, Sink } from '../../hub/sink.ts';
-import { generateToken, hashToken } from '../../hub/token.ts';
-import { agentIdentity, statusTopic, telemetryTopic, type Batch, type Status } from '../../protocol/index.ts';
-import { freePort } from '../../scripts/lib/free-port.ts';
-import { waitUntil } from './stack.ts';
+import { NodeRedRuntime } from '../flows/runtime.ts';
+import type { NotifyConfigInput } from '../flows/lib/notify-config.ts';
+import { hubTags } from '../hub/enrich.ts';
+import { parseHubConfig, type HubConfigInput } from '../hub/config.ts';
+import { Hub } from '../hub/hub.ts';
+import type { Site } from '../hub/registry.ts';
+import type { HubPoint, Sink } from '../hub/sink.ts';
+import { generateToken, hashToken } from '../hub/token.ts';
+import { agentIdentity, statusTopic, telemetryTopic, type Batch, type Status } from '../protocol/index.ts';
+import { freePort } from '../scripts/lib/free-port.ts';
+import { waitUntil } from './wait.ts';
 
 export interface Mail {
   to: string;

@@ -2,8 +2,8 @@
 // batch every `everyMs`, records each PUBACK's latency, and at the end checks that every point it was
 // acknowledged for is in InfluxDB exactly once. What a hostile client must never cost anyone else.
 import type { MqttClient } from 'mqtt';
-import { agentIdentity, telemetryTopic, type Batch } from '../../protocol/index.ts';
-import type { InfluxdProcess } from '../../scripts/lib/influxd-process.ts';
+import { agentIdentity, telemetryTopic, type Batch } from '../protocol/index.ts';
+import type { InfluxdProcess } from '../scripts/lib/influxd-process.ts';
 import { connectAs, endClient, publishQos1 } from './mqtt-client.ts';
 import type { AgentCredentials } from './stack.ts';
 

@@ -8,9 +8,9 @@
 import { appendFileSync, closeSync, mkdirSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { DiskOutbox } from '../../edge/disk-outbox.ts';
-import { MqttLink } from '../../edge/link/link.ts';
-import { SeqStore } from '../../edge/seq-store.ts';
+import { DiskOutbox } from '../edge/disk-outbox.ts';
+import { MqttLink } from '../edge/link/link.ts';
+import { SeqStore } from '../edge/seq-store.ts';
 
 const { values } = parseArgs({
   options: {

@@ -1,5 +1,5 @@
 // Finds the processes a test run started that are still alive. The run puts a marker in its environment
-// (`IOC_TEST_RUN=<uuid>`, see test/global-setup.ts); every child inherits it — through vitest's workers,
+// (`IOC_TEST_RUN=<uuid>`, see testkit/global-setup.ts); every child inherits it — through vitest's workers,
 // the servers they start, and what those start — and it survives re-parenting to PID 1 when a worker dies.
 // Limit: a process started with an environment that drops the marker (`env: { PATH }` without
 // `...process.env`) is not seen; everything in this project passes `process.env` on.

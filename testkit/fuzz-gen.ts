@@ -1,7 +1,7 @@
 // Generated hostile payloads and topics for the fuzz runs: a seeded PRNG, so a failure replays.
 // Mutations of valid batches (wrong types, huge numbers, control characters, unicode, deep nesting,
 // hub-owned measurements, timestamps far in the future or past, oversized) and plain garbage.
-import { MEASUREMENTS } from '../../protocol/index.ts';
+import { MEASUREMENTS } from '../protocol/index.ts';
 
 export class Rng {
   private s: number;
