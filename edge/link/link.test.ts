@@ -4,6 +4,7 @@ import { batchSchema, cmdResultTopic, cmdTopic, statusSchema, statusTopic, telem
 import { MqttLink, type MqttLinkOptions } from './link.ts';
 import { MemoryOutbox, type OutboxEntry } from '../outbox.ts';
 import { TestBroker } from '../../testkit/test-broker.ts';
+import { waitUntil } from '../../testkit/wait.ts';
 
 const SITE = 'xa-test';
 const AGENT = 'pi-1';
@@ -22,12 +23,8 @@ function entry(seq: number): OutboxEntry {
   return { seq, payload: JSON.stringify([{ m: 'agent_report', t: 1_700_000_000_000 + seq, fields: { uptime_s: seq } }]), points: 1 };
 }
 
-async function waitFor(cond: () => boolean, timeoutMs = 10_000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
+async function waitFor(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  await waitUntil(what, cond, timeoutMs, 10);
 }
 
 async function startBroker(opts: { port?: number; pubackDelayMs?: number } = {}): Promise<TestBroker> {
