@@ -70,7 +70,7 @@ export const MEASUREMENTS = {
     tags: ['site', 'agent', 'display'],
     fields: { alive: n, last_seen_s: n, frozen: n, shown_number: n, expected_number: n, result: s },
   },
-  /** Per-device register maps (edge/modbus/profiles.ts and custom maps): known fields typed, any other field a number. */
+  /** Per-device register maps (edge/collectors/modbus/profiles.ts and custom maps): known fields typed, any other field a number. */
   equipment: {
     owner: 'agent',
     tags: ['site', 'agent', 'device', 'kind'],

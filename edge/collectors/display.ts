@@ -1,8 +1,8 @@
 // display: is the queue display alive (HTTP heartbeat or ping), and is it frozen on an old number (display, display_event).
 import { z } from 'zod';
 import type { FieldValue } from '../../protocol/index.ts';
-import { counterNameSchema } from '../queue/queue-model.ts';
-import { probeIcmp } from './icmp.ts';
+import { counterNameSchema } from './queue/queue-model.ts';
+import { probeIcmp } from './icmp/icmp.ts';
 import { collectorBaseShape, hostSchema, timeoutMsSchema, withTimeout, type Collector, type CollectorContext, type CollectorPlugin } from './types.ts';
 
 export const displayConfigSchema = z

@@ -2,13 +2,13 @@
 import { z } from 'zod';
 import { displayPlugin, displayConfigSchema } from './display.ts';
 import { dnsPlugin, dnsConfigSchema } from './dns.ts';
-import { gpioPlugin, gpioConfigSchema } from './gpio.ts';
+import { gpioPlugin, gpioConfigSchema } from './gpio/gpio.ts';
 import { hostPlugin, hostConfigSchema } from './host.ts';
 import { httpPlugin, httpConfigSchema } from './http.ts';
-import { icmpPlugin, icmpConfigSchema } from './icmp.ts';
-import { modbusPlugin, modbusConfigSchema } from './modbus.ts';
+import { icmpPlugin, icmpConfigSchema } from './icmp/icmp.ts';
+import { modbusPlugin, modbusConfigSchema } from './modbus/modbus.ts';
 import { netIfacePlugin, netIfaceConfigSchema } from './net-iface.ts';
-import { queuePlugin, queueConfigSchema } from './queue.ts';
+import { queuePlugin, queueConfigSchema } from './queue/queue.ts';
 import { tcpPlugin, tcpConfigSchema } from './tcp.ts';
 import { uplinkPlugin, uplinkConfigSchema } from './uplink.ts';
 import type { Collector, CollectorContext } from './types.ts';

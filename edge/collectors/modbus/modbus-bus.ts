@@ -1,6 +1,6 @@
 // One Modbus bus (a TCP gateway/device or an RTU serial line): one connection, requests strictly one at a time.
 import modbusSerial from 'modbus-serial';
-import { errorCode } from '../errors.ts';
+import { errorCode } from '../../errors.ts';
 import type { ModbusFunction } from './register-map.ts';
 
 // modbus-serial is CommonJS: its default export is module.exports, whose `default` is the client class.

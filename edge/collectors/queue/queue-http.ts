@@ -1,7 +1,7 @@
 // The queue's HTTP source: the ticket dispenser / queue software posts events here (fastify; build() apart from listen()).
 import { fastify, type FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import type { Logger } from '../logger.ts';
+import type { Logger } from '../../logger.ts';
 import { queueEventSchema, type QueueEventInput, type QueueModel, type ApplyResult } from './queue-model.ts';
 
 /** Events in one request body. */

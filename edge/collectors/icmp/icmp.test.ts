@@ -3,8 +3,8 @@ import { readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { silentLogger } from '../logger.ts';
-import { RecordingAccumulator } from '../testing/recording-accumulator.ts';
+import { silentLogger } from '../../logger.ts';
+import { RecordingAccumulator } from '../../testing/recording-accumulator.ts';
 import { defaultGateway, icmpConfigSchema, icmpPlugin } from './icmp.ts';
 import { parsePingOutput } from './ping-output.ts';
 

@@ -3,11 +3,11 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { alive, makeFakeGpiod, pi4LineNames, type FakeBoardSpec, type FakeGpiod } from '../gpio/testing/fake-gpiod.ts';
-import type { GpiodPin } from '../gpio/gpiod-pin.ts';
-import { FakePinBoard } from '../gpio/pin.ts';
-import { createLogger, silentLogger, type Logger } from '../logger.ts';
-import { RecordingAccumulator } from '../testing/recording-accumulator.ts';
+import { alive, makeFakeGpiod, pi4LineNames, type FakeBoardSpec, type FakeGpiod } from './testing/fake-gpiod.ts';
+import type { GpiodPin } from './gpiod-pin.ts';
+import { FakePinBoard } from './pin.ts';
+import { createLogger, silentLogger, type Logger } from '../../logger.ts';
+import { RecordingAccumulator } from '../../testing/recording-accumulator.ts';
 import { createGpioCollector, gpioConfigSchema, type GpioCollector } from './gpio.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -1,10 +1,10 @@
 // gpio: digital inputs (door contact, mains power-fail, smoke detector): debounced edges as events, and the periodic state (gpio, gpio_event).
 import { z } from 'zod';
-import { DebouncedLines, type LineEntry } from '../gpio/debounced-lines.ts';
-import { checkLineEntry, lineEntryShape, resolveLineEntry } from '../gpio/line-spec.ts';
-import { createLineOpener, type GpioEnvironment } from '../gpio/open-line.ts';
-import type { InputPin, PinOpener } from '../gpio/pin.ts';
-import { collectorBaseShape, type Accumulator, type Collector, type CollectorContext, type CollectorPlugin } from './types.ts';
+import { DebouncedLines, type LineEntry } from './debounced-lines.ts';
+import { checkLineEntry, lineEntryShape, resolveLineEntry } from './line-spec.ts';
+import { createLineOpener, type GpioEnvironment } from './open-line.ts';
+import type { InputPin, PinOpener } from './pin.ts';
+import { collectorBaseShape, type Accumulator, type Collector, type CollectorContext, type CollectorPlugin } from '../types.ts';
 
 /** One input entry: where the line is (`line: GPIO17`, or `chip` + offset; the old `pin:` BCM number still parses). */
 export const gpioInputSchema = z

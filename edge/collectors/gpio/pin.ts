@@ -1,6 +1,6 @@
 // Digital input lines behind a narrow interface: the gpiod tools (character device) or sysfs on a Raspberry Pi
 // (open-line.ts picks), a FakePin in tests.
-import type { EdgeError } from '../errors.ts';
+import type { EdgeError } from '../../errors.ts';
 import type { Bias, LineSpec } from './line-spec.ts';
 import { lineTag } from './line-spec.ts';
 

@@ -3,12 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createGpioCollector, gpioConfigSchema } from '../collectors/gpio.ts';
-import { silentLogger } from '../logger.ts';
-import { RecordingAccumulator } from '../testing/recording-accumulator.ts';
+import { createGpioCollector, gpioConfigSchema } from './gpio.ts';
+import { silentLogger } from '../../logger.ts';
+import { RecordingAccumulator } from '../../testing/recording-accumulator.ts';
 import { listSysfsChips, sysfsNumber } from './sysfs-pin.ts';
 
-const fixture = (name: string) => fileURLToPath(new URL(`../collectors/fixtures/${name}`, import.meta.url));
+const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**

@@ -5,8 +5,8 @@
 // has no bias: set pulls in config.txt (`gpio=17=ip,pu`).
 import { access, readdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { EdgeError, errorCode, errorMessage } from '../errors.ts';
-import type { Logger } from '../logger.ts';
+import { EdgeError, errorCode, errorMessage } from '../../errors.ts';
+import type { Logger } from '../../logger.ts';
 import { describeLine, lineTag, type LineSpec } from './line-spec.ts';
 import { EdgeFanout } from './edge-fanout.ts';
 import type { InputPin, PinOptions, PinValue } from './pin.ts';

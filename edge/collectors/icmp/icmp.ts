@@ -2,11 +2,11 @@
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
-import type { FieldValue } from '../../protocol/index.ts';
-import { errorCode } from '../errors.ts';
-import { collectorBaseShape, hostSchema, type CollectorPlugin } from './types.ts';
+import type { FieldValue } from '../../../protocol/index.ts';
+import { errorCode } from '../../errors.ts';
+import { collectorBaseShape, hostSchema, type CollectorPlugin } from '../types.ts';
 import { parsePingOutput } from './ping-output.ts';
-import type { ProbeResult } from './result-code.ts';
+import type { ProbeResult } from '../result-code.ts';
 
 /** `host: gateway` means the IPv4 default gateway, looked up at each gather. */
 export const GATEWAY_HOST = 'gateway';

@@ -17,7 +17,7 @@ import { BIASES } from './line-spec.ts';
 const V1: GpiodVersion = { major: 1, text: 'v1.6.3' };
 const V2: GpiodVersion = { major: 2, text: 'v2.1.3' };
 const fixture = (name: string) =>
-  readFileSync(new URL(`../collectors/fixtures/${name}`, import.meta.url), 'utf8')
+  readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8')
     .split('\n')
     .filter((l) => l !== '' && !l.startsWith('#'));
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it, vi } from 'vitest';
-import { silentLogger } from '../logger.ts';
+import { silentLogger } from '../../logger.ts';
 import { alive, makeFakeGpiod, pi4LineNames } from './testing/fake-gpiod.ts';
 import { detectGpiodTools, openGpiodPin } from './gpiod-pin.ts';
 
@@ -20,7 +20,7 @@ async function agentHoldingALine(setpriv: boolean): Promise<{ agentPid: number; 
   await writeFile(
     script,
     `import { createLineOpener } from ${JSON.stringify(join(here, 'open-line.ts'))};
-import { silentLogger } from ${JSON.stringify(join(here, '..', 'logger.ts'))};
+import { silentLogger } from ${JSON.stringify(join(here, '..', '..', 'logger.ts'))};
 const open = createLineOpener({ logger: silentLogger(), devDir: ${JSON.stringify(fake.devDir)}, sysfsDir: '/nonexistent', env: ${JSON.stringify(fake.env)} });
 const pin = await open({ chip: undefined, line: 'GPIO17' }, { activeLow: false, bias: 'as-is' });
 console.log(JSON.stringify({ pid: (pin as unknown as { pid: number }).pid }));
@@ -82,7 +82,7 @@ describe('edge times', () => {
     const fake = await makeFakeGpiod({
       version: '2.1.3',
       chips: { gpiochip0: { label: 'pinctrl-bcm2711', lines: pi4LineNames() } },
-      recordings: { 'gpiochip0:17': fileURLToPath(new URL('../collectors/fixtures/gpio-gpiomon-v2-two-edges.txt', import.meta.url)) },
+      recordings: { 'gpiochip0:17': fileURLToPath(new URL('./fixtures/gpio-gpiomon-v2-two-edges.txt', import.meta.url)) },
     });
     vi.useFakeTimers({ toFake: ['Date'] });
     try {

@@ -8,9 +8,9 @@
 // between libgpiod 1.6 and 2.x: gpiod-cli.ts speaks both, picked by `gpiomon --version`.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { Backoff } from '../backoff.ts';
-import { EdgeError, errorCode, errorMessage } from '../errors.ts';
-import type { Logger } from '../logger.ts';
+import { Backoff } from '../../backoff.ts';
+import { EdgeError, errorCode, errorMessage } from '../../errors.ts';
+import type { Logger } from '../../logger.ts';
 import {
   classifyGpiodError,
   findLineCommand,

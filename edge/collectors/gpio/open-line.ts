@@ -1,8 +1,8 @@
 // Opens input lines the way this machine can: the GPIO character device through the gpiod tools when
 // /dev/gpiochip* and `gpiomon` are there, else sysfs (with the chip's base), else a clear reason why not.
 import { readdir, access } from 'node:fs/promises';
-import { EdgeError } from '../errors.ts';
-import type { Logger } from '../logger.ts';
+import { EdgeError } from '../../errors.ts';
+import type { Logger } from '../../logger.ts';
 import { detectGpiodTools, openGpiodPin, type GpiodPinOptions, type GpiodTools } from './gpiod-pin.ts';
 import type { PinOpener } from './pin.ts';
 import { openSysfsPin, SYSFS_GPIO_DIR } from './sysfs-pin.ts';

@@ -1,7 +1,7 @@
 // A set of debounced input lines for a collector: opens each (a line that cannot be opened does not stop the
 // others), reopens failed ones when asked, logs each distinct failure once, and says per line whether it works.
-import { EdgeError, errorMessage } from '../errors.ts';
-import type { Logger } from '../logger.ts';
+import { EdgeError, errorMessage } from '../../errors.ts';
+import type { Logger } from '../../logger.ts';
 import { Debouncer } from './debounce.ts';
 import type { Bias, LineSpec } from './line-spec.ts';
 import type { InputPin, PinOpener, PinValue } from './pin.ts';

@@ -1,12 +1,12 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../../scripts/lib/free-port.ts';
+import { freePort } from '../../../scripts/lib/free-port.ts';
 import { alive, makeFakeGpiod, pi4LineNames } from '../gpio/testing/fake-gpiod.ts';
 import type { GpiodPin } from '../gpio/gpiod-pin.ts';
 import { FakePinBoard } from '../gpio/pin.ts';
-import { silentLogger } from '../logger.ts';
-import { RecordingAccumulator } from '../testing/recording-accumulator.ts';
+import { silentLogger } from '../../logger.ts';
+import { RecordingAccumulator } from '../../testing/recording-accumulator.ts';
 import { createQueueCollector, queueConfigSchema, type QueueCollector } from './queue.ts';
 
 const board = new FakePinBoard();
@@ -88,7 +88,7 @@ describe('queue "call next" buttons through the gpiod tools', () => {
       chips: { gpiochip0: { label: 'pinctrl-bcm2711', lines: pi4LineNames() } },
       // Released button: the pull-up holds the line high.
       levels: { 'gpiochip0:23': 1 },
-      recordings: { 'gpiochip0:23': fileURLToPath(new URL('./fixtures/gpio-gpiomon-v2-button.txt', import.meta.url)) },
+      recordings: { 'gpiochip0:23': fileURLToPath(new URL('../gpio/fixtures/gpio-gpiomon-v2-button.txt', import.meta.url)) },
     });
     const config = queueConfigSchema.parse({ type: 'queue', http: false, buttons: [{ line: 'GPIO23', counter: 'quay-3', bias: 'pull-up' }], debounceMs: 50 });
     const rec = new RecordingAccumulator();

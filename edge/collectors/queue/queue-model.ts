@@ -1,6 +1,6 @@
 // The one-stop queue of an office: tickets issued, called, served, skipped per counter. Pure: time comes in with each event or from the injected clock.
 import { z } from 'zod';
-import { epochMsSchema } from '../../protocol/index.ts';
+import { epochMsSchema } from '../../../protocol/index.ts';
 
 export const QUEUE_EVENT_TYPES = ['issued', 'called', 'served', 'skipped'] as const;
 export type QueueEventType = (typeof QUEUE_EVENT_TYPES)[number];

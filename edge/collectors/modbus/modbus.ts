@@ -1,10 +1,10 @@
 // modbus: office equipment (UPS, power meter, temperature/humidity) over Modbus TCP or RTU (equipment).
 import { z } from 'zod';
-import { EQUIPMENT_KINDS, type FieldValue } from '../../protocol/index.ts';
-import { ModbusBus, modbusResultFromError, type ModbusTransport } from '../modbus/modbus-bus.ts';
-import { MODBUS_PROFILE_NAMES, MODBUS_PROFILES } from '../modbus/profiles.ts';
-import { decodeWords, planReads, registerSchema, type RegisterSpec } from '../modbus/register-map.ts';
-import { collectorBaseShape, elapsedMs, hostSchema, portSchema, timeoutMsSchema, type CollectorContext, type CollectorPlugin, type Collector } from './types.ts';
+import { EQUIPMENT_KINDS, type FieldValue } from '../../../protocol/index.ts';
+import { ModbusBus, modbusResultFromError, type ModbusTransport } from './modbus-bus.ts';
+import { MODBUS_PROFILE_NAMES, MODBUS_PROFILES } from './profiles.ts';
+import { decodeWords, planReads, registerSchema, type RegisterSpec } from './register-map.ts';
+import { collectorBaseShape, elapsedMs, hostSchema, portSchema, timeoutMsSchema, type CollectorContext, type CollectorPlugin, type Collector } from '../types.ts';
 
 const transportSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('tcp'), host: hostSchema, port: portSchema.default(502) }),

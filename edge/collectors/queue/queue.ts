@@ -1,16 +1,16 @@
 // queue: the office's one-stop queue from an HTTP event endpoint and GPIO "call next" buttons (queue, queue_event).
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { EdgeError } from '../errors.ts';
+import { EdgeError } from '../../errors.ts';
 import { DebouncedLines, type LineEntry } from '../gpio/debounced-lines.ts';
 import { checkLineEntry, lineEntryShape, resolveLineEntry } from '../gpio/line-spec.ts';
 import { createLineOpener, type GpioEnvironment } from '../gpio/open-line.ts';
 import type { InputPin, PinOpener } from '../gpio/pin.ts';
-import { buildQueueApp } from '../queue/queue-http.ts';
-import { counterNameSchema, QueueModel, type AppliedQueueEvent, type QueueStats } from '../queue/queue-model.ts';
-import type { FieldValue } from '../../protocol/index.ts';
-import { checkDistinctLines } from './gpio.ts';
-import { collectorBaseShape, type Accumulator, type Collector, type CollectorContext, type CollectorPlugin } from './types.ts';
+import { buildQueueApp } from './queue-http.ts';
+import { counterNameSchema, QueueModel, type AppliedQueueEvent, type QueueStats } from './queue-model.ts';
+import type { FieldValue } from '../../../protocol/index.ts';
+import { checkDistinctLines } from '../gpio/gpio.ts';
+import { collectorBaseShape, type Accumulator, type Collector, type CollectorContext, type CollectorPlugin } from '../types.ts';
 
 /** `counter` tag of the office-wide point. */
 export const OFFICE_COUNTER = 'all';
