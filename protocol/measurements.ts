@@ -128,6 +128,14 @@ export const MEASUREMENTS = {
 
 export type MeasurementName = keyof typeof MEASUREMENTS;
 
+type Catalogue = typeof MEASUREMENTS;
+/** The measurements an agent may write. */
+export type AgentMeasurement = { [K in MeasurementName]: Catalogue[K]['owner'] extends 'agent' ? K : never }[MeasurementName];
+/** The catalogue's field names of a measurement. */
+export type FieldOf<M extends MeasurementName> = keyof Catalogue[M]['fields'] & string;
+/** The tag keys an agent sets on a measurement (the hub sets site, agent, province, area). */
+export type AgentTagOf<M extends MeasurementName> = Exclude<Catalogue[M]['tags'][number], (typeof HUB_TAGS)[number]>;
+
 /** Measurements only the hub writes (agents are refused them). */
 export const HUB_MEASUREMENTS: readonly MeasurementName[] = (Object.keys(MEASUREMENTS) as MeasurementName[]).filter((m) => MEASUREMENTS[m].owner === 'hub');
 

@@ -4,7 +4,7 @@ import { access, constants, readFile, statfs } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { z } from 'zod';
 import type { FieldValue } from '../../protocol/index.ts';
-import { collectorBaseShape, type CollectorPlugin } from './types.ts';
+import { collectorBaseShape, defineCollector, plainLabel, writes } from './types.ts';
 
 export const hostConfigSchema = z.strictObject({
   type: z.literal('host'),
@@ -90,9 +90,16 @@ async function readText(path: string): Promise<string | undefined> {
   }
 }
 
-export const hostPlugin: CollectorPlugin<HostConfig> = {
+export const hostPlugin = defineCollector({
   type: 'host',
   configSchema: hostConfigSchema,
+  label: plainLabel,
+  writes: [
+    writes('host', {
+      tags: [],
+      fields: ['cpu_pct', 'mem_pct', 'disk_pct', 'temp_c', 'uptime_s', 'throttled', 'under_voltage', 'freq_capped', 'throttled_now', 'soft_temp_limit', 'under_voltage_seen', 'throttled_seen'],
+    }),
+  ],
   create(config) {
     let prevCpu: CpuSample | undefined;
     let vcgencmd: Promise<string | undefined> | undefined;
@@ -137,4 +144,4 @@ export const hostPlugin: CollectorPlugin<HostConfig> = {
       },
     };
   },
-};
+});

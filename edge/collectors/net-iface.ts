@@ -2,7 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { collectorBaseShape, type Collector, type CollectorContext, type CollectorPlugin } from './types.ts';
+import { collectorBaseShape, defineCollector, plainLabel, writes, type Collector, type CollectorContext } from './types.ts';
 
 export const netIfaceConfigSchema = z.strictObject({
   type: z.literal('net_iface'),
@@ -82,8 +82,10 @@ export function createNetIfaceCollector(config: NetIfaceConfig, _ctx: CollectorC
   };
 }
 
-export const netIfacePlugin: CollectorPlugin<NetIfaceConfig> = {
+export const netIfacePlugin = defineCollector({
   type: 'net_iface',
   configSchema: netIfaceConfigSchema,
+  label: plainLabel,
+  writes: [writes('net_iface', { tags: ['iface'], fields: ['present', 'errors', 'drops', 'rx_bytes', 'tx_bytes', 'rx_bps', 'tx_bps'] })],
   create: (config, ctx) => createNetIfaceCollector(config, ctx),
-};
+});

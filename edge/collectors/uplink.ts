@@ -2,7 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { collectorBaseShape, type Collector, type CollectorContext, type CollectorPlugin } from './types.ts';
+import { collectorBaseShape, defineCollector, plainLabel, writes, type Collector, type CollectorContext } from './types.ts';
 
 export const UPLINK_KINDS = ['fibre', 'adsl', '4g', 'wifi', 'other'] as const;
 export type UplinkKind = (typeof UPLINK_KINDS)[number];
@@ -67,8 +67,13 @@ export function createUplinkCollector(config: UplinkConfig, _ctx: CollectorConte
   };
 }
 
-export const uplinkPlugin: CollectorPlugin<UplinkConfig> = {
+export const uplinkPlugin = defineCollector({
   type: 'uplink',
   configSchema: uplinkConfigSchema,
+  label: plainLabel,
+  writes: [
+    writes('uplink', { tags: [], fields: ['uplink', 'iface', 'uplink_since', 'since_s', 'on_4g'] }),
+    writes('uplink_event', { tags: [], fields: ['uplink', 'iface', 'previous', 'previous_iface'], event: true }),
+  ],
   create: (config, ctx) => createUplinkCollector(config, ctx),
-};
+});

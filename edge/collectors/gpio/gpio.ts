@@ -4,7 +4,7 @@ import { DebouncedLines, type LineEntry } from './debounced-lines.ts';
 import { checkLineEntry, lineEntryShape, resolveLineEntry } from './line-spec.ts';
 import { createLineOpener, type GpioEnvironment } from './open-line.ts';
 import type { InputPin, PinOpener } from './pin.ts';
-import { collectorBaseShape, type Accumulator, type Collector, type CollectorContext, type CollectorPlugin } from '../types.ts';
+import { collectorBaseShape, defineCollector, writes, type Accumulator, type Collector, type CollectorContext } from '../types.ts';
 
 /** One input entry: where the line is (`line: GPIO17`, or `chip` + offset; the old `pin:` BCM number still parses). */
 export const gpioInputSchema = z
@@ -87,8 +87,13 @@ export function createGpioCollector(config: GpioConfig, ctx: CollectorContext, d
   };
 }
 
-export const gpioPlugin: CollectorPlugin<GpioConfig> = {
+export const gpioPlugin = defineCollector({
   type: 'gpio',
   configSchema: gpioConfigSchema,
+  label: (c) => `gpio:${c.name ?? c.inputs.map((i) => i.name).join(',')}`,
+  writes: [
+    writes('gpio', { tags: ['pin', 'name'], fields: ['state', 'available'] }),
+    writes('gpio_event', { tags: ['pin', 'name'], fields: ['state'], event: true }),
+  ],
   create: (config, ctx) => createGpioCollector(config, ctx),
-};
+});

@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import type { FieldValue } from '../../../protocol/index.ts';
 import { errorCode } from '../../errors.ts';
-import { collectorBaseShape, hostSchema, type CollectorPlugin } from '../types.ts';
+import { collectorBaseShape, defineCollector, hostSchema, writes } from '../types.ts';
 import { parsePingOutput } from './ping-output.ts';
 import type { ProbeResult } from '../result-code.ts';
 
@@ -86,9 +86,11 @@ export async function probeIcmp(config: IcmpConfig, host: string, signal: AbortS
   return { result, fields };
 }
 
-export const icmpPlugin: CollectorPlugin<IcmpConfig> = {
+export const icmpPlugin = defineCollector({
   type: 'icmp',
   configSchema: icmpConfigSchema,
+  label: (c) => `icmp:${c.name ?? c.host}`,
+  writes: [writes('net_probe', { tags: ['target', 'method'], fields: ['up', 'loss_pct', 'result', 'rtt_ms', 'rtt_min_ms', 'rtt_max_ms', 'jitter_ms'] })],
   create(config) {
     const tags = { target: config.name ?? config.host, method: 'icmp' };
     return {
@@ -104,4 +106,4 @@ export const icmpPlugin: CollectorPlugin<IcmpConfig> = {
       },
     };
   },
-};
+});

@@ -4,7 +4,7 @@ import { EQUIPMENT_KINDS, type FieldValue } from '../../../protocol/index.ts';
 import { ModbusBus, modbusResultFromError, type ModbusTransport } from './modbus-bus.ts';
 import { MODBUS_PROFILE_NAMES, MODBUS_PROFILES } from './profiles.ts';
 import { decodeWords, planReads, registerSchema, type RegisterSpec } from './register-map.ts';
-import { collectorBaseShape, elapsedMs, hostSchema, portSchema, timeoutMsSchema, type CollectorContext, type CollectorPlugin, type Collector } from '../types.ts';
+import { collectorBaseShape, defineCollector, elapsedMs, hostSchema, portSchema, timeoutMsSchema, writes, type CollectorContext, type Collector } from '../types.ts';
 
 const transportSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('tcp'), host: hostSchema, port: portSchema.default(502) }),
@@ -112,8 +112,17 @@ export function createModbusCollector(config: ModbusConfig, ctx: CollectorContex
   };
 }
 
-export const modbusPlugin: CollectorPlugin<ModbusConfig> = {
+export const modbusPlugin = defineCollector({
   type: 'modbus',
   configSchema: modbusConfigSchema,
+  label: (c) => `modbus:${c.name ?? (c.transport.kind === 'tcp' ? `${c.transport.host}:${c.transport.port}` : c.transport.path)}`,
+  writes: [
+    writes('equipment', {
+      tags: ['device', 'kind'],
+      // The built-in profiles' fields (profiles.ts); a device's own registers may add any numeric field.
+      fields: ['up', 'result', 'rtt_ms', 'battery_pct', 'on_battery', 'input_v', 'output_v', 'load_pct', 'runtime_min', 'temp_c', 'humidity_pct', 'kwh', 'power_w', 'voltage_v', 'current_a', 'frequency_hz'],
+      otherFields: true,
+    }),
+  ],
   create: (config, ctx) => createModbusCollector(config, ctx),
-};
+});

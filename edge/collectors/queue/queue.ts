@@ -10,7 +10,7 @@ import { buildQueueApp } from './queue-http.ts';
 import { counterNameSchema, QueueModel, type AppliedQueueEvent, type QueueStats } from './queue-model.ts';
 import type { FieldValue } from '../../../protocol/index.ts';
 import { checkDistinctLines } from '../gpio/gpio.ts';
-import { collectorBaseShape, type Accumulator, type Collector, type CollectorContext, type CollectorPlugin } from '../types.ts';
+import { collectorBaseShape, defineCollector, writes, type Accumulator, type Collector, type CollectorContext } from '../types.ts';
 
 /** `counter` tag of the office-wide point. */
 export const OFFICE_COUNTER = 'all';
@@ -155,8 +155,16 @@ export function createQueueCollector(config: QueueConfig, ctx: CollectorContext,
   };
 }
 
-export const queuePlugin: CollectorPlugin<QueueConfig> = {
+export const queuePlugin = defineCollector({
   type: 'queue',
   configSchema: queueConfigSchema,
+  label: (c) => `queue:${c.name ?? `${c.listen.host}:${c.listen.port}`}`,
+  writes: [
+    writes('queue', {
+      tags: ['counter'],
+      fields: ['waiting', 'issued_total', 'served_total', 'skipped_total', 'longest_wait_s', 'current_number', 'avg_wait_s', 'p90_wait_s', 'avg_service_s', 'p90_service_s'],
+    }),
+    writes('queue_event', { tags: ['counter', 'type'], fields: ['number', 'wait_s', 'service_s'], event: true }),
+  ],
   create: (config, ctx) => createQueueCollector(config, ctx),
-};
+});
