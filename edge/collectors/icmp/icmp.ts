@@ -1,15 +1,17 @@
 // icmp: the system `ping` (iputils) to a host or the default gateway: loss, rtt, jitter (net_probe, method=icmp).
 import { execFile } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import type { FieldValue } from '../../../protocol/index.ts';
 import { errorCode } from '../../errors.ts';
+import { defaultGatewayOf } from '../../system/net-route.ts';
+import { readText } from '../../system/read-text.ts';
 import { collectorBaseShape, defineCollector, hostSchema, writes } from '../types.ts';
 import { parsePingOutput } from './ping-output.ts';
 import type { ProbeResult } from '../result-code.ts';
 
 /** `host: gateway` means the IPv4 default gateway, looked up at each gather. */
 export const GATEWAY_HOST = 'gateway';
+const ROUTE_FILE = '/proc/net/route';
 
 export const icmpConfigSchema = z.strictObject({
   type: z.literal('icmp'),
@@ -23,22 +25,10 @@ export const icmpConfigSchema = z.strictObject({
 });
 export type IcmpConfig = z.infer<typeof icmpConfigSchema>;
 
-/** Default gateway from /proc/net/route (little-endian hex), or undefined. */
-export async function defaultGateway(routeFile = '/proc/net/route'): Promise<string | undefined> {
-  let text: string;
-  try {
-    text = await readFile(routeFile, 'utf8');
-  } catch {
-    return undefined;
-  }
-  for (const line of text.split('\n').slice(1)) {
-    const cols = line.trim().split(/\s+/);
-    if (cols[1] === '00000000' && cols[2] !== undefined && cols[2] !== '00000000') {
-      const n = Number.parseInt(cols[2], 16);
-      return [n & 0xff, (n >>> 8) & 0xff, (n >>> 16) & 0xff, (n >>> 24) & 0xff].join('.');
-    }
-  }
-  return undefined;
+/** The IPv4 default gateway from the routing table, or undefined. */
+export async function defaultGateway(routeFile = ROUTE_FILE): Promise<string | undefined> {
+  const text = await readText(routeFile);
+  return text === undefined ? undefined : defaultGatewayOf(text);
 }
 
 interface ExecOutcome {
