@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import jsmodbus from 'jsmodbus';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { parse as parseYaml } from 'yaml';
 import { GENERATED_DIR } from '../dashboards/generate.ts';
 import { COLLECTOR_PLUGINS, type AnyMeasurementWrite } from '../edge/collectors/index.ts';
 import { createDisplayCollector, displayConfigSchema } from '../edge/collectors/display.ts';
@@ -24,6 +25,7 @@ import type { Collector } from '../edge/collectors/types.ts';
 import { silentLogger } from '../edge/logger.ts';
 import { RecordingAccumulator, type Reading } from '../edge/testing/recording-accumulator.ts';
 import { fieldTypeOf, HUB_TAGS, MEASUREMENTS, type FieldType, type MeasurementSpec } from '../protocol/index.ts';
+import { ROLLUP_MEASUREMENTS } from '../hub/influx-schema.ts';
 import { freePort } from '../scripts/lib/free-port.ts';
 
 const CATALOGUE: Readonly<Record<string, MeasurementSpec>> = MEASUREMENTS;
@@ -420,6 +422,22 @@ describe("the dashboards' queries read what the catalogue lists", () => {
     expect(queryProblems('SELECT sum("x") FROM (SELECT last("cpu_pct") AS "cpu" FROM "host" GROUP BY "site") GROUP BY "site"')).toHaveLength(1);
     expect(queryProblems('SELECT mean("mean_result") FROM "rollup_1m"."net_probe"')).toHaveLength(1);
     expect(queryProblems('SHOW TAG VALUES FROM "net_probe" WITH KEY = "iface"')).toHaveLength(1);
+  });
+});
+
+describe('the hub reads what the catalogue lists', () => {
+  it('the rolled-up measurements and the sample alert rules name catalogue measurements, tags and fields', () => {
+    for (const m of ROLLUP_MEASUREMENTS) expect(CATALOGUE[m], m).toBeDefined();
+    const doc = parseYaml(readFileSync(join(ROOT, 'hub/alerts/samples/alerts.yaml'), 'utf8')) as { rules: { name: string; measurement?: string; field?: string; select?: { tags?: Record<string, string> } }[] };
+    const withMeasurement = doc.rules.filter((r) => r.measurement !== undefined);
+    expect(withMeasurement.length).toBeGreaterThan(5);
+    for (const r of withMeasurement) {
+      const spec = CATALOGUE[r.measurement ?? ''];
+      expect(spec, r.name).toBeDefined();
+      if (spec === undefined) continue;
+      if (r.field !== undefined) expect(Object.keys(spec.fields), r.name).toContain(r.field);
+      for (const t of Object.keys(r.select?.tags ?? {})) expect([...spec.tags, ...REGISTRY_TAGS], r.name).toContain(t);
+    }
   });
 });
 
