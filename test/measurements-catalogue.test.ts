@@ -503,4 +503,15 @@ describe('the README tables are the catalogue', () => {
       expect(docs, 'edge/collectors/README.md').toContain(`\n## ${p.type}\n`);
     }
   });
+
+  it("edge/collectors/README.md: each collector's section names every measurement, tag and field it declares", () => {
+    const docs = readFileSync(join(ROOT, 'edge/collectors/README.md'), 'utf8');
+    for (const p of COLLECTOR_PLUGINS) {
+      const start = docs.indexOf(`\n## ${p.type}\n`);
+      const next = docs.indexOf('\n## ', start + 1);
+      const section = docs.slice(start, next < 0 ? undefined : next);
+      const missing = p.writes.flatMap((w) => [w.measurement, ...w.tags, ...w.fields]).filter((name) => !new RegExp(`\\b${name}\\b`).test(section));
+      expect(missing, `## ${p.type}`).toEqual([]);
+    }
+  });
 });
