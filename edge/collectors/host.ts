@@ -7,7 +7,8 @@ import type { FieldValue } from '../../protocol/index.ts';
 import { parseMeminfo } from '../system/meminfo.ts';
 import { cpuPct, parseProcStat, type CpuSample } from '../system/proc-stat.ts';
 import { readText } from '../system/read-text.ts';
-import { parseThermalTemp, parseUptime } from '../system/uptime.ts';
+import { parseThermalTemp } from '../system/thermal.ts';
+import { parseUptime } from '../system/uptime.ts';
 import { collectorBaseShape, defineCollector, plainLabel, writes } from './types.ts';
 
 export const hostConfigSchema = z.strictObject({
