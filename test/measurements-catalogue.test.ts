@@ -23,10 +23,10 @@ import { decodeThrottled } from '../edge/collectors/host.ts';
 import { createQueueCollector, queueConfigSchema } from '../edge/collectors/queue/queue.ts';
 import type { Collector } from '../edge/collectors/types.ts';
 import { silentLogger } from '../edge/logger.ts';
-import { RecordingAccumulator, type Reading } from '../edge/testing/recording-accumulator.ts';
+import { RecordingAccumulator, type Reading } from '../testkit/recording-accumulator.ts';
 import { fieldTypeOf, HUB_TAGS, MEASUREMENTS, type FieldType, type MeasurementSpec } from '../protocol/index.ts';
 import { ROLLUP_MEASUREMENTS } from '../hub/influx-schema.ts';
-import { freePort } from '../scripts/lib/free-port.ts';
+import { freePort } from '../testkit/free-port.ts';
 
 const CATALOGUE: Readonly<Record<string, MeasurementSpec>> = MEASUREMENTS;
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
