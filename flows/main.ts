@@ -2,17 +2,9 @@
 // optional YAML notify file; SIGTERM/SIGINT stop it cleanly. Used by docker compose and the demo.
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
+import { flowsSettingsFromEnv, FlowsEnvError, type FlowsSettings } from './env.ts';
 import { NodeRedRuntime } from './runtime.ts';
 import { notifyConfigSchema, type NotifyConfigInput } from './lib/notify-config.ts';
-
-function env(name: string, fallback?: string): string {
-  const v = process.env[name] ?? fallback;
-  if (v === undefined || v === '') {
-    console.error(`ioc-flows: environment variable ${name} is required`);
-    process.exit(2);
-  }
-  return v;
-}
 
 function loadNotify(path: string | undefined): NotifyConfigInput {
   if (path === undefined) return {};
@@ -31,21 +23,15 @@ function loadNotify(path: string | undefined): NotifyConfigInput {
   return raw as NotifyConfigInput;
 }
 
-const port = Number(env('IOC_NR_PORT', '1880'));
-const runtime = new NodeRedRuntime({
-  userDir: env('IOC_NR_USER_DIR', '/data'),
-  host: env('IOC_NR_HOST', '0.0.0.0'),
-  port,
-  credentialSecret: env('NODE_RED_CREDENTIAL_SECRET'),
-  mqtt: {
-    host: env('IOC_HUB_MQTT_HOST', '127.0.0.1'),
-    port: Number(env('IOC_HUB_MQTT_PORT', '1883')),
-    username: env('IOC_NR_MQTT_USERNAME', 'service:node-red'),
-    password: env('IOC_NR_MQTT_PASSWORD'),
-  },
-  notify: loadNotify(process.env.IOC_NR_NOTIFY_FILE),
-  logLevel: 'warn',
-});
+let settings: FlowsSettings;
+try {
+  settings = flowsSettingsFromEnv(process.env);
+} catch (err: unknown) {
+  if (!(err instanceof FlowsEnvError)) throw err;
+  console.error(`ioc-flows: ${err.message}`);
+  process.exit(2);
+}
+const runtime = new NodeRedRuntime({ ...settings.runtime, notify: loadNotify(settings.notifyFile) });
 
 let stopping = false;
 async function shutdown(signal: string): Promise<void> {

@@ -1,21 +1,12 @@
-// Node-RED 4 settings of the IOC notification flows. Everything deployment-specific comes from the environment.
-// The flows reach our TypeScript logic through `global.get('ioc')`, which flows/runtime.ts supplies
-// (run Node-RED through it: `tsx flows/main.ts`), so Function nodes stay glue.
-// eslint-disable-next-line @typescript-eslint/no-require-imports -- Node-RED loads settings as CommonJS
-const path = require('node:path');
-
+// Node-RED 4 settings of the IOC notification flows: what never changes between deployments. The deployment's
+// own settings (flowFile, credentialSecret, userDir, host, port, log level) come from the environment through
+// flows/env.ts and are set by flows/runtime.ts, which embeds Node-RED (run it as `node flows/main.js` /
+// `tsx flows/main.ts`); the flows reach our TypeScript logic through `global.get('ioc')`, so Function nodes stay glue.
 module.exports = {
-  flowFile: process.env.IOC_NR_FLOW_FILE || path.join(__dirname, 'flows.json'),
   flowFilePretty: true,
-  // Encrypts flows_cred.json; required (Node-RED would otherwise invent one and keep it in userDir).
-  credentialSecret: process.env.IOC_NR_CREDENTIAL_SECRET,
-  userDir: process.env.IOC_NR_USER_DIR || path.join(__dirname, '.node-red'),
-  uiHost: process.env.IOC_NR_HOST || '127.0.0.1',
-  uiPort: Number(process.env.IOC_NR_PORT || 1880),
-  // The editor only where asked for (IOC_NR_ADMIN_ROOT=/admin); the technician page is at /alerts.
-  httpAdminRoot: process.env.IOC_NR_ADMIN_ROOT || false,
+  // The editor stays off: the flows are code (flows/flows.json in git), and no adminAuth is configured.
+  httpAdminRoot: false,
   httpNodeRoot: '/',
-  logging: { console: { level: process.env.IOC_NR_LOG_LEVEL || 'info', metrics: false, audit: false } },
   editorTheme: { projects: { enabled: false } },
   externalModules: { autoInstall: false, palette: { allowInstall: false }, modules: { allowInstall: false } },
   functionExternalModules: false,

@@ -16,6 +16,8 @@ export interface MeasurementSpec {
   readonly fields: Readonly<Record<string, FieldType>>;
   /** Type allowed for fields not listed (equipment: per-device register maps); absent: unknown fields are refused. */
   readonly otherFields?: FieldType;
+  /** One line for the measurement tables of the READMEs (generated from this catalogue). */
+  readonly note?: string;
 }
 
 const n = 'number' as const;
@@ -33,24 +35,28 @@ export const MEASUREMENTS = {
    */
   agent: {
     owner: 'hub',
+    note: "the hub's `online` (from status) and `clock_offset_ms`; the agent's `agent_report` is stored here",
     tags: ['site', 'agent'],
     fields: { online: b, uptime_s: n, outbox_depth: n, dropped_total: n, clock_offset_ms: n },
   },
   /** The agent's self-report (edge/agent.ts, every 30 s): on the wire only, stored as `agent` (STORED_AS). */
-  agent_report: { owner: 'agent', tags: ['site', 'agent'], fields: { uptime_s: n, outbox_depth: n, dropped_total: n } },
+  agent_report: { owner: 'agent', note: "the agent's self-report every 30 s; on the wire only, stored as `agent`", tags: ['site', 'agent'], fields: { uptime_s: n, outbox_depth: n, dropped_total: n } },
   net_probe: {
     owner: 'agent',
+    note: 'method icmp/tcp/http/dns; `up` is 1/0; a failed probe is `up=0` with a `result` code',
     tags: ['site', 'agent', 'target', 'method'],
     fields: { ...PROBE_FIELDS, loss_pct: n, status: n, cert_days_left: n, rtt_min_ms: n, rtt_max_ms: n, jitter_ms: n },
   },
   net_iface: {
     owner: 'agent',
+    note: 'rates from the second gather; `present=0` for a configured interface that is missing',
     tags: ['site', 'agent', 'iface'],
     fields: { rx_bps: n, tx_bps: n, errors: n, drops: n, rx_bytes: n, tx_bytes: n, present: n },
   },
-  uplink: { owner: 'agent', tags: ['site', 'agent'], fields: { uplink: s, iface: s, uplink_since: n, since_s: n, on_4g: n } },
+  uplink: { owner: 'agent', note: '`uplink` is fibre/adsl/4g/wifi/other, or none without a default route', tags: ['site', 'agent'], fields: { uplink: s, iface: s, uplink_since: n, since_s: n, on_4g: n } },
   queue: {
     owner: 'agent',
+    note: 'counter `all` is the whole office',
     tags: ['site', 'agent', 'counter'],
     fields: {
       waiting: n,
@@ -67,12 +73,14 @@ export const MEASUREMENTS = {
   },
   display: {
     owner: 'agent',
+    note: '`frozen` once the shown number lags the queue for `frozenAfterS`',
     tags: ['site', 'agent', 'display'],
     fields: { alive: n, last_seen_s: n, frozen: n, shown_number: n, expected_number: n, result: s },
   },
-  /** Per-device register maps (edge/modbus/profiles.ts and custom maps): known fields typed, any other field a number. */
+  /** Per-device register maps (edge/collectors/modbus/profiles.ts and custom maps): known fields typed, any other field a number. */
   equipment: {
     owner: 'agent',
+    note: "kind ups/meter/aircon/env/printer; any other field of a device's register map is a number",
     tags: ['site', 'agent', 'device', 'kind'],
     fields: {
       ...PROBE_FIELDS,
@@ -92,9 +100,10 @@ export const MEASUREMENTS = {
     },
     otherFields: n,
   },
-  gpio: { owner: 'agent', tags: ['site', 'agent', 'pin', 'name'], fields: { state: n, available: n } },
+  gpio: { owner: 'agent', note: '`available=0` while the line cannot be read', tags: ['site', 'agent', 'pin', 'name'], fields: { state: n, available: n } },
   host: {
     owner: 'agent',
+    note: '`throttled` and its decoded bits only where vcgencmd exists',
     tags: ['site', 'agent'],
     fields: {
       cpu_pct: n,
@@ -112,21 +121,30 @@ export const MEASUREMENTS = {
     },
   },
   // Discrete events, sent on the event topic.
-  queue_event: { owner: 'agent', tags: ['site', 'agent', 'counter', 'type'], fields: { number: n, wait_s: n, service_s: n } },
-  display_event: { owner: 'agent', tags: ['site', 'agent', 'display', 'type'], fields: { alive: n, frozen: n, shown_number: n } },
-  gpio_event: { owner: 'agent', tags: ['site', 'agent', 'pin', 'name'], fields: { state: n } },
-  uplink_event: { owner: 'agent', tags: ['site', 'agent'], fields: { uplink: s, iface: s, previous: s, previous_iface: s } },
+  queue_event: { owner: 'agent', note: 'event topic', tags: ['site', 'agent', 'counter', 'type'], fields: { number: n, wait_s: n, service_s: n } },
+  display_event: { owner: 'agent', note: 'event topic', tags: ['site', 'agent', 'display', 'type'], fields: { alive: n, frozen: n, shown_number: n } },
+  gpio_event: { owner: 'agent', note: 'event topic', tags: ['site', 'agent', 'pin', 'name'], fields: { state: n } },
+  uplink_event: { owner: 'agent', note: 'event topic', tags: ['site', 'agent'], fields: { uplink: s, iface: s, previous: s, previous_iface: s } },
   alert: { owner: 'hub', tags: ['site', 'rule', 'severity'], fields: { state: s, value: n } },
   // Written by the hub at its own time: live vs replayed points, the agent's backlog, batches expected vs received today.
   delivery: {
     owner: 'hub',
+    note: "late/live points and batches are today's",
     tags: ['site', 'agent'],
     fields: { late_points: n, live_points: n, backlog_depth: n, oldest_unsent_age_s: n, expected_batches: n, received_batches: n },
   },
-  site_info: { owner: 'hub', tags: ['site', 'province', 'area'], fields: { name: s, lat: n, lon: n, area_name: s } },
+  site_info: { owner: 'hub', note: 'retention policy `meta`; `area` absent without districts', tags: ['site', 'province', 'area'], fields: { name: s, lat: n, lon: n, area_name: s } },
 } as const satisfies Record<string, MeasurementSpec>;
 
 export type MeasurementName = keyof typeof MEASUREMENTS;
+
+type Catalogue = typeof MEASUREMENTS;
+/** The measurements an agent may write. */
+export type AgentMeasurement = { [K in MeasurementName]: Catalogue[K]['owner'] extends 'agent' ? K : never }[MeasurementName];
+/** The catalogue's field names of a measurement. */
+export type FieldOf<M extends MeasurementName> = keyof Catalogue[M]['fields'] & string;
+/** The tag keys an agent sets on a measurement (the hub sets site, agent, province, area). */
+export type AgentTagOf<M extends MeasurementName> = Exclude<Catalogue[M]['tags'][number], (typeof HUB_TAGS)[number]>;
 
 /** Measurements only the hub writes (agents are refused them). */
 export const HUB_MEASUREMENTS: readonly MeasurementName[] = (Object.keys(MEASUREMENTS) as MeasurementName[]).filter((m) => MEASUREMENTS[m].owner === 'hub');

@@ -68,8 +68,8 @@ describe('OS programs', () => {
 
   it('the scan sees the spawns we know of (it is not blind)', () => {
     const at = (file: string): string[] => sites.filter((s) => s.file === file).flatMap((s) => s.programs);
-    expect(at('edge/collectors/modbus.test.ts')).toContain('socat');
-    expect(at('edge/collectors/icmp.ts')).toContain('ping');
+    expect(at('edge/collectors/modbus/modbus.test.ts')).toContain('socat');
+    expect(at('edge/collectors/icmp/icmp.ts')).toContain('ping');
     expect(at('test/tls.test.ts')).toContain('openssl');
     // influxd is named in influxd-process.ts and started through spawnGuarded's parameter
     expect(at('scripts/lib/child-process.ts')).toEqual(expect.arrayContaining(['influxd', 'node', 'setpriv']));

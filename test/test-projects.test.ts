@@ -31,7 +31,7 @@ describe('the unit and system test projects', () => {
     expect(system.length).toBeGreaterThan(40);
     expect([...unit, ...system].sort()).toEqual(files);
     expect(projectOf('edge/collectors/http/http.test.ts'), 'a system test moved into a folder stays system').toBe('system');
-    expect(projectOf('edge/queue/queue-model.test.ts')).toBe('unit');
+    expect(projectOf('edge/collectors/queue/queue-model.test.ts')).toBe('unit');
   });
 
   it('a unit test imports nothing that starts a server or a process', () => {

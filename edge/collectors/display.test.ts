@@ -4,7 +4,7 @@ import { freePort } from '../../testkit/free-port.ts';
 import { silentLogger } from '../logger.ts';
 import { RecordingAccumulator } from '../../testkit/recording-accumulator.ts';
 import { createDisplayCollector, displayConfigSchema, numberAt } from './display.ts';
-import { createQueueCollector, queueConfigSchema, type QueueCollector } from './queue.ts';
+import { createQueueCollector, queueConfigSchema, type QueueCollector } from './queue/queue.ts';
 
 // A display with an HTTP status endpoint, and the real queue collector as the source of truth.
 let shown = 5;

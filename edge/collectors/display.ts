@@ -1,9 +1,9 @@
 // display: is the queue display alive (HTTP heartbeat or ping), and is it frozen on an old number (display, display_event).
 import { z } from 'zod';
 import type { FieldValue } from '../../protocol/index.ts';
-import { counterNameSchema } from '../queue/queue-model.ts';
-import { probeIcmp } from './icmp.ts';
-import { collectorBaseShape, hostSchema, timeoutMsSchema, withTimeout, type Collector, type CollectorContext, type CollectorPlugin } from './types.ts';
+import { counterNameSchema } from './queue/queue-model.ts';
+import { probeIcmp } from './icmp/icmp.ts';
+import { collectorBaseShape, defineCollector, hostSchema, timeoutMsSchema, withTimeout, writes, type Collector, type CollectorContext } from './types.ts';
 
 export const displayConfigSchema = z
   .strictObject({
@@ -120,8 +120,13 @@ export function createDisplayCollector(config: DisplayConfig, _ctx: CollectorCon
   };
 }
 
-export const displayPlugin: CollectorPlugin<DisplayConfig> = {
+export const displayPlugin = defineCollector({
   type: 'display',
   configSchema: displayConfigSchema,
+  label: (c) => `display:${c.name ?? c.display}`,
+  writes: [
+    writes('display', { tags: ['display'], fields: ['alive', 'last_seen_s', 'result', 'shown_number', 'expected_number', 'frozen'] }),
+    writes('display_event', { tags: ['display', 'type'], fields: ['alive', 'frozen', 'shown_number'], event: true }),
+  ],
   create: (config, ctx) => createDisplayCollector(config, ctx),
-};
+});

@@ -2,7 +2,7 @@
 import { Resolver } from 'node:dns/promises';
 import { z } from 'zod';
 import { errorCode } from '../errors.ts';
-import { collectorBaseShape, elapsedMs, hostSchema, timeoutMsSchema, type CollectorPlugin } from './types.ts';
+import { collectorBaseShape, defineCollector, elapsedMs, hostSchema, timeoutMsSchema, writes } from './types.ts';
 
 export const dnsConfigSchema = z.strictObject({
   type: z.literal('dns'),
@@ -59,9 +59,11 @@ export async function probeDns(config: DnsConfig, signal: AbortSignal): Promise<
   }
 }
 
-export const dnsPlugin: CollectorPlugin<DnsConfig> = {
+export const dnsPlugin = defineCollector({
   type: 'dns',
   configSchema: dnsConfigSchema,
+  label: (c) => `dns:${c.name ?? c.query}`,
+  writes: [writes('net_probe', { tags: ['target', 'method'], fields: ['up', 'rtt_ms', 'result'] })],
   create(config) {
     const tags = { target: config.name ?? config.query, method: 'dns' };
     return {
@@ -73,4 +75,4 @@ export const dnsPlugin: CollectorPlugin<DnsConfig> = {
       },
     };
   },
-};
+});

@@ -2,7 +2,9 @@ import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../logger.ts';
 import { RecordingAccumulator } from '../../testkit/recording-accumulator.ts';
-import { cpuPct, hostConfigSchema, hostPlugin, parseMeminfo, parseProcStat, parseThrottled } from './host.ts';
+import { parseMeminfo } from '../system/meminfo.ts';
+import { cpuPct, parseProcStat } from '../system/proc-stat.ts';
+import { hostConfigSchema, hostPlugin, parseThrottled } from './host.ts';
 
 describe('host collector parsers', () => {
   it('computes cpu_pct from /proc/stat deltas (iowait idle)', () => {

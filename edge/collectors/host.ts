@@ -1,10 +1,15 @@
 // host: health of the device itself: CPU, memory, disk, SoC temperature, Pi throttling, uptime.
 import { execFile } from 'node:child_process';
-import { access, constants, readFile, statfs } from 'node:fs/promises';
+import { access, constants, statfs } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { z } from 'zod';
 import type { FieldValue } from '../../protocol/index.ts';
-import { collectorBaseShape, type CollectorPlugin } from './types.ts';
+import { parseMeminfo } from '../system/meminfo.ts';
+import { cpuPct, parseProcStat, type CpuSample } from '../system/proc-stat.ts';
+import { readText } from '../system/read-text.ts';
+import { parseThermalTemp } from '../system/thermal.ts';
+import { parseUptime } from '../system/uptime.ts';
+import { collectorBaseShape, defineCollector, plainLabel, writes } from './types.ts';
 
 export const hostConfigSchema = z.strictObject({
   type: z.literal('host'),
@@ -15,39 +20,6 @@ export const hostConfigSchema = z.strictObject({
   thermalFile: z.string().min(1).default('/sys/class/thermal/thermal_zone0/temp'),
 });
 export type HostConfig = z.infer<typeof hostConfigSchema>;
-
-export interface CpuSample {
-  busy: number;
-  total: number;
-}
-
-/** The aggregate `cpu` line of /proc/stat. iowait counts as idle. */
-export function parseProcStat(text: string): CpuSample | undefined {
-  const line = text.split('\n').find((l) => l.startsWith('cpu '));
-  if (line === undefined) return undefined;
-  const v = line.trim().split(/\s+/).slice(1).map(Number);
-  const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = v;
-  const idleAll = idle + iowait;
-  const total = user + nice + system + idleAll + irq + softirq + steal;
-  return { busy: total - idleAll, total };
-}
-
-export function cpuPct(prev: CpuSample, cur: CpuSample): number | undefined {
-  const dt = cur.total - prev.total;
-  if (dt <= 0) return undefined;
-  return Math.round(((cur.busy - prev.busy) / dt) * 10_000) / 100;
-}
-
-export function parseMeminfo(text: string): number | undefined {
-  const kb = (key: string): number | undefined => {
-    const m = new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(text);
-    return m?.[1] === undefined ? undefined : Number(m[1]);
-  };
-  const total = kb('MemTotal');
-  const available = kb('MemAvailable');
-  if (total === undefined || available === undefined || total === 0) return undefined;
-  return Math.round(((total - available) / total) * 10_000) / 100;
-}
 
 /** `throttled=0x50005` → 327685. */
 export function parseThrottled(text: string): number | undefined {
@@ -82,17 +54,16 @@ async function findOnPath(name: string): Promise<string | undefined> {
   return undefined;
 }
 
-async function readText(path: string): Promise<string | undefined> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch {
-    return undefined;
-  }
-}
-
-export const hostPlugin: CollectorPlugin<HostConfig> = {
+export const hostPlugin = defineCollector({
   type: 'host',
   configSchema: hostConfigSchema,
+  label: plainLabel,
+  writes: [
+    writes('host', {
+      tags: [],
+      fields: ['cpu_pct', 'mem_pct', 'disk_pct', 'temp_c', 'uptime_s', 'throttled', 'under_voltage', 'freq_capped', 'throttled_now', 'soft_temp_limit', 'under_voltage_seen', 'throttled_seen'],
+    }),
+  ],
   create(config) {
     let prevCpu: CpuSample | undefined;
     let vcgencmd: Promise<string | undefined> | undefined;
@@ -120,10 +91,11 @@ export const hostPlugin: CollectorPlugin<HostConfig> = {
           // no such filesystem: leave the field out
         }
         const temp = await readText(config.thermalFile);
-        if (temp !== undefined && /^-?\d+/.test(temp.trim())) fields.temp_c = Math.round(Number.parseInt(temp.trim(), 10) / 100) / 10;
+        const tempC = temp === undefined ? undefined : parseThermalTemp(temp);
+        if (tempC !== undefined) fields.temp_c = tempC;
         const uptime = await readText(join(config.procDir, 'uptime'));
-        const up = uptime === undefined ? Number.NaN : Number.parseFloat(uptime);
-        if (Number.isFinite(up)) fields.uptime_s = Math.round(up);
+        const up = uptime === undefined ? undefined : parseUptime(uptime);
+        if (up !== undefined) fields.uptime_s = up;
         vcgencmd ??= findOnPath('vcgencmd');
         const bin = await vcgencmd;
         if (bin !== undefined && !signal.aborted) {
@@ -137,4 +109,4 @@ export const hostPlugin: CollectorPlugin<HostConfig> = {
       },
     };
   },
-};
+});

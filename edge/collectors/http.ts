@@ -5,7 +5,7 @@ import { request as httpsRequest } from 'node:https';
 import { TLSSocket } from 'node:tls';
 import { z } from 'zod';
 import type { FieldValue } from '../../protocol/index.ts';
-import { collectorBaseShape, elapsedMs, timeoutMsSchema, withTimeout, type CollectorPlugin } from './types.ts';
+import { collectorBaseShape, defineCollector, elapsedMs, timeoutMsSchema, withTimeout, writes } from './types.ts';
 import { resultFromError, type ProbeResult } from './result-code.ts';
 
 const DAY_MS = 86_400_000;
@@ -98,9 +98,11 @@ export async function probeHttp(config: HttpConfig, signal: AbortSignal, ca?: Bu
   return { result, status, rttMs, ...(days === undefined ? {} : { certDaysLeft: days }) };
 }
 
-export const httpPlugin: CollectorPlugin<HttpConfig> = {
+export const httpPlugin = defineCollector({
   type: 'http',
   configSchema: httpConfigSchema,
+  label: (c) => `http:${c.name ?? c.url}`,
+  writes: [writes('net_probe', { tags: ['target', 'method'], fields: ['up', 'result', 'status', 'rtt_ms', 'cert_days_left'] })],
   create(config) {
     const tags = { target: config.name ?? new URL(config.url).host, method: 'http' };
     // Read once at start: a missing CA file is a static config error, not a reading.
@@ -117,4 +119,4 @@ export const httpPlugin: CollectorPlugin<HttpConfig> = {
       },
     };
   },
-};
+});

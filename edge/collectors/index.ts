@@ -1,101 +1,65 @@
-// The explicit list of collector plugins (no self-registration) and the config union over them.
+// The one list of collector plugins (no self-registration). The config union, the factory, the labels and the
+// docs' tables are derived from it: a new collector is one more entry here.
 import { z } from 'zod';
-import { displayPlugin, displayConfigSchema } from './display.ts';
-import { dnsPlugin, dnsConfigSchema } from './dns.ts';
-import { gpioPlugin, gpioConfigSchema } from './gpio.ts';
-import { hostPlugin, hostConfigSchema } from './host.ts';
-import { httpPlugin, httpConfigSchema } from './http.ts';
-import { icmpPlugin, icmpConfigSchema } from './icmp.ts';
-import { modbusPlugin, modbusConfigSchema } from './modbus.ts';
-import { netIfacePlugin, netIfaceConfigSchema } from './net-iface.ts';
-import { queuePlugin, queueConfigSchema } from './queue.ts';
-import { tcpPlugin, tcpConfigSchema } from './tcp.ts';
-import { uplinkPlugin, uplinkConfigSchema } from './uplink.ts';
+import { displayPlugin } from './display.ts';
+import { dnsPlugin } from './dns.ts';
+import { gpioPlugin } from './gpio/gpio.ts';
+import { hostPlugin } from './host.ts';
+import { httpPlugin } from './http.ts';
+import { icmpPlugin } from './icmp/icmp.ts';
+import { modbusPlugin } from './modbus/modbus.ts';
+import { netIfacePlugin } from './net-iface.ts';
+import { queuePlugin } from './queue/queue.ts';
+import { tcpPlugin } from './tcp.ts';
+import { uplinkPlugin } from './uplink.ts';
 import type { Collector, CollectorContext } from './types.ts';
 
-export type { Accumulator, Collector, CollectorContext, CollectorPlugin } from './types.ts';
+export type { Accumulator, Collector, CollectorContext, AnyMeasurementWrite, CollectorPlugin, MeasurementWrite } from './types.ts';
 
-export const COLLECTOR_TYPES = [
-  tcpPlugin.type,
-  httpPlugin.type,
-  dnsPlugin.type,
-  icmpPlugin.type,
-  hostPlugin.type,
-  netIfacePlugin.type,
-  uplinkPlugin.type,
-  queuePlugin.type,
-  displayPlugin.type,
-  modbusPlugin.type,
-  gpioPlugin.type,
+export const COLLECTOR_PLUGINS = [
+  tcpPlugin,
+  httpPlugin,
+  dnsPlugin,
+  icmpPlugin,
+  hostPlugin,
+  netIfacePlugin,
+  uplinkPlugin,
+  queuePlugin,
+  displayPlugin,
+  modbusPlugin,
+  gpioPlugin,
 ] as const;
 
+type Plugins = typeof COLLECTOR_PLUGINS;
+type SchemasOf<P extends readonly unknown[]> = { readonly [K in keyof P]: P[K] extends { readonly configSchema: infer S } ? S : never };
+type ConfigSchemas = SchemasOf<Plugins>;
+
+export type CollectorType = Plugins[number]['type'];
+export const COLLECTOR_TYPES: readonly CollectorType[] = COLLECTOR_PLUGINS.map((p) => p.type);
+
+// Array.map forgets the tuple: the schemas are the plugins' own, in the plugins' order.
+const configSchemas = COLLECTOR_PLUGINS.map((p) => p.configSchema) as unknown as ConfigSchemas;
+
 /** One `collectors[]` entry, validated by its plugin's own schema (discriminated by `type`). */
-export const collectorConfigSchema = z.discriminatedUnion('type', [
-  tcpConfigSchema,
-  httpConfigSchema,
-  dnsConfigSchema,
-  icmpConfigSchema,
-  hostConfigSchema,
-  netIfaceConfigSchema,
-  uplinkConfigSchema,
-  queueConfigSchema,
-  displayConfigSchema,
-  modbusConfigSchema,
-  gpioConfigSchema,
-]);
+export const collectorConfigSchema = z.discriminatedUnion('type', configSchemas);
 export type CollectorConfig = z.infer<typeof collectorConfigSchema>;
 
+/** The plugin of a config entry, typed for that entry: `type` picks both. */
+type ErasedPlugin = { create(config: CollectorConfig, ctx: CollectorContext): Collector; label(config: CollectorConfig): string };
+const BY_TYPE: ReadonlyMap<string, ErasedPlugin> = new Map(COLLECTOR_PLUGINS.map((p) => [p.type, p as ErasedPlugin]));
+
+function pluginOf(config: CollectorConfig): ErasedPlugin {
+  const plugin = BY_TYPE.get(config.type);
+  // collectorConfigSchema only parses types of the list: a miss is a bug, not a config error.
+  if (plugin === undefined) throw new TypeError(`no collector plugin for type ${config.type}`);
+  return plugin;
+}
+
 export function createCollector(config: CollectorConfig, ctx: CollectorContext): Collector {
-  switch (config.type) {
-    case 'tcp':
-      return tcpPlugin.create(config, ctx);
-    case 'http':
-      return httpPlugin.create(config, ctx);
-    case 'dns':
-      return dnsPlugin.create(config, ctx);
-    case 'icmp':
-      return icmpPlugin.create(config, ctx);
-    case 'host':
-      return hostPlugin.create(config, ctx);
-    case 'net_iface':
-      return netIfacePlugin.create(config, ctx);
-    case 'uplink':
-      return uplinkPlugin.create(config, ctx);
-    case 'queue':
-      return queuePlugin.create(config, ctx);
-    case 'display':
-      return displayPlugin.create(config, ctx);
-    case 'modbus':
-      return modbusPlugin.create(config, ctx);
-    case 'gpio':
-      return gpioPlugin.create(config, ctx);
-  }
+  return pluginOf(config).create(config, ctx);
 }
 
 /** A readable name for logs and stats: `tcp:hub`. */
 export function collectorLabel(config: CollectorConfig): string {
-  switch (config.type) {
-    case 'tcp':
-      return `tcp:${config.name ?? `${config.host}:${config.port}`}`;
-    case 'http':
-      return `http:${config.name ?? config.url}`;
-    case 'dns':
-      return `dns:${config.name ?? config.query}`;
-    case 'icmp':
-      return `icmp:${config.name ?? config.host}`;
-    case 'host':
-      return `host${config.name === undefined ? '' : `:${config.name}`}`;
-    case 'net_iface':
-      return `net_iface${config.name === undefined ? '' : `:${config.name}`}`;
-    case 'uplink':
-      return `uplink${config.name === undefined ? '' : `:${config.name}`}`;
-    case 'queue':
-      return `queue:${config.name ?? `${config.listen.host}:${config.listen.port}`}`;
-    case 'display':
-      return `display:${config.name ?? config.display}`;
-    case 'modbus':
-      return `modbus:${config.name ?? (config.transport.kind === 'tcp' ? `${config.transport.host}:${config.transport.port}` : config.transport.path)}`;
-    case 'gpio':
-      return `gpio:${config.name ?? config.inputs.map((i) => i.name).join(',')}`;
-  }
+  return pluginOf(config).label(config);
 }

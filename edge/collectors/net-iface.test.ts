@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../logger.ts';
 import { RecordingAccumulator } from '../../testkit/recording-accumulator.ts';
-import { createNetIfaceCollector, netIfaceConfigSchema, parseProcNetDev } from './net-iface.ts';
+import { parseNetDev } from '../system/net-dev.ts';
+import { createNetIfaceCollector, netIfaceConfigSchema } from './net-iface.ts';
 
 const HEADER = 'Inter-|   Receive                                                |  Transmit\n face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed\n';
 const dev = (rx: number, tx: number, errs = 0) =>
@@ -16,7 +17,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('net_iface collector', () => {
   it('parses /proc/net/dev', () => {
-    expect(parseProcNetDev(dev(1000, 500, 3)).get('eth0')).toEqual({ rxBytes: 1000, txBytes: 500, rxErrors: 3, txErrors: 2, rxDrops: 1, txDrops: 0 });
+    expect(parseNetDev(dev(1000, 500, 3)).get('eth0')).toEqual({ rxBytes: 1000, txBytes: 500, rxErrors: 3, txErrors: 2, rxDrops: 1, txDrops: 0 });
   });
 
   it('turns counters into bytes per second from the second gather on', async () => {

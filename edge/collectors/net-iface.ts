@@ -1,8 +1,9 @@
 // net_iface: per-interface throughput (bytes/s) and error counters from the OS counters in /proc/net/dev (net_iface).
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { collectorBaseShape, type Collector, type CollectorContext, type CollectorPlugin } from './types.ts';
+import { parseNetDev, type IfaceCounters } from '../system/net-dev.ts';
+import { readText } from '../system/read-text.ts';
+import { collectorBaseShape, defineCollector, plainLabel, writes, type Collector, type CollectorContext } from './types.ts';
 
 export const netIfaceConfigSchema = z.strictObject({
   type: z.literal('net_iface'),
@@ -13,33 +14,6 @@ export const netIfaceConfigSchema = z.strictObject({
   procDir: z.string().min(1).default('/proc'),
 });
 export type NetIfaceConfig = z.infer<typeof netIfaceConfigSchema>;
-
-export interface IfaceCounters {
-  rxBytes: number;
-  txBytes: number;
-  rxErrors: number;
-  txErrors: number;
-  rxDrops: number;
-  txDrops: number;
-}
-
-/** /proc/net/dev: `iface: rx bytes packets errs drop fifo frame compressed multicast tx bytes packets errs drop …`. */
-export function parseProcNetDev(text: string): Map<string, IfaceCounters> {
-  const out = new Map<string, IfaceCounters>();
-  for (const line of text.split('\n').slice(2)) {
-    const colon = line.indexOf(':');
-    if (colon < 0) continue;
-    const name = line.slice(0, colon).trim();
-    const v = line
-      .slice(colon + 1)
-      .trim()
-      .split(/\s+/)
-      .map(Number);
-    if (v.length < 16 || v.some((n) => !Number.isFinite(n))) continue;
-    out.set(name, { rxBytes: v[0] ?? 0, rxErrors: v[2] ?? 0, rxDrops: v[3] ?? 0, txBytes: v[8] ?? 0, txErrors: v[10] ?? 0, txDrops: v[11] ?? 0 });
-  }
-  return out;
-}
 
 const VIRTUAL = /^(lo|docker\d*|veth.*|br-.*|ifb\d*|virbr\d*|tun\d*|dummy\d*)$/;
 
@@ -53,13 +27,9 @@ export function createNetIfaceCollector(config: NetIfaceConfig, _ctx: CollectorC
   return {
     async gather(acc) {
       const t = now();
-      let text: string;
-      try {
-        text = await readFile(join(config.procDir, 'net', 'dev'), 'utf8');
-      } catch {
-        return; // not Linux: nothing to report
-      }
-      const counters = parseProcNetDev(text);
+      const text = await readText(join(config.procDir, 'net', 'dev'));
+      if (text === undefined) return; // not Linux: nothing to report
+      const counters = parseNetDev(text);
       const wanted = config.interfaces.length > 0 ? config.interfaces : [...counters.keys()].filter((n) => !VIRTUAL.test(n));
       for (const iface of wanted) {
         const cur = counters.get(iface);
@@ -82,8 +52,10 @@ export function createNetIfaceCollector(config: NetIfaceConfig, _ctx: CollectorC
   };
 }
 
-export const netIfacePlugin: CollectorPlugin<NetIfaceConfig> = {
+export const netIfacePlugin = defineCollector({
   type: 'net_iface',
   configSchema: netIfaceConfigSchema,
+  label: plainLabel,
+  writes: [writes('net_iface', { tags: ['iface'], fields: ['present', 'errors', 'drops', 'rx_bytes', 'tx_bytes', 'rx_bps', 'tx_bps'] })],
   create: (config, ctx) => createNetIfaceCollector(config, ctx),
-};
+});

@@ -1,7 +1,7 @@
 // tcp: time to open a TCP connection to host:port (net_probe, method=tcp).
 import { connect } from 'node:net';
 import { z } from 'zod';
-import { collectorBaseShape, elapsedMs, hostSchema, portSchema, timeoutMsSchema, withTimeout, type CollectorPlugin } from './types.ts';
+import { collectorBaseShape, defineCollector, elapsedMs, hostSchema, portSchema, timeoutMsSchema, withTimeout, writes } from './types.ts';
 import { resultFromError } from './result-code.ts';
 
 export const tcpConfigSchema = z.strictObject({
@@ -41,9 +41,11 @@ export async function tcpConnect(host: string, port: number, timeoutMs: number, 
   });
 }
 
-export const tcpPlugin: CollectorPlugin<TcpConfig> = {
+export const tcpPlugin = defineCollector({
   type: 'tcp',
   configSchema: tcpConfigSchema,
+  label: (c) => `tcp:${c.name ?? `${c.host}:${c.port}`}`,
+  writes: [writes('net_probe', { tags: ['target', 'method'], fields: ['up', 'rtt_ms', 'result'] })],
   create(config) {
     const tags = { target: config.name ?? `${config.host}:${config.port}`, method: 'tcp' };
     return {
@@ -58,4 +60,4 @@ export const tcpPlugin: CollectorPlugin<TcpConfig> = {
       },
     };
   },
-};
+});

@@ -1,6 +1,6 @@
 // The collector plugin contract (after Telegraf's inputs): a tiny gather() the runtime schedules.
 import { z } from 'zod';
-import type { FieldValue } from '../../protocol/index.ts';
+import type { AgentMeasurement, AgentTagOf, FieldOf, FieldValue } from '../../protocol/index.ts';
 import type { Logger } from '../logger.ts';
 
 /** Something that takes points (the Batcher is one: one per channel). */
@@ -34,11 +34,52 @@ export interface Collector {
   close?(): Promise<void> | void;
 }
 
-export interface CollectorPlugin<C extends { type: string }> {
-  readonly type: C['type'];
+/**
+ * One measurement a collector writes, in the terms of the catalogue (protocol/measurements.ts): the tags it sets
+ * (the hub adds site/agent) and every field it may write. The types only let a plugin name what the catalogue lists;
+ * test/measurements-catalogue.test.ts holds each collector's real output to its declaration.
+ */
+export interface MeasurementWrite<M extends AgentMeasurement = AgentMeasurement> {
+  readonly measurement: M;
+  readonly tags: readonly AgentTagOf<M>[];
+  readonly fields: readonly FieldOf<M>[];
+  /** The device's own register map adds fields the catalogue types by `otherFields` (equipment only). */
+  readonly otherFields?: true;
+  /** Sent with acc.event() on the event topic (the `*_event` measurements). */
+  readonly event?: true;
+}
+
+/** Any agent measurement's `writes` entry (one per measurement: the field names stay that measurement's). */
+export type AnyMeasurementWrite = { [M in AgentMeasurement]: MeasurementWrite<M> }[AgentMeasurement];
+
+/** A `writes` entry, checked against the catalogue by the compiler. */
+export function writes<const M extends AgentMeasurement>(measurement: M, w: Omit<MeasurementWrite<M>, 'measurement'>): MeasurementWrite<M> {
+  return { measurement, ...w };
+}
+
+/**
+ * A collector plugin (Telegraf's input): its config schema with every default, its factory, a readable label,
+ * and what it writes. Listed once in COLLECTOR_PLUGINS (index.ts); the config union, the factory and the
+ * docs' tables are derived from that list.
+ */
+export interface CollectorPlugin<T extends string = string, S extends z.ZodType<{ type: T }> = z.ZodType<{ type: T }>> {
+  readonly type: T;
   /** Validates one `collectors[]` entry and holds its defaults. */
-  readonly configSchema: z.ZodType<C>;
-  create(config: C, ctx: CollectorContext): Collector;
+  readonly configSchema: S;
+  create(config: z.output<S>, ctx: CollectorContext): Collector;
+  /** A readable name for logs and stats: `tcp:hub`. */
+  label(config: z.output<S>): string;
+  readonly writes: readonly AnyMeasurementWrite[];
+}
+
+/** Declares a plugin, keeping its own config type (so the union over COLLECTOR_PLUGINS stays discriminated). */
+export function defineCollector<const T extends string, S extends z.ZodType<{ type: T }>>(plugin: CollectorPlugin<T, S>): CollectorPlugin<T, S> {
+  return plugin;
+}
+
+/** `type` or `type:name`, for collectors without a natural target. */
+export function plainLabel(config: { type: string; name?: string | undefined }): string {
+  return config.name === undefined ? config.type : `${config.type}:${config.name}`;
 }
 
 /** Options every collector entry has. */

@@ -1,8 +1,9 @@
 // uplink: which link carries the default route (fibre/ADSL or a 4G modem) and since when; an event when it changes (uplink, uplink_event).
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { collectorBaseShape, type Collector, type CollectorContext, type CollectorPlugin } from './types.ts';
+import { defaultRoutes } from '../system/net-route.ts';
+import { readText } from '../system/read-text.ts';
+import { collectorBaseShape, defineCollector, plainLabel, writes, type Collector, type CollectorContext } from './types.ts';
 
 export const UPLINK_KINDS = ['fibre', 'adsl', '4g', 'wifi', 'other'] as const;
 export type UplinkKind = (typeof UPLINK_KINDS)[number];
@@ -21,16 +22,7 @@ export type UplinkConfig = z.infer<typeof uplinkConfigSchema>;
 
 /** The interface of the IPv4 default route with the lowest metric, from /proc/net/route. */
 export function defaultRouteIface(text: string): string | undefined {
-  let best: { iface: string; metric: number } | undefined;
-  for (const line of text.split('\n').slice(1)) {
-    const c = line.trim().split(/\s+/);
-    const [iface, dest, , flags, , , metric, mask] = c;
-    if (iface === undefined || dest !== '00000000' || mask !== '00000000') continue;
-    if ((Number.parseInt(flags ?? '0', 16) & 0x1) === 0) continue; // RTF_UP
-    const m = Number(metric ?? 0);
-    if (best === undefined || m < best.metric) best = { iface, metric: m };
-  }
-  return best?.iface;
+  return defaultRoutes(text)[0]?.iface;
 }
 
 export function uplinkKind(iface: string, kinds: Readonly<Record<string, UplinkKind>>): UplinkKind {
@@ -50,12 +42,9 @@ export function createUplinkCollector(config: UplinkConfig, _ctx: CollectorConte
   return {
     async gather(acc) {
       const t = now();
-      let iface = NO_UPLINK;
-      try {
-        iface = defaultRouteIface(await readFile(join(config.procDir, 'net', 'route'), 'utf8')) ?? NO_UPLINK;
-      } catch {
-        // no routing table readable: no uplink known
-      }
+      // No routing table readable: no uplink known.
+      const routes = await readText(join(config.procDir, 'net', 'route'));
+      const iface = (routes === undefined ? undefined : defaultRouteIface(routes)) ?? NO_UPLINK;
       const uplink = iface === NO_UPLINK ? NO_UPLINK : uplinkKind(iface, config.kinds);
       if (current === undefined || current.iface !== iface || current.uplink !== uplink) {
         // At start the earlier history is unknown: `since` is when we first saw it.
@@ -67,8 +56,13 @@ export function createUplinkCollector(config: UplinkConfig, _ctx: CollectorConte
   };
 }
 
-export const uplinkPlugin: CollectorPlugin<UplinkConfig> = {
+export const uplinkPlugin = defineCollector({
   type: 'uplink',
   configSchema: uplinkConfigSchema,
+  label: plainLabel,
+  writes: [
+    writes('uplink', { tags: [], fields: ['uplink', 'iface', 'uplink_since', 'since_s', 'on_4g'] }),
+    writes('uplink_event', { tags: [], fields: ['uplink', 'iface', 'previous', 'previous_iface'], event: true }),
+  ],
   create: (config, ctx) => createUplinkCollector(config, ctx),
-};
+});

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Simulator } from '../../edge/simulator.ts';
 import { SimOffice } from '../../edge/sim-office.ts';
-import { MODBUS_PROFILES } from '../../edge/modbus/profiles.ts';
+import { MODBUS_PROFILES } from '../../edge/collectors/modbus/profiles.ts';
 import { TestBroker } from '../../testkit/test-broker.ts';
 import { agentFieldType, batchSchema, checkAgentPoint, MEASUREMENTS, type Point } from '../../protocol/index.ts';
 

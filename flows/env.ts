@@ -1,0 +1,58 @@
+// The Node-RED service's settings from the environment: the one place that reads IOC_NR_* (and
+// NODE_RED_CREDENTIAL_SECRET, IOC_HUB_MQTT_*). flows/settings.cjs holds only what never changes.
+import type { NodeRedRuntimeOptions } from './runtime.ts';
+
+export const NR_LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
+type LogLevel = (typeof NR_LOG_LEVELS)[number];
+
+/** Every variable read here, with its default (undefined: required; '': optional, no default). */
+export const FLOWS_ENV = {
+  IOC_NR_PORT: '1880',
+  IOC_NR_USER_DIR: '/data',
+  IOC_NR_HOST: '0.0.0.0',
+  IOC_NR_MQTT_USERNAME: 'service:node-red',
+  IOC_NR_MQTT_PASSWORD: undefined,
+  IOC_NR_NOTIFY_FILE: '',
+  IOC_NR_LOG_LEVEL: 'warn',
+  NODE_RED_CREDENTIAL_SECRET: undefined,
+  IOC_HUB_MQTT_HOST: '127.0.0.1',
+  IOC_HUB_MQTT_PORT: '1883',
+} as const satisfies Record<string, string | undefined>;
+type FlowsEnvName = keyof typeof FLOWS_ENV;
+
+export class FlowsEnvError extends Error {
+  readonly code = 'E_ENV';
+}
+
+export interface FlowsSettings {
+  runtime: Omit<NodeRedRuntimeOptions, 'notify'>;
+  /** The notify YAML, when IOC_NR_NOTIFY_FILE is set. */
+  notifyFile: string | undefined;
+}
+
+export function flowsSettingsFromEnv(env: NodeJS.ProcessEnv): FlowsSettings {
+  const get = (name: FlowsEnvName): string => {
+    const v = env[name] ?? FLOWS_ENV[name];
+    if (v === undefined || v === '') throw new FlowsEnvError(`environment variable ${name} is required`);
+    return v;
+  };
+  const level = get('IOC_NR_LOG_LEVEL');
+  if (!(NR_LOG_LEVELS as readonly string[]).includes(level)) throw new FlowsEnvError(`IOC_NR_LOG_LEVEL must be one of ${NR_LOG_LEVELS.join(', ')}`);
+  const notifyFile = env.IOC_NR_NOTIFY_FILE;
+  return {
+    runtime: {
+      userDir: get('IOC_NR_USER_DIR'),
+      host: get('IOC_NR_HOST'),
+      port: Number(get('IOC_NR_PORT')),
+      credentialSecret: get('NODE_RED_CREDENTIAL_SECRET'),
+      mqtt: {
+        host: get('IOC_HUB_MQTT_HOST'),
+        port: Number(get('IOC_HUB_MQTT_PORT')),
+        username: get('IOC_NR_MQTT_USERNAME'),
+        password: get('IOC_NR_MQTT_PASSWORD'),
+      },
+      logLevel: level as LogLevel,
+    },
+    notifyFile: notifyFile === undefined || notifyFile === '' ? undefined : notifyFile,
+  };
+}
