@@ -27,6 +27,15 @@ export default tseslint.config(
     rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ['**/hub/**', '**/edge/**', '**/protocol/**'], message: 'journal is a plain log: it knows neither side nor the protocol' }] }] },
   },
   {
+    files: ['common/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['**/edge/**', '**/hub/**', '**/flows/**', '**/scripts/**', '**/test/**', '**/journal/**', '**/protocol/**', '**/dashboards/**', '**/bench/**'], message: 'common is below every component: it imports none of them' }] },
+      ],
+    },
+  },
+  {
     files: ['protocol/**/*.ts'],
     rules: {
       'no-restricted-imports': [
