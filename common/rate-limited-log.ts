@@ -7,7 +7,7 @@ export class RateLimitedLog {
     private readonly logger: Logger,
     private readonly intervalMs = 60_000,
     private readonly maxKeys = 10_000,
-    private readonly now: () => number = Date.now,
+    private readonly now: () => number = () => Date.now(),
   ) {}
 
   /**

@@ -44,7 +44,8 @@ import {
   type CommandResult,
   type Status,
 } from '../protocol/index.ts';
-import { Backoff } from './backoff.ts';
+import { Backoff } from '../common/backoff.ts';
+import { RateLimitedLog } from '../common/rate-limited-log.ts';
 import { readBootId, readClockSynced } from './boot-info.ts';
 import { EdgeError, errorMessage } from './errors.ts';
 import { silentLogger, type Logger } from './logger.ts';
@@ -197,7 +198,7 @@ export class MqttLink extends EventEmitter<MqttLinkEvents> {
   private pumpAgain = false;
   private failures = 0;
   private connectedAt = 0;
-  private lastFailureLog = 0;
+  private readonly failureLog: RateLimitedLog;
   private counters = { connects: 0, batchesAcked: 0, pointsAcked: 0, publishErrors: 0, batchesReplayed: 0 };
 
   constructor(opts: MqttLinkOptions) {
@@ -208,6 +209,7 @@ export class MqttLink extends EventEmitter<MqttLinkEvents> {
     this.topic = telemetryTopic(opts.site, opts.agent);
     this.eventTopic = eventTopic(opts.site, opts.agent);
     this.log = (opts.logger ?? silentLogger()).child({ component: 'link', identity: this.identity });
+    this.failureLog = new RateLimitedLog(this.log, FAILURE_LOG_INTERVAL_MS);
     this.maxInflight = opts.maxInflight ?? 8;
     this.maxReplayInflight = Math.max(1, this.maxInflight - Math.ceil(this.maxInflight / 4));
     const rate = opts.replayBatchesPerS ?? DEFAULT_REPLAY_BATCHES_PER_S;
@@ -350,12 +352,10 @@ export class MqttLink extends EventEmitter<MqttLinkEvents> {
 
   private onFailure(err: unknown): void {
     this.failures += 1;
-    const now = Date.now();
     const code = typeof err === 'object' && err !== null && 'code' in err ? err.code : undefined;
     const refused = code === 4 || code === 5;
     const data = { err, code, failures: this.failures };
-    if (this.failures === 1 || now - this.lastFailureLog >= FAILURE_LOG_INTERVAL_MS) {
-      this.lastFailureLog = now;
+    if (this.failureLog.due('connect', this.failures === 1) !== undefined) {
       if (refused) this.log.error(data, 'hub refused the connection: check the agent token and identity');
       else this.log.warn(data, 'hub connection failed');
     } else {

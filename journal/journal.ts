@@ -13,17 +13,11 @@
 import { closeSync, fdatasync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, renameSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
+import { CodedError } from '../common/errors.ts';
 
 export type JournalErrorCode = 'E_JOURNAL_OPEN' | 'E_JOURNAL_WRITE' | 'E_JOURNAL_READ' | 'E_JOURNAL_CLOSED' | 'E_JOURNAL_RECORD';
 
-export class JournalError extends Error {
-  readonly code: JournalErrorCode;
-  constructor(code: JournalErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'JournalError';
-    this.code = code;
-  }
-}
+export class JournalError extends CodedError<JournalErrorCode> {}
 
 export interface JournalOptions {
   dir: string;
