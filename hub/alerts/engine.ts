@@ -2,6 +2,7 @@
 // with flap damping, silences, maintenance windows, inhibition, province incidents and composite incidents.
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
+import { issueLines } from '../../common/zod-issues.ts';
 import type { AlertRecord } from '../../protocol/index.ts';
 import { errorMessage } from '../errors.ts';
 import { silentLogger } from '../logger.ts';
@@ -769,7 +770,7 @@ export class AlertEngine {
    */
   addSilence(input: unknown, createdBy: string): Silence {
     const parsed = silenceInputSchema.safeParse(input);
-    if (!parsed.success) throw new AlertError('E_ALERT_INPUT', parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; '));
+    if (!parsed.success) throw new AlertError('E_ALERT_INPUT', issueLines(parsed.error.issues).join('; '));
     const now = this.now();
     const s = makeSilence(parsed.data, createdBy, now);
     if (!(s.endsAt > s.startsAt)) throw new AlertError('E_ALERT_INPUT', 'endsAt must be after startsAt');
