@@ -10,9 +10,10 @@
 // group commit every fsyncIntervalMs or fsyncEveryRecords (a power cut loses at most one interval).
 // Recovery reads every segment, cuts a torn or corrupt tail, applies the ack files, and deletes
 // segments whose records are all resolved. Ack order is free: acks are looked up by id.
-import { closeSync, fdatasync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, renameSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, fdatasync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
+import { writeFileAtomicSync } from '../common/atomic-file.ts';
 import { CodedError } from '../common/errors.ts';
 
 export type JournalErrorCode = 'E_JOURNAL_OPEN' | 'E_JOURNAL_WRITE' | 'E_JOURNAL_READ' | 'E_JOURNAL_CLOSED' | 'E_JOURNAL_RECORD';
@@ -329,16 +330,8 @@ export class Journal {
 
   private saveState(): void {
     const file = join(this.opts.dir, 'state.json');
-    const tmp = `${file}.tmp`;
     const value = this.dropped;
-    writeFileSync(tmp, `${JSON.stringify({ droppedTotal: value })}\n`);
-    const fd = openSync(tmp, 'r');
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, file);
+    writeFileAtomicSync(file, `${JSON.stringify({ droppedTotal: value })}\n`, { mode: 0o644, tmp: 'fixed' });
     this.droppedSaved = value;
   }
 

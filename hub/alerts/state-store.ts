@@ -1,6 +1,6 @@
 // The engine's state on disk: one JSON file replaced atomically; writes are serialized and coalesced.
 import { readFile } from 'node:fs/promises';
-import { writeFileAtomic } from '../atomic-file.ts';
+import { writeFileAtomic } from '../../common/atomic-file.ts';
 import { errorCode, errorMessage } from '../errors.ts';
 import { AlertError } from './errors.ts';
 
