@@ -1,7 +1,7 @@
 // Decoding of raw MQTT payloads into typed messages, with stable error codes instead of throws.
 import type { z } from 'zod';
 import { CodedError } from '../common/errors.ts';
-import { describeIssues } from '../common/zod-issues.ts';
+import { describeIssues, prefixIssues } from '../common/zod-issues.ts';
 import { checkBatchFast } from './fast-batch.ts';
 import { batchSchema, commandSchema, LIMITS, pointSchema, statusSchema, type Batch, type Command, type Status } from './schemas.ts';
 
@@ -61,7 +61,7 @@ function fastOrLocatedError(raw: unknown): Batch | DecodeError | undefined {
     const points = (raw as { points: unknown[] }).points;
     const parsed = pointSchema.safeParse(points[at]);
     if (parsed.success) return undefined;
-    return new DecodeError('E_SCHEMA', describeIssues(parsed.error.issues.map((i) => ({ ...i, path: ['points', at, ...i.path] }))), { cause: parsed.error });
+    return new DecodeError('E_SCHEMA', describeIssues(prefixIssues(parsed.error.issues, ['points', at])), { cause: parsed.error });
   }
   const obj = typeof raw === 'object' && raw !== null && !Array.isArray(raw) ? (raw as Record<string, unknown>) : undefined;
   if (at === 'points' && obj !== undefined) {
