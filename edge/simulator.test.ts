@@ -3,7 +3,8 @@ import { batchSchema, parseTopic, statusSchema } from '../protocol/index.ts';
 import { localTime } from '../common/local-day.ts';
 import { isOfficeOpen, SimOffice } from './sim-office.ts';
 import { Simulator } from './simulator.ts';
-import { TestBroker } from './testing/test-broker.ts';
+import { TestBroker } from '../testkit/test-broker.ts';
+import { waitUntil } from '../testkit/wait.ts';
 
 const agents = [
   { site: 'xa-mot', agent: 'pi-1', token: 't1' },
@@ -18,14 +19,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await broker.stop();
 });
-
-async function waitFor(cond: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 describe('SimOffice', () => {
   it('is deterministic per site and seed', () => {
@@ -61,7 +54,7 @@ describe('Simulator', () => {
   it('realtime: 3 offices publish valid batches with predictable point counts', async () => {
     const sim = new Simulator({ hubUrl: broker.url, agents, intervalMs: 150, seed: 42, reconnectMinMs: 50, reconnectMaxMs: 200 });
     sim.start();
-    await waitFor(() => sim.stats().batchesAcked >= 9);
+    await waitUntil('9 batches acknowledged', () => sim.stats().batchesAcked >= 9, 10_000, 10);
     await sim.stop();
     const stats = sim.stats();
     expect(stats.pointsAcked).toBe(stats.pointsGenerated);
