@@ -2,13 +2,14 @@
 # and compiles the TypeScript to JavaScript (npm run build → dist/); the deps stage installs the production
 # dependencies alone, without the optional ones: those are the agent's (serialport), Node-RED's native
 # bcrypt (it falls back to bcryptjs) and TypeScript, an optional peer of a Node-RED dependency; the final
-# stage holds the compiled hub, journal, protocol and flows, those dependencies and the launcher, and runs as
+# stage holds the compiled hub, journal, protocol, common and flows, those dependencies and the launcher, and runs as
 # the unprivileged `node` user. test/image.test.ts assembles exactly these files and starts them.
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts
 COPY tsconfig.json tsconfig.build.json ./
+COPY common ./common
 COPY protocol ./protocol
 COPY journal ./journal
 COPY edge ./edge
@@ -26,6 +27,7 @@ ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY package.json ./
+COPY --from=build /app/dist/common ./common
 COPY --from=build /app/dist/protocol ./protocol
 COPY --from=build /app/dist/journal ./journal
 COPY --from=build /app/dist/hub ./hub

@@ -51,6 +51,15 @@ export default tseslint.config(
     },
   },
   {
+    files: ['common/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['**/edge/**', '**/hub/**', '**/flows/**', '**/scripts/**', '**/test/**', '**/testkit/**', '**/journal/**', '**/protocol/**', '**/dashboards/**', '**/bench/**'], message: 'common is below every component: it imports none of them' }] },
+      ],
+    },
+  },
+  {
     files: ['protocol/**/*.ts'],
     rules: {
       'no-restricted-imports': [

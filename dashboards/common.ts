@@ -6,6 +6,7 @@ import * as stat from '@grafana/grafana-foundation-sdk/stat';
 import * as table from '@grafana/grafana-foundation-sdk/table';
 import * as timeseries from '@grafana/grafana-foundation-sdk/timeseries';
 import * as statetimeline from '@grafana/grafana-foundation-sdk/statetimeline';
+import { influxLocalDay, VN_TIME_ZONE } from '../common/local-day.ts';
 import { DATABASE } from '../protocol/measurements.ts';
 import type { ALERT_STATES, SEVERITIES } from '../protocol/schemas.ts';
 import { InfluxQueryBuilder } from './influx-query.ts';
@@ -15,7 +16,7 @@ type Severity = (typeof SEVERITIES)[number];
 
 export const INFLUX_DS: common.DataSourceRef = { type: 'influxdb', uid: 'ioc-influxdb' };
 export const INFLUX_DATABASE = DATABASE;
-export const TIMEZONE = 'Asia/Ho_Chi_Minh';
+export const TIMEZONE = VN_TIME_ZONE;
 export const DASHBOARD_TAG = 'ioc';
 
 /** Fixed uids (and URL slugs): links, the playlist, kiosk URLs and provisioning depend on them. */
@@ -69,7 +70,7 @@ export const fieldEquals = (field: string, value: number): string => `${ident(fi
 /** GROUP BY bucket following Grafana's interval. */
 export const autoInterval = (): string => 'time($__interval)';
 /** One local (UTC+7) calendar day. */
-export const localDay = (): string => 'time(1d, -7h)';
+export const localDay = (): string => influxLocalDay();
 
 export type Fill = 'null' | 'none' | '0' | 'previous' | 'linear';
 

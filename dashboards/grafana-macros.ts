@@ -1,5 +1,6 @@
 // Grafana's InfluxQL interpolation, reproduced for tests that run the generated queries against a real influxd:
 // $timeFilter, $__interval, $interval, $__range…, $__from/$__to and template variables in every form Grafana accepts.
+import { localDayStart, VN_UTC_OFFSET_MIN } from '../common/local-day.ts';
 
 export interface MacroContext {
   /** Range start as in Grafana's time picker: `now-6h`, `now-30d`, `now/d` (start of today in `utcOffsetMinutes`). */
@@ -27,8 +28,7 @@ export function durationMs(d: string): number {
 export function rangeStart(ctx: MacroContext): number {
   const now = ctx.now ?? Date.now();
   if (ctx.from === 'now/d') {
-    const offset = (ctx.utcOffsetMinutes ?? 420) * 60_000;
-    return Math.floor((now + offset) / 86_400_000) * 86_400_000 - offset;
+    return localDayStart(now, ctx.utcOffsetMinutes ?? VN_UTC_OFFSET_MIN);
   }
   const m = /^now-(\d+(?:ms|s|m|h|d|w|y))$/.exec(ctx.from);
   if (m === null || m[1] === undefined) throw new Error(`unsupported range start: ${ctx.from}`);

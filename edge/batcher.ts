@@ -3,6 +3,7 @@ import { LIMITS, maxPointsBytes, pointSchema, type FieldValue, type Point } from
 import type { Accumulator } from './collectors/types.ts';
 import { systemClock, type EdgeClock } from './clock.ts';
 import { silentLogger, type Logger } from './logger.ts';
+import { RateLimitedLog } from '../common/rate-limited-log.ts';
 import type { Outbox } from './outbox.ts';
 
 export interface BatcherOptions {
@@ -67,13 +68,14 @@ export class Batcher implements Accumulator {
   private timer: NodeJS.Timeout | undefined;
   private chain: Promise<void> = Promise.resolve();
   private readonly log: Logger;
-  private lastInvalidLog = 0;
+  private readonly invalidLog: RateLimitedLog;
   collected = 0;
   invalid = 0;
   batches = 0;
 
   constructor(private readonly opts: BatcherOptions) {
     this.log = (opts.logger ?? silentLogger()).child({ component: 'batcher' });
+    this.invalidLog = new RateLimitedLog(this.log, INVALID_LOG_INTERVAL_MS);
     this.clock = opts.clock ?? systemClock;
   }
 
@@ -110,11 +112,7 @@ export class Batcher implements Accumulator {
       const parsed = pointSchema.safeParse(point);
       if (!parsed.success) {
         this.invalid += 1;
-        const now = Date.now();
-        if (now - this.lastInvalidLog >= INVALID_LOG_INTERVAL_MS) {
-          this.lastInvalidLog = now;
-          this.log.warn({ measurement, invalid: this.invalid, issue: parsed.error.issues[0]?.message }, 'invalid point dropped');
-        }
+        this.invalidLog.warn('invalid', { measurement, invalid: this.invalid, issue: parsed.error.issues[0]?.message }, 'invalid point dropped');
         return;
       }
     }

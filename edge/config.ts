@@ -1,8 +1,8 @@
 // Agent configuration: YAML file + environment overrides, validated once with zod, then frozen.
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import { YAMLError, parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { readYamlFile, YamlConfigError, type YamlFile } from '../common/yaml-config.ts';
+import { issueLines } from '../common/zod-issues.ts';
 import { isSiteSlug, slugSchema } from '../protocol/index.ts';
 import { collectorConfigSchema } from './collectors/index.ts';
 import { EdgeError } from './errors.ts';
@@ -100,10 +100,6 @@ export function deepFreeze<T>(value: T): Readonly<T> {
   return value;
 }
 
-function formatIssues(issues: readonly z.core.$ZodIssue[]): string[] {
-  return issues.map((i) => `${i.path.length > 0 ? i.path.join('.') : '(root)'}: ${i.message}`);
-}
-
 /** Applies IOC_EDGE_* overrides onto the raw (unvalidated) object. */
 export function applyEnvOverrides(raw: unknown, env: NodeJS.ProcessEnv): unknown {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return raw;
@@ -121,27 +117,20 @@ export function applyEnvOverrides(raw: unknown, env: NodeJS.ProcessEnv): unknown
 /** Validates an already-parsed object (YAML or literal). Throws ConfigError (E_CONFIG). */
 export function parseEdgeConfig(raw: unknown, source = '(inline)'): Readonly<EdgeConfig> {
   const parsed = edgeConfigSchema.safeParse(raw);
-  if (!parsed.success) throw new ConfigError(formatIssues(parsed.error.issues), source, parsed.error);
+  if (!parsed.success) throw new ConfigError(issueLines(parsed.error.issues), source, parsed.error);
   return deepFreeze(parsed.data);
 }
 
 export async function loadEdgeConfig(path: string, env: NodeJS.ProcessEnv = process.env): Promise<Readonly<EdgeConfig>> {
-  let text: string;
+  let file: YamlFile;
   try {
-    text = await readFile(path, 'utf8');
+    file = readYamlFile(path);
   } catch (err: unknown) {
-    throw new EdgeError('E_CONFIG_READ', `cannot read config ${path}`, { cause: err });
+    if (!(err instanceof YamlConfigError)) throw err;
+    if (err.code === 'E_CONFIG_READ') throw new EdgeError('E_CONFIG_READ', `cannot read config ${path}`, { cause: err.cause });
+    throw new ConfigError(err.issues, path, err.cause);
   }
-  let doc: unknown;
-  try {
-    doc = parseYaml(text, { prettyErrors: false }) ?? {};
-  } catch (err: unknown) {
-    // Position only, never the excerpt of the file: it would print the token.
-    const offset = err instanceof YAMLError ? err.pos[0] : undefined;
-    const before = offset === undefined ? undefined : text.slice(0, offset).split('\n');
-    const at = before === undefined ? '' : ` (line ${before.length}, column ${(before.at(-1)?.length ?? 0) + 1})`;
-    throw new ConfigError([`(yaml): ${err instanceof Error ? err.message.split('\n')[0] : String(err)}${at}`], path, err);
-  }
+  const { text, doc } = file;
   const withEnv = applyEnvOverrides(doc, env);
   if (typeof withEnv === 'object' && withEnv !== null && !Array.isArray(withEnv) && !('configRev' in withEnv)) {
     (withEnv as Record<string, unknown>).configRev = createHash('sha256').update(text).digest('hex').slice(0, 12);

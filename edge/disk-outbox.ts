@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { Journal, JournalError, type RecoveryReport } from '../journal/journal.ts';
 import { EdgeError } from './errors.ts';
 import { silentLogger, type Logger } from './logger.ts';
+import { RateLimitedLog } from '../common/rate-limited-log.ts';
 import { SeqOrder, type Outbox, type OutboxEntry } from './outbox.ts';
 
 export interface DiskOutboxOptions {
@@ -52,12 +53,13 @@ export class DiskOutbox implements Outbox {
   private readonly journal: Journal;
   private readonly order = new SeqOrder();
   private readonly log: Logger;
-  private lastDropLog = 0;
+  private readonly dropLog: RateLimitedLog;
   private closed = false;
 
   private constructor(journal: Journal, log: Logger) {
     this.journal = journal;
     this.log = log;
+    this.dropLog = new RateLimitedLog(log, DROP_LOG_INTERVAL_MS);
     for (const info of journal.entries()) this.order.push(info.id);
   }
 
@@ -173,11 +175,7 @@ export class DiskOutbox implements Outbox {
   }
 
   private onDrop(count: number, reason: string): void {
-    const now = Date.now();
-    if (now - this.lastDropLog >= DROP_LOG_INTERVAL_MS) {
-      this.lastDropLog = now;
-      this.log.warn({ count, reason, droppedTotal: this.journal.droppedTotal }, 'outbox full: oldest batches dropped');
-    }
+    this.dropLog.warn('drop', { count, reason, droppedTotal: this.journal.droppedTotal }, 'outbox full: oldest batches dropped');
   }
 }
 

@@ -1,4 +1,5 @@
 // The edge error catalogue: every error thrown by edge code carries one of these stable codes.
+import { CodedError, errorCode, errorMessage } from '../common/errors.ts';
 
 export type EdgeErrorCode =
   | 'E_CONFIG'
@@ -14,29 +15,10 @@ export type EdgeErrorCode =
   | 'E_QUEUE_LISTEN'
   | 'E_MODBUS';
 
-export class EdgeError extends Error {
-  readonly code: EdgeErrorCode;
-  constructor(code: EdgeErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'EdgeError';
-    this.code = code;
-  }
-}
+export class EdgeError extends CodedError<EdgeErrorCode> {}
 
 export function isEdgeError(err: unknown): err is EdgeError {
   return err instanceof EdgeError;
 }
 
-/** The `code` property of a Node.js system error, if any. */
-export function errorCode(err: unknown): string | undefined {
-  if (typeof err === 'object' && err !== null && 'code' in err) {
-    const { code } = err;
-    if (typeof code === 'string') return code;
-    if (typeof code === 'number') return String(code);
-  }
-  return undefined;
-}
-
-export function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
+export { errorCode, errorMessage };

@@ -1,29 +1,9 @@
-// The process's root pino logger; components take `logger.child({ component })`.
-import { pino, type Logger, type LevelWithSilent } from 'pino';
+// The agent's root pino logger (common/logger.ts, named ioc-edge); components take `logger.child({ component })`.
+import type { DestinationStream, LevelWithSilent, Logger } from 'pino';
+import { createLogger as createProgramLogger } from '../common/logger.ts';
 
-export type { Logger };
+export { silentLogger, type Logger } from '../common/logger.ts';
 
-export const REDACT_PATHS = [
-  'token',
-  'password',
-  '*.token',
-  '*.password',
-  '*.*.token',
-  '*.*.password',
-  'headers.authorization',
-];
-
-export function createLogger(level: LevelWithSilent | string = 'info', destination?: pino.DestinationStream): Logger {
-  const options = {
-    level,
-    base: { pid: process.pid },
-    redact: { paths: REDACT_PATHS, censor: '[redacted]' },
-    timestamp: pino.stdTimeFunctions.isoTime,
-  };
-  return destination === undefined ? pino(options) : pino(options, destination);
-}
-
-/** A logger that writes nothing (tests, library use without a logger). */
-export function silentLogger(): Logger {
-  return pino({ level: 'silent' });
+export function createLogger(level: LevelWithSilent | string = 'info', destination?: DestinationStream): Logger {
+  return createProgramLogger('ioc-edge', level, destination);
 }

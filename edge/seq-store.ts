@@ -1,6 +1,7 @@
 // The batch sequence number: rises by one per batch and survives restarts, with few writes to the SD card.
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { writeFileAtomicSync } from '../common/atomic-file.ts';
 import { SEQ_BLOCK } from '../protocol/index.ts';
 import { EdgeError, errorCode } from './errors.ts';
 
@@ -58,16 +59,8 @@ export class SeqStore {
 
   private reserve(): void {
     const reservation = this.nextSeq + this.block;
-    const tmp = `${this.file}.tmp`;
     try {
-      const fd = openSync(tmp, 'w', 0o644);
-      try {
-        writeSync(fd, `${reservation}\n`);
-        fsyncSync(fd);
-      } finally {
-        closeSync(fd);
-      }
-      renameSync(tmp, this.file);
+      writeFileAtomicSync(this.file, `${reservation}\n`, { mode: 0o644, tmp: 'fixed' });
     } catch (err: unknown) {
       throw new EdgeError('E_SEQ_STORE', `cannot write ${this.file}`, { cause: err });
     }

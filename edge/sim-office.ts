@@ -1,26 +1,10 @@
 // One simulated commune one-stop office: readings with realistic daily shapes in Asia/Ho_Chi_Minh time.
+import { localTime, type LocalTime } from '../common/local-day.ts';
 import type { Point } from '../protocol/index.ts';
 import { hashString, Prng } from './sim-random.ts';
 
-/** Vietnam has no DST: local time is UTC+7 all year. */
-const VN_OFFSET_MS = 7 * 3_600_000;
 const MORNING = [7 * 60 + 30, 11 * 60 + 30] as const;
 const AFTERNOON = [13 * 60 + 30, 17 * 60] as const;
-
-export interface LocalTime {
-  /** 0 = Sunday. */
-  weekday: number;
-  /** Minutes since local midnight (fractional). */
-  minute: number;
-  /** Local calendar day number (for daily resets). */
-  day: number;
-}
-
-export function vnLocalTime(t: number): LocalTime {
-  const local = t + VN_OFFSET_MS;
-  const d = new Date(local);
-  return { weekday: d.getUTCDay(), minute: d.getUTCHours() * 60 + d.getUTCMinutes() + d.getUTCSeconds() / 60, day: Math.floor(local / 86_400_000) };
-}
 
 /** Tickets are issued Mon–Sat 07:30–11:30 and 13:30–17:00. */
 export function isOfficeOpen(lt: LocalTime): boolean {
@@ -117,7 +101,7 @@ export class SimOffice {
   }
 
   tick(t: number, dtMs: number, self: AgentSelf): Point[] {
-    const lt = vnLocalTime(t);
+    const lt = localTime(t);
     const open = isOfficeOpen(lt);
     const busy = open ? 1 : 0.15;
     const dtMin = dtMs / 60_000;

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { batchSchema, parseTopic, statusSchema } from '../protocol/index.ts';
-import { isOfficeOpen, SimOffice, vnLocalTime } from './sim-office.ts';
+import { localTime } from '../common/local-day.ts';
+import { isOfficeOpen, SimOffice } from './sim-office.ts';
 import { Simulator } from './simulator.ts';
 import { TestBroker } from '../testkit/test-broker.ts';
 import { waitUntil } from '../testkit/wait.ts';
@@ -31,9 +32,9 @@ describe('SimOffice', () => {
   });
 
   it('issues tickets only in office hours (Asia/Ho_Chi_Minh), and resets daily', () => {
-    expect(isOfficeOpen(vnLocalTime(Date.UTC(2025, 0, 6, 2, 30)))).toBe(true); // Mon 09:30
-    expect(isOfficeOpen(vnLocalTime(Date.UTC(2025, 0, 6, 5, 0)))).toBe(false); // Mon 12:00 lunch
-    expect(isOfficeOpen(vnLocalTime(Date.UTC(2025, 0, 5, 2, 30)))).toBe(false); // Sunday
+    expect(isOfficeOpen(localTime(Date.UTC(2025, 0, 6, 2, 30)))).toBe(true); // Mon 09:30
+    expect(isOfficeOpen(localTime(Date.UTC(2025, 0, 6, 5, 0)))).toBe(false); // Mon 12:00 lunch
+    expect(isOfficeOpen(localTime(Date.UTC(2025, 0, 5, 2, 30)))).toBe(false); // Sunday
     const office = new SimOffice('xa-hai', 3);
     const self = { uptime_s: 0, outbox_depth: 0, dropped_total: 0 };
     let issuedMorning = 0;

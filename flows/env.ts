@@ -1,5 +1,6 @@
 // The Node-RED service's settings from the environment: the one place that reads IOC_NR_* (and
 // NODE_RED_CREDENTIAL_SECRET, IOC_HUB_MQTT_*). flows/settings.cjs holds only what never changes.
+import { CodedError } from '../common/errors.ts';
 import type { NodeRedRuntimeOptions } from './runtime.ts';
 
 export const NR_LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
@@ -20,8 +21,10 @@ export const FLOWS_ENV = {
 } as const satisfies Record<string, string | undefined>;
 type FlowsEnvName = keyof typeof FLOWS_ENV;
 
-export class FlowsEnvError extends Error {
-  readonly code = 'E_ENV';
+export class FlowsEnvError extends CodedError<'E_ENV'> {
+  constructor(message: string) {
+    super('E_ENV', message);
+  }
 }
 
 export interface FlowsSettings {

@@ -1,26 +1,23 @@
 // Standalone Node-RED service with the IOC notification flows: configuration from the environment and an
 // optional YAML notify file; SIGTERM/SIGINT stop it cleanly. Used by docker compose and the demo.
-import { readFileSync } from 'node:fs';
-import { parse } from 'yaml';
+import { readYamlFile, validateConfig, YamlConfigError } from '../common/yaml-config.ts';
 import { flowsSettingsFromEnv, FlowsEnvError, type FlowsSettings } from './env.ts';
 import { NodeRedRuntime } from './runtime.ts';
 import { notifyConfigSchema, type NotifyConfigInput } from './lib/notify-config.ts';
 
 function loadNotify(path: string | undefined): NotifyConfigInput {
   if (path === undefined) return {};
-  let raw: unknown;
   try {
-    raw = parse(readFileSync(path, 'utf8'));
+    const { doc } = readYamlFile(path);
+    validateConfig(notifyConfigSchema, doc, path);
+    // The runtime takes the input form (it applies the defaults itself): the checked document as written.
+    return doc as NotifyConfigInput;
   } catch (err: unknown) {
-    console.error(`ioc-flows: cannot read ${path}: ${err instanceof Error ? err.message : String(err)}`);
+    if (!(err instanceof YamlConfigError)) throw err;
+    if (err.code === 'E_CONFIG_READ') console.error(`ioc-flows: cannot read ${path}: ${err.issues.join('; ')}`);
+    else for (const issue of err.issues) console.error(`ioc-flows: ${path}: ${issue}`);
     process.exit(1);
   }
-  const checked = notifyConfigSchema.safeParse(raw ?? {});
-  if (!checked.success) {
-    for (const issue of checked.error.issues) console.error(`ioc-flows: ${path}: ${issue.path.join('.') || '(root)'}: ${issue.message}`);
-    process.exit(1);
-  }
-  return raw as NotifyConfigInput;
 }
 
 let settings: FlowsSettings;

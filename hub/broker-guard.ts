@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import { AuthRefusedError, CONNACK, type BrokerPolicyHooks } from './broker-hooks.ts';
 import type { HubMetrics } from './metrics.ts';
 import { PacketFraming } from './mqtt-framing.ts';
-import { RateLimitedLog } from './rate-limited-log.ts';
+import { RateLimitedLog } from '../common/rate-limited-log.ts';
 
 export interface BrokerGuardOptions {
   /** Open TCP/TLS connections in all; past it new sockets are closed at accept. */

@@ -9,7 +9,7 @@ import { agentPoint, deliveryPoint, enrichBatch } from './enrich.ts';
 import { HubError, errorMessage } from './errors.ts';
 import type { Ingest } from './ingest.ts';
 import type { HubMetrics } from './metrics.ts';
-import { RateLimitedLog } from './rate-limited-log.ts';
+import { RateLimitedLog } from '../common/rate-limited-log.ts';
 import type { Registry, Site } from './registry.ts';
 
 export interface AgentIdentity {

@@ -1,12 +1,11 @@
 // Hub configuration: zod schema with every default, YAML file + IOC_HUB_* env overrides, frozen result.
-import { readFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { readYamlFile as readYamlDocument, YamlConfigError } from '../common/yaml-config.ts';
 import { LIMITS, MAX_TOPIC_DEPTH, describeIssues } from '../protocol/index.ts';
 import { durationSchema as msDurationSchema } from './alerts/duration.ts';
 import { serviceAccountSchema } from './alerts/service-accounts.ts';
 import { deepFreeze, type DeepReadonly } from './deep-freeze.ts';
-import { HubError, errorMessage } from './errors.ts';
+import { HubError } from './errors.ts';
 import { defaultRegistryPath } from './state-dir.ts';
 
 const portSchema = z.int().min(0).max(65535);
@@ -195,19 +194,12 @@ export function loadHubConfig(opts: LoadHubConfigOptions = {}): HubConfig {
 }
 
 function readYamlFile(path: string): Record<string, unknown> {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err: unknown) {
-    throw new HubError('E_CONFIG', `cannot read config file ${path}: ${errorMessage(err)}`, { cause: err });
-  }
   let doc: unknown;
   try {
-    doc = parseYaml(text, { prettyErrors: false }); // no excerpt of the file in the message: it may hold a password
+    doc = readYamlDocument(path).doc; // no excerpt of the file in the message: it may hold a password
   } catch (err: unknown) {
-    throw new HubError('E_CONFIG', `${path} is not valid YAML: ${errorMessage(err)}`, { cause: err });
+    throw err instanceof YamlConfigError ? new HubError('E_CONFIG', err.message, { cause: err.cause }) : err;
   }
-  if (doc === null || doc === undefined) return {};
   if (!isRecord(doc)) throw new HubError('E_CONFIG', `${path}: (root): expected a mapping`);
   return doc;
 }

@@ -7,6 +7,7 @@
 // MAX_SEQ_GAP (a wiped data folder or a simulator: a new seq epoch; batches the agent itself dropped
 // are reported by its dropped_total). A hole that a replay fills later stops counting once filled,
 // so during a replay completeness rises to 100 %.
+import { localDayNumber } from '../common/local-day.ts';
 import { SEQ_BLOCK, type Batch } from '../protocol/index.ts';
 
 /** A hole in the seqs larger than this starts a new epoch instead of counting as missing. */
@@ -123,7 +124,7 @@ function countedGap(prevEnd: number, start: number): number {
 }
 
 interface AgentDelivery {
-  day: string;
+  day: number;
   seqs: SeqRanges;
   /** Highest seq of the previous day, the lower edge of today's first hole. */
   anchor: number | undefined;
@@ -140,17 +141,11 @@ interface AgentDelivery {
 /** Delivery state of every agent; `record` tells when a `delivery` point is due. */
 export class DeliveryTable {
   private readonly agents = new Map<string, AgentDelivery>();
-  private readonly dayFormat: Intl.DateTimeFormat;
 
-  constructor(
-    private readonly policy: DeliveryPolicy = { intervalMs: 60_000 },
-    timeZone = 'Asia/Ho_Chi_Minh',
-  ) {
-    this.dayFormat = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' });
-  }
+  constructor(private readonly policy: DeliveryPolicy = { intervalMs: 60_000 }) {}
 
   private entry(key: string, now: number): AgentDelivery {
-    const day = this.dayFormat.format(now);
+    const day = localDayNumber(now);
     let d = this.agents.get(key);
     if (d === undefined) {
       d = { day, seqs: new SeqRanges(), anchor: undefined, latePoints: 0, livePoints: 0, backlogDepth: 0, backlogAgeMs: 0, reportedAt: now, writtenAt: undefined, writtenBacklog: false };

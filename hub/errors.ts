@@ -1,4 +1,5 @@
 // The hub's error type: every error carries a stable code (see HubErrorCode) and, when wrapping, a cause.
+import { CodedError, errorCode, errorMessage } from '../common/errors.ts';
 
 export type HubErrorCode =
   | 'E_CONFIG'
@@ -19,20 +20,6 @@ export type HubErrorCode =
   | 'E_USAGE'
   | 'E_AUDIT';
 
-export class HubError extends Error {
-  readonly code: HubErrorCode;
-  constructor(code: HubErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'HubError';
-    this.code = code;
-  }
-}
+export class HubError extends CodedError<HubErrorCode> {}
 
-export function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
-
-export function errorCode(err: unknown): string | undefined {
-  if (typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string') return err.code;
-  return undefined;
-}
+export { errorCode, errorMessage };

@@ -7,7 +7,7 @@ import { AgentStateTable } from './agent-state.ts';
 import type { AlertEngine } from './alerts/engine.ts';
 import { alertHttpPlugin, apiAccess, createAlertEngine, loadAlertRules, serviceAccounts } from './alerts/hub-alerts.ts';
 import { ServiceBrokerPolicy } from './alerts/service-accounts.ts';
-import { fullJitterDelay } from './backoff.ts';
+import { fullJitterDelay } from '../common/backoff.ts';
 import { packetLimitAfterAuth } from './broker-guard.ts';
 import { BrokerPolicy } from './broker-policy.ts';
 import { MqttBroker } from './broker.ts';
@@ -22,7 +22,7 @@ import { PointsToday } from './points-today.ts';
 import { Registry, type RegistryOptions } from './registry.ts';
 import { SpoolingSink } from './spool.ts';
 import { parseRejection, type HubPoint, type Sink, type SinkError } from './sink.ts';
-import { RateLimitedLog } from './rate-limited-log.ts';
+import { RateLimitedLog } from '../common/rate-limited-log.ts';
 import { statusWatcher } from './status-watch.ts';
 
 export interface HubOptions {
@@ -166,7 +166,7 @@ export class Hub {
       () => undefined,
       (err: unknown) => {
         if (this.stopping !== undefined) return;
-        const delay = fullJitterDelay(attempt, 500, 30_000);
+        const delay = fullJitterDelay(attempt, { minMs: 500, maxMs: 30_000 });
         this.log.warn({ err, attempt, retryInMs: delay }, 'InfluxDB setup failed; retrying');
         this.setupTimer = setTimeout(() => this.ensureDatabase(influx, attempt + 1, registry), delay);
       },

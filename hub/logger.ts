@@ -1,27 +1,9 @@
-// The hub's root pino logger; components take `logger.child({ component })`.
-import { pino, type Logger, type LevelWithSilent } from 'pino';
+// The hub's root pino logger (common/logger.ts, named ioc-hub); components take `logger.child({ component })`.
+import type { DestinationStream, LevelWithSilent, Logger } from 'pino';
+import { createLogger as createProgramLogger } from '../common/logger.ts';
 
-export type { Logger };
+export { silentLogger, type Logger } from '../common/logger.ts';
 
-/** Paths whose values never reach a log line. */
-export const REDACT_PATHS = [
-  'password',
-  'token',
-  '*.password',
-  '*.token',
-  '*.*.password',
-  '*.*.token',
-  'influx.password',
-  'hub.token',
-  'headers.authorization',
-];
-
-export function createLogger(level: LevelWithSilent | string = 'info', destination?: pino.DestinationStream): Logger {
-  const options: pino.LoggerOptions = { level, base: { name: 'ioc-hub' }, redact: { paths: REDACT_PATHS, censor: '[redacted]' } };
-  return destination === undefined ? pino(options) : pino(options, destination);
-}
-
-/** A logger that writes nothing (tests, library use without a logger). */
-export function silentLogger(): Logger {
-  return pino({ level: 'silent' });
+export function createLogger(level: LevelWithSilent | string = 'info', destination?: DestinationStream): Logger {
+  return createProgramLogger('ioc-hub', level, destination);
 }

@@ -1,19 +1,14 @@
-// Points written per site since local midnight (Asia/Ho_Chi_Minh), in memory.
+// Points written per site since local midnight (Vietnam, UTC+7), in memory.
+import { localDayNumber } from '../common/local-day.ts';
 
 export class PointsToday {
-  private day = '';
+  private day = Number.NaN;
   private readonly counts = new Map<string, number>();
-  private readonly dayFormat: Intl.DateTimeFormat;
 
-  constructor(
-    timeZone = 'Asia/Ho_Chi_Minh',
-    private readonly now: () => number = Date.now,
-  ) {
-    this.dayFormat = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' });
-  }
+  constructor(private readonly now: () => number = Date.now) {}
 
   private roll(): void {
-    const today = this.dayFormat.format(this.now());
+    const today = localDayNumber(this.now());
     if (today !== this.day) {
       this.day = today;
       this.counts.clear();

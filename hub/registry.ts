@@ -2,7 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { describeIssues, isSiteSlug, isSlug, slugSchema } from '../protocol/index.ts';
-import { writeFileAtomic } from './atomic-file.ts';
+import { writeFileAtomic } from '../common/atomic-file.ts';
 import { HubError, errorCode, errorMessage } from './errors.ts';
 import { DEFAULT_SCRYPT, decoyHash, generateToken, hashToken, sha256, verifyToken, type ScryptParams } from './token.ts';
 import { describeProvinces, provincesOf, readCommunesCsv, selectProvince, type CommuneFormat, type CommuneSite } from './communes-csv.ts';

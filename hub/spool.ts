@@ -3,7 +3,8 @@
 // the PUBACK still means "durable"; a drainer writes the spool into InfluxDB once it answers again.
 import type { Logger } from 'pino';
 import { Journal } from '../journal/journal.ts';
-import { fullJitterDelay } from './backoff.ts';
+import { fullJitterDelay } from '../common/backoff.ts';
+import { RateLimitedLog } from '../common/rate-limited-log.ts';
 import { HubError } from './errors.ts';
 import { SinkError, type HubPoint, type Sink } from './sink.ts';
 
@@ -54,7 +55,7 @@ export class SpoolingSink implements Sink {
   private drainTimer: NodeJS.Timeout | undefined;
   private attempt = 0;
   private stopped = false;
-  private lastDropLog = 0;
+  private readonly dropLog: RateLimitedLog;
   /** Per spooled batch, its bytes by agent; and the sum per agent (the spool share budget). */
   private readonly owners = new Map<number, Map<string, number>>();
   private readonly agentBytesMap = new Map<string, number>();
@@ -69,6 +70,7 @@ export class SpoolingSink implements Sink {
   ) {
     this.journal = journal;
     this.log = opts.logger.child({ component: 'spool' });
+    this.dropLog = new RateLimitedLog(this.log, DROP_LOG_INTERVAL_MS);
     this.nextId = journal.maxId + 1;
   }
 
@@ -165,7 +167,7 @@ export class SpoolingSink implements Sink {
 
   private scheduleDrain(delayMs?: number): void {
     if (this.stopped || this.draining !== undefined || this.drainTimer !== undefined) return;
-    const wait = delayMs ?? fullJitterDelay(this.attempt, this.opts.retryMinMs ?? 500, this.opts.retryMaxMs ?? 10_000);
+    const wait = delayMs ?? fullJitterDelay(this.attempt, { minMs: this.opts.retryMinMs ?? 500, maxMs: this.opts.retryMaxMs ?? 10_000 });
     this.drainTimer = setTimeout(() => {
       this.drainTimer = undefined;
       this.draining = this.drain().finally(() => {
@@ -236,10 +238,6 @@ export class SpoolingSink implements Sink {
   }
 
   private onDrop(count: number, reason: string): void {
-    const now = Date.now();
-    if (now - this.lastDropLog >= DROP_LOG_INTERVAL_MS) {
-      this.lastDropLog = now;
-      this.log.error({ count, reason, droppedTotal: this.journal.droppedTotal }, 'spool full: batches dropped or refused');
-    }
+    this.dropLog.error('drop', { count, reason, droppedTotal: this.journal.droppedTotal }, 'spool full: batches dropped or refused');
   }
 }

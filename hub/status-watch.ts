@@ -6,7 +6,7 @@ import type { AgentStateTable } from './agent-state.ts';
 import { agentPoint } from './enrich.ts';
 import { errorMessage } from './errors.ts';
 import type { Ingest } from './ingest.ts';
-import { RateLimitedLog } from './rate-limited-log.ts';
+import { RateLimitedLog } from '../common/rate-limited-log.ts';
 import type { Registry } from './registry.ts';
 
 export interface StatusWatchDeps {

@@ -8,6 +8,7 @@
 // Recovery reads every segment, cuts a torn or corrupt tail, applies the ack files, and deletes
 // segments whose records are all resolved. Ack order is free: acks are looked up by id.
 import { ftruncateSync, mkdirSync, openSync, readSync } from 'node:fs';
+import { CodedError } from '../common/errors.ts';
 import { datasync, safeClose, safeUnlink, writeFully } from './files.ts';
 import { GroupCommit } from './group-commit.ts';
 import { encodeRecord, encodeResolution, HEADER, KIND_ACK, KIND_DROP, MAX_RECORD } from './format.ts';
@@ -17,14 +18,7 @@ export { journalBytes } from './files.ts';
 
 export type JournalErrorCode = 'E_JOURNAL_OPEN' | 'E_JOURNAL_WRITE' | 'E_JOURNAL_READ' | 'E_JOURNAL_CLOSED' | 'E_JOURNAL_RECORD';
 
-export class JournalError extends Error {
-  readonly code: JournalErrorCode;
-  constructor(code: JournalErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'JournalError';
-    this.code = code;
-  }
-}
+export class JournalError extends CodedError<JournalErrorCode> {}
 
 export interface JournalOptions {
   dir: string;

@@ -1,7 +1,8 @@
 // The journal's files: a segment (records + its ack file) opened new or recovered from disk, the folder's segment
 // list, and state.json. Recovery cuts a torn or corrupt tail of either file.
-import { closeSync, fsyncSync, ftruncateSync, openSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
+import { closeSync, fsyncSync, ftruncateSync, openSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { writeFileAtomicSync } from '../common/atomic-file.ts';
 import { safeUnlink } from './files.ts';
 import { ACK_FILE, scanRecords, scanResolutions, SEG_FILE, segName } from './format.ts';
 
@@ -110,14 +111,5 @@ export function loadDroppedTotal(dir: string): number {
 
 /** Writes state.json atomically (tmp, fsync, rename). */
 export function saveDroppedTotal(dir: string, value: number): void {
-  const file = join(dir, 'state.json');
-  const tmp = `${file}.tmp`;
-  writeFileSync(tmp, `${JSON.stringify({ droppedTotal: value })}\n`);
-  const fd = openSync(tmp, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, file);
+  writeFileAtomicSync(join(dir, 'state.json'), `${JSON.stringify({ droppedTotal: value })}\n`, { mode: 0o644, tmp: 'fixed' });
 }

@@ -1,27 +1,17 @@
 // Decoding of raw MQTT payloads into typed messages, with stable error codes instead of throws.
 import type { z } from 'zod';
+import { CodedError } from '../common/errors.ts';
+import { describeIssues, prefixIssues } from '../common/zod-issues.ts';
 import { checkBatchFast } from './fast-batch.ts';
 import { batchSchema, commandSchema, LIMITS, pointSchema, statusSchema, type Batch, type Command, type Status } from './schemas.ts';
 
 export type DecodeErrorCode = 'E_PAYLOAD_TOO_LARGE' | 'E_BAD_JSON' | 'E_SCHEMA';
 
-export class DecodeError extends Error {
-  readonly code: DecodeErrorCode;
-  constructor(code: DecodeErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'DecodeError';
-    this.code = code;
-  }
-}
+export class DecodeError extends CodedError<DecodeErrorCode> {}
 
 export type DecodeResult<T> = { ok: true; value: T } | { ok: false; error: DecodeError };
 
-/** Human-readable list of schema problems, each with its path (`points.3.t: ...`). */
-export function describeIssues(issues: readonly z.core.$ZodIssue[], max = 5): string {
-  const parts = issues.slice(0, max).map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`);
-  if (issues.length > max) parts.push(`… ${issues.length - max} more`);
-  return parts.join('; ');
-}
+export { describeIssues };
 
 function decodeWith<T>(
   schema: z.ZodType<T>,
@@ -71,7 +61,7 @@ function fastOrLocatedError(raw: unknown): Batch | DecodeError | undefined {
     const points = (raw as { points: unknown[] }).points;
     const parsed = pointSchema.safeParse(points[at]);
     if (parsed.success) return undefined;
-    return new DecodeError('E_SCHEMA', describeIssues(parsed.error.issues.map((i) => ({ ...i, path: ['points', at, ...i.path] }))), { cause: parsed.error });
+    return new DecodeError('E_SCHEMA', describeIssues(prefixIssues(parsed.error.issues, ['points', at])), { cause: parsed.error });
   }
   const obj = typeof raw === 'object' && raw !== null && !Array.isArray(raw) ? (raw as Record<string, unknown>) : undefined;
   if (at === 'points' && obj !== undefined) {

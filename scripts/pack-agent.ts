@@ -1,6 +1,6 @@
 // `npm run pack:agent [-- --out-dir DIR]`: the edge agent as one tarball for a Raspberry Pi,
-// `ioc-edge-agent-<version>.tar.gz` (default in dist/). It holds the compiled JavaScript of edge/, protocol/
-// and journal/ (tsc -p tsconfig.build.json, no tests), a launcher that runs it without tsx, a package.json
+// `ioc-edge-agent-<version>.tar.gz` (default in dist/). It holds the compiled JavaScript of edge/, protocol/,
+// journal/ and common/ (tsc -p tsconfig.build.json, no tests), a launcher that runs it without tsx, a package.json
 // with only the dependencies the compiled agent imports, those installed for production (`--omit=dev
 // --ignore-scripts`: native add-ons come as the prebuilt binaries their packages ship), the systemd unit and
 // the sample configs. Extract it into /opt/ioc-edge (see the README, "Deploy to a Raspberry Pi").
@@ -14,7 +14,7 @@ import { z } from 'zod';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 /** The compiled folders the agent is made of; edge never imports hub (a lint rule enforces it). */
-const AGENT_DIRS = ['edge', 'protocol', 'journal'] as const;
+const AGENT_DIRS = ['edge', 'protocol', 'journal', 'common'] as const;
 
 const rootPackageSchema = z.object({
   version: z.string(),

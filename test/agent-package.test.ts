@@ -64,7 +64,7 @@ describe('the agent tarball (npm run pack:agent)', () => {
       .object({ name: z.string(), version: z.string(), dependencies: z.record(z.string(), z.string()), optionalDependencies: z.record(z.string(), z.string()).default({}) })
       .parse(raw);
     expect(pkg.version).toBe(packed.version);
-    const imported = new Set([...importedPackages(join(home, 'edge')), ...importedPackages(join(home, 'protocol')), ...importedPackages(join(home, 'journal'))]);
+    const imported = new Set([...importedPackages(join(home, 'edge')), ...importedPackages(join(home, 'protocol')), ...importedPackages(join(home, 'journal')), ...importedPackages(join(home, 'common'))]);
     expect(Object.keys({ ...pkg.dependencies, ...pkg.optionalDependencies }).sort()).toEqual([...imported].sort());
     expect(pkg.dependencies).toHaveProperty('mqtt');
     for (const d of Object.keys(pkg.dependencies)) expect(existsSync(join(home, 'node_modules', d, 'package.json')), `${d} installed`).toBe(true);

@@ -1,7 +1,8 @@
 // Reconnects of the link: exponential back-off with full jitter capped at maxMs, so 3,000 agents cut off
 // by a hub restart come back spread out; a refused CONNACK (bad token) is logged and retried with the
 // same capped back-off; repeated failures are logged once a minute.
-import { Backoff } from '../backoff.ts';
+import { Backoff } from '../../common/backoff.ts';
+import { RateLimitedLog } from '../../common/rate-limited-log.ts';
 import type { Logger } from '../logger.ts';
 
 export interface ReconnectOptions {
@@ -24,24 +25,23 @@ export class Reconnector {
   private readonly now: () => number;
   private timer: NodeJS.Timeout | undefined;
   private failures = 0;
-  private lastFailureLog = 0;
+  private readonly failureLog: RateLimitedLog;
   private connectedAt = 0;
 
   constructor(opts: ReconnectOptions) {
     this.backoff = new Backoff({ minMs: opts.minMs, maxMs: opts.maxMs, ...(opts.random ? { random: opts.random } : {}) });
     this.log = opts.log;
     this.now = opts.now ?? Date.now;
+    this.failureLog = new RateLimitedLog(this.log, FAILURE_LOG_INTERVAL_MS, 1, this.now);
   }
 
   /** Counts and logs a failed attempt (at once the first time, then once per interval). */
   failed(err: unknown): void {
     this.failures += 1;
-    const now = this.now();
     const code = typeof err === 'object' && err !== null && 'code' in err ? err.code : undefined;
     const refused = code === 4 || code === 5;
     const data = { err, code, failures: this.failures };
-    if (this.failures === 1 || now - this.lastFailureLog >= FAILURE_LOG_INTERVAL_MS) {
-      this.lastFailureLog = now;
+    if (this.failureLog.due('connect', this.failures === 1) !== undefined) {
       if (refused) this.log.error(data, 'hub refused the connection: check the agent token and identity');
       else this.log.warn(data, 'hub connection failed');
     } else {

@@ -1,5 +1,6 @@
 // Office hours per site (Mon–Sat schedules, holidays) in the province's time zone (Asia/Ho_Chi_Minh).
 import { z } from 'zod';
+import { VN_TIME_ZONE } from '../../common/local-day.ts';
 import type { DeepReadonly } from '../deep-freeze.ts';
 
 type Day = 'sun' | 'mon' | 'tue' | 'wed' | 'thu' | 'fri' | 'sat';
@@ -21,7 +22,7 @@ const weekSchema = z.strictObject({
 const WEEKDAY = '07:30-11:30,13:30-17:00';
 
 export const officeHoursSchema = z.strictObject({
-  timezone: z.string().default('Asia/Ho_Chi_Minh'),
+  timezone: z.string().default(VN_TIME_ZONE),
   /** One-stop offices work Monday to Friday and Saturday morning. */
   default: weekSchema.default({ mon: WEEKDAY, tue: WEEKDAY, wed: WEEKDAY, thu: WEEKDAY, fri: WEEKDAY, sat: '07:30-11:30', sun: '' }),
   /** Per-site schedule replacing the default (days not given are closed). */

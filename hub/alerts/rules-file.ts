@@ -1,10 +1,10 @@
 // The alert rules file (YAML): rules, office hours, storm control, maintenance windows; validated once at start.
-import { readFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { readYamlFile, YamlConfigError } from '../../common/yaml-config.ts';
+import { prefixIssues } from '../../common/zod-issues.ts';
 import { SEVERITIES, describeIssues, slugSchema } from '../../protocol/index.ts';
 import { deepFreeze, type DeepReadonly } from '../deep-freeze.ts';
-import { HubError, errorMessage } from '../errors.ts';
+import { HubError } from '../errors.ts';
 import { durationSchema } from './duration.ts';
 import { officeHoursSchema } from './office-hours.ts';
 import { RULE_PLUGINS } from './rules/index.ts';
@@ -62,7 +62,7 @@ export function parseRulesFile(raw: unknown, source = 'rules'): RulesFile {
     }
     const one = plugin.configSchema.safeParse(r);
     if (!one.success) {
-      problems.push(describeIssues(one.error.issues.map((iss) => ({ ...iss, path: ['rules', i, ...iss.path] })), 10));
+      problems.push(describeIssues(prefixIssues(one.error.issues, ['rules', i]), 10));
       return;
     }
     if (names.has(r.name)) problems.push(`rules.${i}.name: duplicate rule name ${r.name}`);
@@ -81,9 +81,10 @@ export function parseRulesFile(raw: unknown, source = 'rules'): RulesFile {
 export function loadRulesFile(path: string): RulesFile {
   let doc: unknown;
   try {
-    doc = parseYaml(readFileSync(path, 'utf8'));
+    doc = readYamlFile(path).doc;
   } catch (err: unknown) {
-    throw new HubError('E_CONFIG', `cannot read alert rules ${path}: ${errorMessage(err)}`, { cause: err });
+    if (!(err instanceof YamlConfigError)) throw err;
+    throw new HubError('E_CONFIG', `cannot read alert rules ${path}: ${err.issues.join('; ')}`, { cause: err.cause });
   }
   return parseRulesFile(doc, path);
 }

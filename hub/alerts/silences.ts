@@ -2,6 +2,7 @@
 // time window; bounded in number and length.
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
+import { issueLines } from '../../common/zod-issues.ts';
 import { AlertError } from './errors.ts';
 
 export const silenceInputSchema = z
@@ -101,7 +102,7 @@ export class Silences {
    */
   add(input: unknown, createdBy: string, now: number): Silence {
     const parsed = silenceInputSchema.safeParse(input);
-    if (!parsed.success) throw new AlertError('E_ALERT_INPUT', parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; '));
+    if (!parsed.success) throw new AlertError('E_ALERT_INPUT', issueLines(parsed.error.issues).join('; '));
     const s = makeSilence(parsed.data, createdBy, now);
     if (!(s.endsAt > s.startsAt)) throw new AlertError('E_ALERT_INPUT', 'endsAt must be after startsAt');
     const maxMs = this.opts.maxSilenceMs;

@@ -6,7 +6,7 @@ import { readFile, rename } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { ALERT_STATES, SEVERITIES, describeIssues } from '../../protocol/index.ts';
-import { writeFileAtomic } from '../atomic-file.ts';
+import { writeFileAtomic } from '../../common/atomic-file.ts';
 import { errorCode, errorMessage } from '../errors.ts';
 import { silentLogger } from '../logger.ts';
 import type { Alert } from './alert.ts';

@@ -8,7 +8,7 @@
 // between libgpiod 1.6 and 2.x: gpiod-cli.ts speaks both, picked by `gpiomon --version`.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { Backoff } from '../../backoff.ts';
+import { Backoff } from '../../../common/backoff.ts';
 import { EdgeError, errorCode, errorMessage } from '../../errors.ts';
 import type { Logger } from '../../logger.ts';
 import {

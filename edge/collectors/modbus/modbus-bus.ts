@@ -1,6 +1,7 @@
 // One Modbus bus (a TCP gateway/device or an RTU serial line): one connection, requests strictly one at a time.
 import modbusSerial from 'modbus-serial';
 import { errorCode } from '../../errors.ts';
+import { CodedError } from '../../../common/errors.ts';
 import type { ModbusFunction } from './register-map.ts';
 
 // modbus-serial is CommonJS: its default export is module.exports, whose `default` is the client class.
@@ -13,15 +14,13 @@ export type ModbusTransport =
 
 export type ModbusResult = 'ok' | 'timeout' | 'refused' | 'exception' | 'bad_response' | 'unreachable' | 'port_error' | 'error';
 
-export class ModbusReadError extends Error {
-  readonly code = 'E_MODBUS';
+export class ModbusReadError extends CodedError<'E_MODBUS'> {
   constructor(
     readonly result: ModbusResult,
     message: string,
     options?: { cause?: unknown },
   ) {
-    super(message, options);
-    this.name = 'ModbusReadError';
+    super('E_MODBUS', message, options);
   }
 }
 

@@ -2,6 +2,7 @@
 import { fastify, type FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { Logger } from '../../logger.ts';
+import { issueLines } from '../../../common/zod-issues.ts';
 import { queueEventSchema, type QueueEventInput, type QueueModel, type ApplyResult } from './queue-model.ts';
 
 /** Events in one request body. */
@@ -24,7 +25,7 @@ interface ErrorBody {
 }
 
 function issuesOf(err: z.ZodError): string[] {
-  return err.issues.map((i) => `${i.path.length > 0 ? i.path.join('.') : '(body)'}: ${i.message}`);
+  return issueLines(err.issues, '(body)');
 }
 
 export function buildQueueApp(opts: QueueHttpOptions): FastifyInstance {

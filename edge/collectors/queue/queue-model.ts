@@ -1,6 +1,7 @@
 // The one-stop queue of an office: tickets issued, called, served, skipped per counter. Pure: time comes in with each event or from the injected clock.
 import { z } from 'zod';
 import { epochMsSchema } from '../../../protocol/index.ts';
+import { localDayNumber, VN_UTC_OFFSET_MIN } from '../../../common/local-day.ts';
 
 export const QUEUE_EVENT_TYPES = ['issued', 'called', 'served', 'skipped'] as const;
 export type QueueEventType = (typeof QUEUE_EVENT_TYPES)[number];
@@ -83,7 +84,6 @@ interface CounterState {
   services: number[];
 }
 
-const DAY_MS = 86_400_000;
 
 /** Nearest-rank percentile of a non-empty list. */
 export function percentile(values: readonly number[], p: number): number {
@@ -102,7 +102,7 @@ export class QueueModel {
   private lastCalled: number | undefined;
   private readonly now: () => number;
   private readonly window: number;
-  private readonly offsetMs: number;
+  private readonly utcOffsetMin: number;
   private readonly maxWaiting: number;
   private day: number;
   /** Waiting tickets dropped because a counter's queue was full. */
@@ -111,7 +111,7 @@ export class QueueModel {
   constructor(opts: QueueModelOptions = {}) {
     this.now = opts.now ?? Date.now;
     this.window = opts.window ?? 100;
-    this.offsetMs = (opts.utcOffsetMin ?? 420) * 60_000;
+    this.utcOffsetMin = opts.utcOffsetMin ?? VN_UTC_OFFSET_MIN;
     this.maxWaiting = opts.maxWaiting ?? 10_000;
     this.day = this.localDay(this.now());
     for (const c of opts.counters ?? []) this.counter(c);
@@ -256,7 +256,7 @@ export class QueueModel {
   }
 
   private localDay(t: number): number {
-    return Math.floor((t + this.offsetMs) / DAY_MS);
+    return localDayNumber(t, this.utcOffsetMin);
   }
 
   /** A new local day: yesterday's tickets are void and totals start from zero. */

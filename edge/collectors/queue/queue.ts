@@ -2,6 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { EdgeError } from '../../errors.ts';
+import { VN_UTC_OFFSET_MIN } from '../../../common/local-day.ts';
 import { DebouncedLines, type LineEntry } from '../gpio/debounced-lines.ts';
 import { checkLineEntry, lineEntryShape, resolveLineEntry } from '../gpio/line-spec.ts';
 import { createLineOpener, type GpioEnvironment } from '../gpio/open-line.ts';
@@ -50,7 +51,7 @@ export const queueConfigSchema = z.strictObject({
   /** Recent wait/service times per counter behind avg and p90. */
   statsWindow: z.int().min(1).max(10_000).default(100),
   /** Local offset from UTC; totals reset at local midnight. */
-  utcOffsetMin: z.int().min(-720).max(840).default(420),
+  utcOffsetMin: z.int().min(-720).max(840).default(VN_UTC_OFFSET_MIN),
 });
 export type QueueConfig = z.infer<typeof queueConfigSchema>;
 

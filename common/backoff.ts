@@ -12,7 +12,7 @@ export interface BackoffOptions {
 /** Delay before attempt `attempt` (0-based): uniform in [0, min(maxMs, minMs * 2^attempt)). */
 export function fullJitterDelay(attempt: number, opts: BackoffOptions): number {
   const random = opts.random ?? Math.random;
-  const ceiling = Math.min(opts.maxMs, opts.minMs * 2 ** Math.min(attempt, 30));
+  const ceiling = Math.min(opts.maxMs, opts.minMs * 2 ** Math.min(Math.max(0, attempt), 30));
   return Math.floor(random() * ceiling);
 }
 

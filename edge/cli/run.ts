@@ -1,0 +1,20 @@
+// `ioc-edge run`: the agent (collectors, the outbox on disk, the MQTT link) until SIGTERM/SIGINT.
+import { Agent } from '../agent.ts';
+import { loadEdgeConfig } from '../config.ts';
+import { createLogger } from '../logger.ts';
+import { envValue, help, parseCommand, str, usageError, type CliIo } from './args.ts';
+
+export async function run(args: string[], io: CliIo): Promise<number> {
+  const parsed = parseCommand('run', args);
+  if (parsed === undefined) return help('run', io);
+  const file = str(parsed.values, 'config') ?? envValue(io.env, 'IOC_EDGE_CONFIG');
+  if (file === undefined) throw usageError('run needs --config FILE', 'run');
+  const config = await loadEdgeConfig(file, io.env);
+  const logger = createLogger(config.logLevel);
+  const agent = new Agent(config, { logger });
+  await agent.start();
+  const sig = await io.untilSignal();
+  logger.info({ signal: sig }, 'stopping');
+  await agent.stop();
+  return 0;
+}
