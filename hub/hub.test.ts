@@ -8,8 +8,8 @@ import { InfluxdProcess } from '../scripts/lib/influxd-process.ts';
 import { agentIdentity, cmdFilter, cmdTopic, statusTopic, telemetryTopic, type Batch } from '../protocol/index.ts';
 import { parseHubConfig } from './config.ts';
 import { Hub } from './hub.ts';
-import type { Site } from './registry.ts';
-import { generateToken, hashToken } from './token.ts';
+import type { Site } from './agents/registry.ts';
+import { generateToken, hashToken } from './agents/token.ts';
 
 const DB = 'ioc';
 const T0 = Math.floor(Date.now() / 3_600_000) * 3_600_000 - 3_600_000; // an hour ago, whole hour: inside the retention window

@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { AlertRecord } from '../../protocol/index.ts';
-import { hubTags } from '../enrich.ts';
-import type { Site } from '../registry.ts';
-import type { HubPoint } from '../sink.ts';
+import { hubTags } from '../accept/enrich.ts';
+import type { Site } from '../agents/registry.ts';
+import type { HubPoint } from '../write/sink.ts';
 import { AlertEngine } from './engine.ts';
 import { parseRulesFile } from './rules-file.ts';
 

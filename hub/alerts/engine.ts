@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import type { AlertRecord } from '../../protocol/index.ts';
 import { errorMessage } from '../errors.ts';
 import { silentLogger } from '../logger.ts';
-import type { HubPoint } from '../sink.ts';
+import type { HubPoint } from '../write/sink.ts';
 import { AlertError } from './errors.ts';
 import { OfficeHours } from './office-hours.ts';
 import type { Composite, RulesFile } from './rules-file.ts';

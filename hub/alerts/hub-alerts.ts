@@ -3,18 +3,18 @@
 import { dirname, join } from 'node:path';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Logger } from 'pino';
-import { AuditLog, auditLogPath } from '../audit-log.ts';
-import type { MqttBroker } from '../broker.ts';
+import { AuditLog, auditLogPath } from '../auth/audit-log.ts';
+import type { MqttBroker } from '../broker/broker.ts';
 import type { HubConfig } from '../config.ts';
-import type { Ingest } from '../ingest.ts';
+import type { Ingest } from '../write/ingest.ts';
 import { Counter, type HubMetrics } from '../metrics.ts';
-import { ApiAuth, scryptParamsOf } from './api-auth.ts';
+import { ApiAuth, scryptParamsOf } from '../auth/api-auth.ts';
 import { AlertEngine } from './engine.ts';
 import { alertRoutes } from './http-routes.ts';
 import { LoopDelayMonitor } from './loop-delay.ts';
 import { hubAlertOutputs } from './outputs.ts';
 import { loadRulesFile, parseRulesFile, type RulesFile } from './rules-file.ts';
-import { ServiceAccounts } from './service-accounts.ts';
+import { ServiceAccounts } from '../auth/service-accounts.ts';
 
 /** Reads and validates the rules file (throws E_CONFIG with every problem): call before anything starts. */
 export function loadAlertRules(config: HubConfig): RulesFile {
