@@ -148,7 +148,7 @@ describe('hub ingest over MQTT', () => {
 
   it('acks, counts and drops malformed payloads while a good publisher keeps landing', async () => {
     const seen: string[] = [];
-    await new Promise<void>((resolve) => hub.broker.aedes.subscribe('ioc/v1/xa-a/pi-2/telemetry', (p, cb) => (seen.push(String(p.payload)), cb()), resolve));
+    await hub.broker.subscribe('ioc/v1/xa-a/pi-2/telemetry', (_topic, payload) => seen.push(String(payload)));
     const bad = await connect('xa-a', 'pi-2');
     const good = await connect('xa-b', 'pi-1');
     const topic = telemetryTopic('xa-a', 'pi-2');

@@ -1,7 +1,7 @@
 import type { Client, PublishPacket } from 'aedes';
 import { describe, expect, it } from 'vitest';
 import { AgentStateTable } from '../agents/agent-state.ts';
-import { BrokerPolicy, DEFAULT_POLICY_BUDGETS } from './accept-path.ts';
+import { AcceptPath, DEFAULT_POLICY_BUDGETS } from './accept-path.ts';
 import { silentLogger } from '../logger.ts';
 import { HubMetrics } from '../metrics.ts';
 import type { Site } from '../agents/registry.ts';
@@ -12,10 +12,11 @@ const SITE: Site = { slug: 'xa-a', name: 'Xã A', code: '1', province: 'p', prov
 function setup(budgets = DEFAULT_POLICY_BUDGETS, now = () => 1_800_000_000_000) {
   const submitted: HubPoint[][] = [];
   const metrics = new HubMetrics();
-  const policy = new BrokerPolicy({
+  const agentState = new AgentStateTable();
+  const policy = new AcceptPath({
     registry: { verify: async () => true, getSite: (s: string) => (s === 'xa-a' ? SITE : undefined) },
-    ingest: { submit: async (points: readonly HubPoint[]) => void submitted.push([...points]) },
-    agentState: new AgentStateTable(),
+    write: { submitAgentBatch: async (_key: string, points: readonly HubPoint[]) => void submitted.push([...points]), submitHubPoints: async (points: readonly HubPoint[]) => void submitted.push([...points]) },
+    agentState,
     metrics,
     limits: { maxPayloadBytes: 512 * 1024, maxTopicDepth: 6 },
     budgets,
@@ -23,7 +24,7 @@ function setup(budgets = DEFAULT_POLICY_BUDGETS, now = () => 1_800_000_000_000) 
     now,
   });
   const client = { id: 'xa-a/pi-1', conn: {} } as unknown as Client;
-  return { policy, client, submitted, metrics };
+  return { policy, client, submitted, metrics, agentState };
 }
 
 const packet = (topic: string, payload: unknown, retain = false): PublishPacket => ({ cmd: 'publish', topic, payload: Buffer.from(JSON.stringify(payload)), qos: 1, retain, dup: false }) as PublishPacket;
@@ -92,5 +93,21 @@ describe('BrokerPolicy accept path', () => {
     await expect(policy.authorizePublish(client, batch(3, 50))).rejects.toThrow(/budget/); // 600 ms behind: refused
     expect(metrics.budgetHits.get('rate_held')).toBe(1);
     expect(metrics.budgetHits.get('rate_refused')).toBe(1);
+  });
+
+  it('applies a status (retained status or last will) where it is accepted: the state table and one `agent` point', async () => {
+    const { policy, client, submitted, metrics, agentState } = setup();
+    await policy.authenticate(client, 'xa-a/pi-1', Buffer.from('t'));
+    const t = 1_800_000_000_000;
+    const status = { online: true, ts: t, version: '1.2.3', bootId: 'b', configRev: 1, clockSynced: true };
+    expect(await policy.authorizePublish(client, packet('ioc/v1/xa-a/pi-1/status', status, true))).toBe('allow');
+    expect(agentState.get('xa-a', 'pi-1')).toMatchObject({ online: true, version: '1.2.3', bootId: 'b' });
+    await Promise.resolve();
+    expect(submitted).toEqual([[{ measurement: 'agent', tags: { site: 'xa-a', agent: 'pi-1', province: 'p', area: 'a' }, fields: { online: true }, timestamp: t }]]);
+    expect(await policy.authorizePublish(client, packet('ioc/v1/xa-a/pi-1/status', { ...status, online: 'no' }, true))).toBe('drop');
+    expect(await policy.authorizePublish(null, packet('ioc/v1/xa-a/pi-1/status', { ...status, online: false }))).toBe('allow'); // a will of a broker that died
+    expect(agentState.get('xa-a', 'pi-1')?.online).toBe(false);
+    expect(submitted).toHaveLength(2);
+    expect(metrics.batchesRejected.total()).toBe(1);
   });
 });

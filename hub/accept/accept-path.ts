@@ -1,55 +1,33 @@
-// MQTT policy of the hub as plain async functions: who may connect, publish where, subscribe to what.
+// The accept path: who may connect, publish where, subscribe to what, and what of a batch is stored — as
+// plain async functions behind the broker's hooks. A publish runs a named list of steps (steps.ts holds
+// their pure decisions); the first refusal ends it and becomes its counter, its log line and the MQTT outcome.
 import type { Client, PublishPacket, Subscription } from 'aedes';
 import type { Logger } from 'pino';
-import { applyContract, cmdFilter, decodeBatch, decodeStatus, parseAgentIdentity, parseTopic, type Batch, type DecodeError, type Point } from '../../protocol/index.ts';
+import { parseTopic, type Batch, type Point } from '../../protocol/index.ts';
 import type { AgentStateTable } from '../agents/agent-state.ts';
-import { IssuedCommands, SeriesBudget, TokenBucket, seriesKey } from './budgets.ts';
-import { AuthRefusedError, CONNACK, type BrokerPolicyHooks, type PublishVerdict } from '../broker/broker-hooks.ts';
-import { agentPoint, deliveryPoint, enrichBatch } from './enrich.ts';
+import type { Registry, Site } from '../agents/registry.ts';
+import type { BrokerPolicyHooks, PublishVerdict } from '../broker/broker-hooks.ts';
 import { HubError, errorMessage } from '../errors.ts';
-import type { Ingest } from '../write/ingest.ts';
 import type { HubMetrics } from '../metrics.ts';
 import { RateLimitedLog } from '../rate-limited-log.ts';
-import type { Registry, Site } from '../agents/registry.ts';
+import type { HubPoint } from '../write/sink.ts';
+import type { WritePath } from '../write/write-path.ts';
+import { DEFAULT_POLICY_BUDGETS, IssuedCommands, RateBuckets, SeriesBudget, type PolicyBudgets } from './budgets.ts';
+import { AgentIdentities } from './identities.ts';
+import { agentPoint, deliveryPoint, enrichBatch } from './enrich.ts';
+import { statusApplier, type ApplyStatus } from './status.ts';
+import * as step from './steps.ts';
+import type { AgentIdentity, AgentTopic, Refusal } from './steps.ts';
 
-export interface AgentIdentity {
-  site: string;
-  agent: string;
-}
+export type { AgentIdentity } from './steps.ts';
+export { DEFAULT_POLICY_BUDGETS, type PolicyBudgets } from './budgets.ts';
 
-/** The per-agent budgets the policy enforces (hub config `budgets`). */
-export interface PolicyBudgets {
-  readonly pointsPerS: number;
-  readonly pointsBurst: number;
-  readonly bytesPerS: number;
-  readonly bytesBurst: number;
-  readonly maxHoldMs: number;
-  readonly seriesPerDay: number;
-  readonly spoolShareBytes: number;
-}
-
-export const DEFAULT_POLICY_BUDGETS: PolicyBudgets = {
-  pointsPerS: 5000,
-  pointsBurst: 10_000,
-  bytesPerS: 1024 * 1024,
-  bytesBurst: 2 * 1024 * 1024,
-  maxHoldMs: 30_000,
-  seriesPerDay: 2000,
-  spoolShareBytes: 64 * 1024 * 1024,
-};
-
-export interface BrokerPolicyDeps {
+export interface AcceptPathDeps {
   registry: Pick<Registry, 'verify' | 'getSite'>;
-  ingest: Pick<Ingest, 'submit'>;
+  write: WritePath;
   agentState: AgentStateTable;
   metrics: HubMetrics;
-  limits: {
-    readonly maxPayloadBytes: number;
-    readonly maxTopicDepth: number;
-    /** Accepted reading times: hub clock − maxPastMs … hub clock + maxFutureMs. */
-    readonly maxFutureMs?: number;
-    readonly maxPastMs?: number;
-  };
+  limits: step.TimeLimits & { readonly maxPayloadBytes: number; readonly maxTopicDepth: number };
   budgets?: PolicyBudgets;
   /** Bytes of an agent (`site/agent`) in the durable spool now (the spool share budget). */
   spoolBytesOf?: (key: string) => number;
@@ -61,25 +39,65 @@ export interface BrokerPolicyDeps {
   now?: () => number;
 }
 
-const AGENT_CHANNELS = new Set(['status', 'telemetry', 'event', 'cmd-result']);
+/** One publish of an agent on its way through the steps. */
+interface Message {
+  readonly identity: AgentIdentity;
+  /** `site/agent`: the agent's budgets, its ingest key, its warnings. */
+  readonly key: string;
+  readonly topic: AgentTopic;
+  readonly packet: PublishPacket;
+  readonly payload: Buffer;
+}
 
-export class BrokerPolicy implements BrokerPolicyHooks {
-  private readonly identities = new WeakMap<Client, AgentIdentity>();
+/** A telemetry or event batch, once decoded and its site found. */
+interface BatchMessage extends Message {
+  readonly receivedAt: number;
+  readonly batch: Batch;
+  readonly site: Site;
+  /** The batch's points still accepted (the contract and the series budget narrow it). */
+  accepted: readonly Point[];
+}
+
+/** A named step (the names hub/README.md uses): undefined passes the message on, a refusal ends its way. */
+type Step<M> = readonly [name: string, run: (msg: M) => Promise<Refusal | undefined> | Refusal | undefined];
+
+export class AcceptPath implements BrokerPolicyHooks {
+  private readonly identities: AgentIdentities;
   private readonly log: Logger;
   private readonly warnings: RateLimitedLog;
   private readonly now: () => number;
   private readonly budgets: PolicyBudgets;
-  private readonly buckets = new Map<string, { points: TokenBucket; bytes: TokenBucket }>();
+  private readonly rates: RateBuckets;
   private readonly series: SeriesBudget;
+  private readonly applyStatus: ApplyStatus;
   readonly issuedCommands: IssuedCommands;
 
-  constructor(private readonly deps: BrokerPolicyDeps) {
+  /** Every publish of an authenticated agent on its own topic (step `topic`), in order. */
+  private readonly publishSteps: readonly Step<Message>[] = [
+    ['retain', (m) => this.clearRetain(m)],
+    ['bytes budget', (m) => this.holdForRate(m, 'bytes', m.payload.byteLength)],
+    ['channel', (m) => this.runChannel(m)],
+  ];
+
+  /** A telemetry or event batch after step `decode` (once) and step `site`. */
+  private readonly batchSteps: readonly Step<BatchMessage>[] = [
+    ['points budget', (m) => this.holdForRate(m, 'points', m.batch.points.length)],
+    ['spool share', (m) => this.checkSpoolShare(m)],
+    ['arrival', (m) => this.recordArrival(m)],
+    ['contract + time window, series budget', (m) => this.admitPoints(m)],
+    ['enrich + write', (m) => this.enrichAndWrite(m)],
+  ];
+
+  constructor(private readonly deps: AcceptPathDeps) {
     this.log = deps.logger.child({ component: 'broker-policy' });
     this.warnings = new RateLimitedLog(this.log, deps.logIntervalMs ?? 60_000);
     this.now = deps.now ?? Date.now;
     this.budgets = deps.budgets ?? DEFAULT_POLICY_BUDGETS;
+    this.rates = new RateBuckets(this.budgets);
     this.series = new SeriesBudget(this.budgets.seriesPerDay);
     this.issuedCommands = deps.issuedCommands ?? new IssuedCommands();
+    this.identities = new AgentIdentities({ registry: deps.registry, agentState: deps.agentState, metrics: deps.metrics, warnings: this.warnings, now: this.now });
+    this.applyStatus = statusApplier({ agentState: deps.agentState, write: deps.write, logger: deps.logger });
   }
 
   /** Distinct series of an agent today (its series budget). */
@@ -88,79 +106,158 @@ export class BrokerPolicy implements BrokerPolicyHooks {
   }
 
   identityOf(client: Client | null): AgentIdentity | undefined {
-    return client === null ? undefined : this.identities.get(client);
+    return this.identities.of(client);
   }
 
-  async authenticate(client: Client, username: string | undefined, password: Buffer | undefined): Promise<void> {
-    const identity = username === undefined ? null : parseAgentIdentity(username);
-    if (identity === null) return this.refuse(client, CONNACK.badUsernameOrPassword, 'username must be {site}/{agent}');
-    // The client id must be the identity, so one agent's credentials cannot knock another agent off.
-    if (client.id !== username) return this.refuse(client, CONNACK.notAuthorized, 'client id must equal the username');
-    if (password === undefined || !(await this.deps.registry.verify(identity.site, identity.agent, password.toString('utf8')))) {
-      return this.refuse(client, CONNACK.badUsernameOrPassword, 'unknown agent or wrong token');
-    }
-    this.identities.set(client, identity);
+  /** An MQTT connection opened or closed (the broker's `onConnection`). */
+  connectionChanged(client: Client, connected: boolean): void {
+    this.identities.connectionChanged(client, connected);
   }
 
-  private refuse(client: Client, code: (typeof CONNACK)[keyof typeof CONNACK], reason: string): never {
-    this.deps.metrics.authFailures.inc();
-    this.warnings.warn(`auth:${client.id}`, { clientId: client.id, reason, remote: remoteAddress(client) }, 'connection refused');
-    throw new AuthRefusedError(code, reason);
+  /** Step `authenticate`, at CONNECT (identities.ts). */
+  authenticate(client: Client, username: string | undefined, password: Buffer | undefined): Promise<void> {
+    return this.identities.authenticate(client, username, password);
+  }
+
+  async authorizeSubscribe(client: Client, sub: Subscription): Promise<Subscription | null> {
+    return this.identities.authorizeSubscribe(client, sub);
   }
 
   async authorizePublish(client: Client | null, packet: PublishPacket): Promise<PublishVerdict> {
-    if (client === null) return 'allow'; // the hub's own publishes
-    const identity = this.identities.get(client);
-    if (identity === undefined) return this.deny(client.id, packet.topic, 'unauthenticated client');
-    if (packet.topic.split('/').length > this.deps.limits.maxTopicDepth) return this.deny(client.id, packet.topic, 'topic too deep');
-    const parsed = parseTopic(packet.topic);
-    if (parsed === null || parsed.kind === 'alert' || !AGENT_CHANNELS.has(parsed.kind) || parsed.site !== identity.site || !('agent' in parsed) || parsed.agent !== identity.agent) {
-      return this.deny(client.id, packet.topic, 'topic outside the agent’s own');
-    }
+    if (client === null) return this.hubPublish(packet);
+    const checked = step.checkTopic(this.identities.of(client), packet.topic, this.deps.limits.maxTopicDepth);
+    if (!checked.ok) return this.deny(client.id, packet.topic, checked.refusal);
+    const { identity, topic } = checked.value;
     const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
-    // Retained messages are the agent's status only: one per agent, of a bounded size (decodeStatus).
-    if (packet.retain && parsed.kind !== 'status') {
-      this.deps.metrics.retainRefused.inc();
-      this.warnings.warn(`retain:${client.id}`, { clientId: client.id, topic: packet.topic }, 'retain flag refused (status only)');
-      packet.retain = false;
-    }
-    await this.holdForRate(identity, 'bytes', payload.byteLength);
-    if (parsed.kind === 'telemetry' || parsed.kind === 'event') return this.ingestBatch(identity, payload);
-    if (parsed.kind === 'status') {
-      const decoded = decodeStatus(payload);
-      return decoded.ok ? 'allow' : this.malformed(identity, decoded.error);
-    }
-    if (payload.byteLength > this.deps.limits.maxPayloadBytes) return this.malformed(identity, { code: 'E_PAYLOAD_TOO_LARGE', message: `${payload.byteLength} bytes` });
-    // cmd-result: only for a command the hub issued to this agent (the hub issues none today: all are dropped).
-    if (parsed.kind === 'cmd-result' && !this.issuedCommands.take(identity.site, identity.agent, parsed.id, this.now())) {
-      this.deps.metrics.cmdResultRefused.inc();
-      this.warnings.warn(`cmd-result:${client.id}`, { clientId: client.id, id: parsed.id }, 'cmd-result for a command the hub did not issue; dropped');
-      return 'drop';
-    }
-    return 'allow';
+    const msg: Message = { identity, key: `${identity.site}/${identity.agent}`, topic, packet, payload };
+    const refusal = await runSteps(this.publishSteps, msg);
+    if (refusal === undefined) return 'allow';
+    if (refusal.action === 'deny') return this.deny(msg.key, packet.topic, refusal);
+    if (refusal.action === 'malformed') return this.malformed(identity, refusal);
+    return 'drop';
   }
 
   /**
-   * Holds the PUBACK while the agent is over its rate budget (only its own socket waits: Aedes reads a
-   * client's next packets once these are handled); past `maxHoldMs` refuses the publish unacknowledged.
+   * The hub's own publishes, and the wills Aedes publishes for the clients of a broker that died (clustered
+   * persistence): a status among them is applied like an agent's.
    */
-  private async holdForRate(identity: AgentIdentity, kind: 'points' | 'bytes', amount: number): Promise<void> {
-    const key = `${identity.site}/${identity.agent}`;
+  private hubPublish(packet: PublishPacket): PublishVerdict {
+    const parsed = parseTopic(packet.topic);
+    if (parsed?.kind !== 'status') return 'allow';
+    const status = step.decodeAgentStatus(typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload);
+    const site = this.deps.registry.getSite(parsed.site);
+    if (status.ok && site !== undefined) this.applyStatus(site, parsed.agent, status.value, this.now());
+    return 'allow';
+  }
+
+  /** Step `retain`: cleared (and counted) on anything but the agent's status. */
+  private clearRetain(m: Message): undefined {
+    if (!m.packet.retain || step.retainAllowed(m.topic)) return undefined;
+    this.deps.metrics.retainRefused.inc();
+    this.warnings.warn(`retain:${m.key}`, { clientId: m.key, topic: m.packet.topic }, 'retain flag refused (status only)');
+    m.packet.retain = false;
+    return undefined;
+  }
+
+  /** Step `channel`: the channel's own steps. */
+  private async runChannel(m: Message): Promise<Refusal | undefined> {
+    switch (m.topic.kind) {
+      case 'telemetry':
+      case 'event':
+        return this.acceptBatch(m);
+      case 'status':
+        return this.acceptStatus(m);
+      case 'cmd-result':
+        return this.acceptCmdResult(m, m.topic.id);
+    }
+  }
+
+  /** Steps `decode` (once) and `site` of a batch, then the batch steps. */
+  private async acceptBatch(m: Message): Promise<Refusal | undefined> {
+    const receivedAt = this.now();
+    const decoded = step.decodeAgentBatch(m.payload, this.deps.limits.maxPayloadBytes);
+    if (!decoded.ok) return decoded.refusal;
+    const site = step.requireSite(this.deps.registry.getSite(m.identity.site));
+    if (!site.ok) return site.refusal;
+    return runSteps(this.batchSteps, { ...m, receivedAt, batch: decoded.value, site: site.value, accepted: decoded.value.points });
+  }
+
+  private checkSpoolShare(m: BatchMessage): Refusal | undefined {
+    const share = step.checkSpoolShare(this.deps.spoolBytesOf?.(m.key) ?? 0, m.payload.byteLength, this.budgets.spoolShareBytes);
+    return share.ok ? undefined : this.budgetRefusal(m.identity, share.refusal);
+  }
+
+  /** Step `arrival`: the agent was seen; its clock offset and its delivery (live/late, backlog) are recorded. */
+  private recordArrival(m: BatchMessage): undefined {
+    this.deps.metrics.pointsReceived.inc(m.batch.points.length);
+    this.deps.agentState.touch(m.identity.site, m.identity.agent, m.receivedAt);
+    this.recordClockOffset(m.site, m.identity.agent, m.batch, m.receivedAt);
+    this.recordDelivery(m.site, m.identity.agent, m.batch, m.receivedAt);
+    return undefined;
+  }
+
+  /** Steps `contract + time window` and `series budget`: refused points are counted and reported, the rest go on. */
+  private admitPoints(m: BatchMessage): Refusal | undefined {
+    const window = step.timeWindow(m.receivedAt, this.deps.limits);
+    const outcome = step.admitPoints(m.batch.points, window, this.series, m.key, m.receivedAt);
+    m.accepted = outcome.accepted;
+    if (outcome.overSeries > 0) this.budgetHit(m.identity, 'series', outcome.overSeries);
+    if (outcome.refused.size > 0) {
+      for (const [reason, n] of outcome.refused) this.deps.metrics.pointsRefused.inc(n, reason);
+      this.deps.agentState.recordRefused(m.identity.site, m.identity.agent, outcome.refused, outcome.clockRefused, m.receivedAt);
+      if (outcome.clockRefused !== undefined) {
+        this.warnings.warn(`clock:${m.key}`, { ...m.identity, ...outcome.clockRefused, window }, 'readings outside the time window refused: agent clock problem');
+      } else {
+        this.warnings.warn(`contract:${m.key}`, { ...m.identity, refused: Object.fromEntries(outcome.refused) }, 'points refused by the data contract');
+      }
+    }
+    return m.accepted.length === 0 ? { action: 'drop', code: 'nothing_accepted', reason: 'no point of the batch accepted' } : undefined;
+  }
+
+  /** Step `enrich + write`: the hub's tags on, and the PUBACK waits for it: a batch is acknowledged once stored. */
+  private async enrichAndWrite(m: BatchMessage): Promise<undefined> {
+    await this.deps.write.submitAgentBatch(m.key, enrichBatch({ ...m.batch, points: [...m.accepted] }, m.site, m.identity.agent));
+    return undefined;
+  }
+
+  /** Steps `decode` and `apply` of a status: decoded here once, then into the state table and the `agent` measurement. */
+  private acceptStatus(m: Message): Refusal | undefined {
+    const status = step.decodeAgentStatus(m.payload);
+    if (!status.ok) return status.refusal;
+    const site = this.deps.registry.getSite(m.identity.site);
+    if (site !== undefined) this.applyStatus(site, m.identity.agent, status.value, this.now());
+    return undefined;
+  }
+
+  /** Step `cmd-result`: only for a command the hub issued to this agent (the hub issues none today: all are dropped). */
+  private acceptCmdResult(m: Message, id: string): Refusal | undefined {
+    const checked = step.checkCmdResult(m.payload.byteLength, this.deps.limits.maxPayloadBytes, () => this.issuedCommands.take(m.identity.site, m.identity.agent, id, this.now()));
+    if (checked.ok) return undefined;
+    if (checked.refusal.action === 'drop') {
+      this.deps.metrics.cmdResultRefused.inc();
+      this.warnings.warn(`cmd-result:${m.key}`, { clientId: m.key, id }, checked.refusal.reason);
+    }
+    return checked.refusal;
+  }
+
+  /**
+   * Steps `bytes budget` / `points budget`: holds the PUBACK while the agent is over its rate (only its own
+   * socket waits: Aedes reads a client's next packets once these are handled); past `maxHoldMs` refuses.
+   */
+  private async holdForRate(m: Message, kind: 'points' | 'bytes', amount: number): Promise<Refusal | undefined> {
     const now = this.now();
-    let b = this.buckets.get(key);
-    if (b === undefined) {
-      const { pointsPerS, pointsBurst, bytesPerS, bytesBurst } = this.budgets;
-      b = { points: new TokenBucket({ perS: pointsPerS, burst: pointsBurst }, now), bytes: new TokenBucket({ perS: bytesPerS, burst: bytesBurst }, now) };
-      this.buckets.set(key, b);
-    }
-    const verdict = b[kind].take(amount, now, this.budgets.maxHoldMs);
-    if (verdict.kind === 'refuse') {
-      this.budgetHit(identity, 'rate_refused');
-      this.deny(key, '', `over the ${kind} budget (${Math.round(verdict.waitMs)} ms behind)`);
-    }
-    if (verdict.waitMs <= 0) return;
-    this.budgetHit(identity, 'rate_held');
-    await new Promise((resolve) => setTimeout(resolve, verdict.waitMs));
+    const taken = step.takeRate(this.rates.of(m.key, now)[kind], kind, amount, now, this.budgets.maxHoldMs);
+    if (!taken.ok) return this.budgetRefusal(m.identity, taken.refusal);
+    if (taken.value.holdMs <= 0) return undefined;
+    this.budgetHit(m.identity, 'rate_held');
+    await new Promise((resolve) => setTimeout(resolve, taken.value.holdMs));
+    return undefined;
+  }
+
+  /** A budget refusal is a budget hit too (counted under the refusal's code: rate_refused, spool_refused). */
+  private budgetRefusal(identity: AgentIdentity, refusal: Refusal): Refusal {
+    this.budgetHit(identity, refusal.code);
+    return refusal;
   }
 
   private budgetHit(identity: AgentIdentity, budget: string, n = 1): void {
@@ -169,113 +266,43 @@ export class BrokerPolicy implements BrokerPolicyHooks {
     this.warnings.warn(`budget:${budget}:${identity.site}/${identity.agent}`, { ...identity, budget, n }, 'agent over its budget');
   }
 
-  private timeWindow(now: number): { min: number; max: number } {
-    const past = this.deps.limits.maxPastMs;
-    return { min: past === undefined ? 0 : now - past, max: now + (this.deps.limits.maxFutureMs ?? 600_000) };
-  }
-
-  private async ingestBatch(identity: AgentIdentity, payload: Buffer): Promise<PublishVerdict> {
-    const receivedAt = this.now();
-    const decoded = decodeBatch(payload, this.deps.limits.maxPayloadBytes);
-    if (!decoded.ok) return this.malformed(identity, decoded.error);
-    const site = this.deps.registry.getSite(identity.site);
-    if (site === undefined) return this.deny(`${identity.site}/${identity.agent}`, '', 'site no longer in the registry');
-    const key = `${identity.site}/${identity.agent}`;
-    await this.holdForRate(identity, 'points', decoded.value.points.length);
-    // Spool share: while InfluxDB is away this agent may not fill the spool past its share; refused
-    // before the ack (the agent keeps the batch and resends), so no one's acknowledged batch is evicted.
-    const spooled = this.deps.spoolBytesOf?.(key) ?? 0;
-    if (spooled > 0 && spooled + payload.byteLength > this.budgets.spoolShareBytes) {
-      this.budgetHit(identity, 'spool_refused');
-      this.deny(key, '', `over its spool share (${spooled} bytes spooled)`);
-    }
-    this.deps.metrics.pointsReceived.inc(decoded.value.points.length);
-    this.deps.agentState.touch(identity.site, identity.agent, receivedAt);
-    this.recordClockOffset(site, identity.agent, decoded.value, receivedAt);
-    this.recordDelivery(site, identity.agent, decoded.value, receivedAt);
-    const accepted = this.admitPoints(identity, decoded.value.points, receivedAt);
-    if (accepted.length === 0) return 'drop';
-    // PUBACK waits for this: the batch is acknowledged only once it is stored.
-    await this.deps.ingest.submit(enrichBatch({ ...decoded.value, points: accepted }, site, identity.agent), key);
-    return 'allow';
-  }
-
-  /** The data contract and the series budget, per point: refused points are counted, the rest goes on. */
-  private admitPoints(identity: AgentIdentity, points: readonly Point[], now: number): Point[] {
-    const outcome = applyContract(points, this.timeWindow(now));
-    const key = `${identity.site}/${identity.agent}`;
-    let overSeries = 0;
-    const accepted = outcome.accepted.filter((p) => {
-      if (this.series.admit(key, seriesKey(p.m, p.tags), now)) return true;
-      overSeries++;
-      return false;
-    });
-    const refused = new Map<string, number>(outcome.refused);
-    if (overSeries > 0) {
-      refused.set('series_budget', overSeries);
-      this.budgetHit(identity, 'series', overSeries);
-    }
-    if (refused.size === 0) return accepted;
-    for (const [reason, n] of refused) this.deps.metrics.pointsRefused.inc(n, reason);
-    this.deps.agentState.recordRefused(identity.site, identity.agent, refused, outcome.clockRefused, now);
-    const reasons = Object.fromEntries(refused);
-    if (outcome.clockRefused !== undefined) {
-      this.warnings.warn(`clock:${key}`, { ...identity, ...outcome.clockRefused, window: this.timeWindow(now) }, 'readings outside the time window refused: agent clock problem');
-    } else {
-      this.warnings.warn(`contract:${key}`, { ...identity, refused: reasons }, 'points refused by the data contract');
-    }
-    return accepted;
-  }
-
   private recordClockOffset(site: Site, agent: string, batch: Batch, receivedAt: number): void {
     const offset = receivedAt - batch.sentAt;
     if (!this.deps.agentState.recordClockOffset(site.slug, agent, offset, receivedAt)) return;
-    this.deps.ingest.submit([agentPoint(site, agent, { clock_offset_ms: offset }, receivedAt)]).catch((err: unknown) => {
-      this.warnings.warn(`offset:${site.slug}/${agent}`, { site: site.slug, agent, err: errorMessage(err) }, 'clock offset not written');
-    });
+    this.writeHubPoint(agentPoint(site, agent, { clock_offset_ms: offset }, receivedAt), 'offset', 'clock offset not written');
   }
 
   /** Live/late points, backlog and completeness: a `delivery` point at the hub's time when due (never on the agent's points). */
   private recordDelivery(site: Site, agent: string, batch: Batch, receivedAt: number): void {
     const fields = this.deps.agentState.delivery.record(site.slug, agent, batch, receivedAt);
-    if (fields === undefined) return;
-    this.deps.ingest.submit([deliveryPoint(site, agent, { ...fields }, receivedAt)]).catch((err: unknown) => {
-      this.warnings.warn(`delivery:${site.slug}/${agent}`, { site: site.slug, agent, err: errorMessage(err) }, 'delivery point not written');
-    });
+    if (fields !== undefined) this.writeHubPoint(deliveryPoint(site, agent, { ...fields }, receivedAt), 'delivery', 'delivery point not written');
   }
 
-  private malformed(identity: AgentIdentity, error: Pick<DecodeError, 'code' | 'message'>): PublishVerdict {
-    this.deps.metrics.batchesRejected.inc(1, error.code);
-    const who = `${identity.site}/${identity.agent}`;
-    this.warnings.warn(`malformed:${who}`, { ...identity, code: error.code, reason: error.message }, 'malformed payload acknowledged and dropped');
+  /** A hub-owned point beside the batch: never holds the PUBACK; a failed write is logged once a minute per agent. */
+  private writeHubPoint(point: HubPoint, what: string, message: string): void {
+    const { site, agent } = point.tags;
+    this.deps.write.submitHubPoints([point]).catch((err: unknown) => this.warnings.warn(`${what}:${site ?? ''}/${agent ?? ''}`, { site, agent, err: errorMessage(err) }, message));
+  }
+
+  private malformed(identity: AgentIdentity, refusal: Refusal): PublishVerdict {
+    this.deps.metrics.batchesRejected.inc(1, refusal.code);
+    this.warnings.warn(`malformed:${identity.site}/${identity.agent}`, { ...identity, code: refusal.code, reason: refusal.reason }, 'malformed payload acknowledged and dropped');
     return 'drop';
   }
 
-  private deny(who: string, topic: string, reason: string): never {
+  /** Refused before the PUBACK: the connection is closed, the agent keeps its message and resends after reconnecting. */
+  private deny(who: string, topic: string, refusal: Refusal): never {
     this.deps.metrics.publishDenied.inc();
-    this.warnings.warn(`deny:${who}`, { clientId: who, topic, reason }, 'publish denied; closing connection');
-    throw new HubError('E_PUBLISH_DENIED', `publish to ${topic} denied: ${reason}`);
-  }
-
-  async authorizeSubscribe(client: Client, sub: Subscription): Promise<Subscription | null> {
-    const identity = this.identities.get(client);
-    if (identity !== undefined && isOwnCommandFilter(sub.topic, identity)) return sub;
-    this.deps.metrics.subscribeDenied.inc();
-    this.warnings.warn(`sub:${client.id}`, { clientId: client.id, topic: sub.topic }, 'subscription refused');
-    return null;
+    this.warnings.warn(`deny:${who}`, { clientId: who, topic, code: refusal.code, reason: refusal.reason }, 'publish denied; closing connection');
+    throw new HubError('E_PUBLISH_DENIED', `publish to ${topic} denied: ${refusal.reason}`);
   }
 }
 
-function isOwnCommandFilter(filter: string, id: AgentIdentity): boolean {
-  const own = cmdFilter(id.site, id.agent); // ioc/v1/{site}/{agent}/cmd/#
-  if (filter === own) return true;
-  const prefix = own.slice(0, -1);
-  const rest = filter.startsWith(prefix) ? filter.slice(prefix.length) : '';
-  return rest === '+' || /^[A-Za-z0-9_.-]{1,128}$/.test(rest);
-}
-
-function remoteAddress(client: Client): string | undefined {
-  const conn: unknown = client.conn;
-  if (typeof conn === 'object' && conn !== null && 'remoteAddress' in conn && typeof conn.remoteAddress === 'string') return conn.remoteAddress;
+/** Runs the steps in order (as Aedes runs its handlers); the first refusal ends the run. */
+async function runSteps<M>(steps: readonly Step<M>[], msg: M): Promise<Refusal | undefined> {
+  for (const [, run] of steps) {
+    const refusal = await run(msg);
+    if (refusal !== undefined) return refusal;
+  }
   return undefined;
 }

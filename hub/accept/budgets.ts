@@ -2,6 +2,27 @@
 // Past a rate budget the agent's PUBACK is held (its own socket stalls, no one else's); past what a hold
 // can absorb the publish is refused before any ack, so nothing acknowledged is ever lost.
 
+/** The per-agent budgets the policy enforces (hub config `budgets`). */
+export interface PolicyBudgets {
+  readonly pointsPerS: number;
+  readonly pointsBurst: number;
+  readonly bytesPerS: number;
+  readonly bytesBurst: number;
+  readonly maxHoldMs: number;
+  readonly seriesPerDay: number;
+  readonly spoolShareBytes: number;
+}
+
+export const DEFAULT_POLICY_BUDGETS: PolicyBudgets = {
+  pointsPerS: 5000,
+  pointsBurst: 10_000,
+  bytesPerS: 1024 * 1024,
+  bytesBurst: 2 * 1024 * 1024,
+  maxHoldMs: 30_000,
+  seriesPerDay: 2000,
+  spoolShareBytes: 64 * 1024 * 1024,
+};
+
 export interface RateBudget {
   /** Sustained rate, units per second. */
   perS: number;
@@ -33,6 +54,23 @@ export class TokenBucket {
     if (waitMs > maxWaitMs) return { kind: 'refuse', waitMs };
     this.tokens = after;
     return { kind: 'ok', waitMs };
+  }
+}
+
+/** The points and bytes buckets of each agent (`site/agent`), made full on first use. */
+export class RateBuckets {
+  private readonly buckets = new Map<string, { points: TokenBucket; bytes: TokenBucket }>();
+
+  constructor(private readonly budgets: Pick<PolicyBudgets, 'pointsPerS' | 'pointsBurst' | 'bytesPerS' | 'bytesBurst'>) {}
+
+  of(agentKey: string, now: number): { points: TokenBucket; bytes: TokenBucket } {
+    let b = this.buckets.get(agentKey);
+    if (b === undefined) {
+      const { pointsPerS, pointsBurst, bytesPerS, bytesBurst } = this.budgets;
+      b = { points: new TokenBucket({ perS: pointsPerS, burst: pointsBurst }, now), bytes: new TokenBucket({ perS: bytesPerS, burst: bytesBurst }, now) };
+      this.buckets.set(agentKey, b);
+    }
+    return b;
   }
 }
 

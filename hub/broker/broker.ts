@@ -2,7 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
-import { Aedes, type AedesOptions } from 'aedes';
+import { Aedes, type AedesOptions, type AedesPublishPacket, type Client } from 'aedes';
 import type { Logger } from 'pino';
 import { BrokerGuard, type BrokerGuardOptions } from './broker-guard.ts';
 import { toAedesHooks, type BrokerPolicyHooks } from './broker-hooks.ts';
@@ -29,9 +29,21 @@ export interface BrokerOptions {
   /** Deepest topic Aedes itself accepts (our policy is stricter). */
   maxTopicLevels: number;
   aedes?: Omit<AedesOptions, 'authenticate' | 'authorizePublish' | 'authorizeSubscribe' | 'authorizeForward'>;
+  /** A client's connection registered (after CONNACK) or gone. */
+  onConnection?: (client: Client, connected: boolean) => void;
 }
 
-export class MqttBroker {
+/** What the rest of the hub needs of the broker: its own publishes and subscriptions, its state. Aedes stays inside. */
+export interface HubBroker {
+  /** Publishes as the hub (QoS 1), past the agents' policy. */
+  publish(topic: string, payload: string | Buffer, retain: boolean): Promise<void>;
+  /** Subscribes the hub itself to a filter (no policy: the hub's own); resolves once the subscription is in place. */
+  subscribe(filter: string, onMessage: (topic: string, payload: Buffer) => void): Promise<void>;
+  readonly up: boolean;
+  readonly connectedClients: number;
+}
+
+export class MqttBroker implements HubBroker {
   private readonly sockets = new Set<Socket>();
   private readonly servers: Server[] = [];
   private closed = false;
@@ -39,31 +51,57 @@ export class MqttBroker {
   private boundTlsPort: number | undefined;
 
   private constructor(
-    readonly aedes: Aedes,
+    private readonly aedes: Aedes,
     readonly guard: BrokerGuard,
     private readonly log: Logger,
     private readonly connectTimeoutMs: number,
+    private readonly listenOpts: BrokerListenOptions,
   ) {}
 
-  static async start(opts: BrokerOptions): Promise<MqttBroker> {
+  /** Builds the broker (Aedes, its hooks and the guard) without listening: `listen()` opens the ports. */
+  static async create(opts: BrokerOptions): Promise<MqttBroker> {
     const log = opts.logger.child({ component: 'broker' });
     const guard = new BrokerGuard({ ...opts.guard, requireCertIdentity: opts.listen.tls?.caFile !== undefined }, opts.metrics, opts.logger);
     const aedes = await Aedes.createBroker({ ...opts.aedes, connectTimeout: opts.connectTimeoutMs, maxTopicLevels: opts.maxTopicLevels, ...toAedesHooks(guard.wrap(opts.policy)) });
-    aedes.on('client', (client) => guard.onClientRegistered(client));
-    aedes.on('clientDisconnect', (client) => guard.onClientGone(client));
+    const onConnection = opts.onConnection;
+    aedes.on('client', (client) => {
+      guard.onClientRegistered(client);
+      onConnection?.(client, true);
+    });
+    aedes.on('clientDisconnect', (client) => {
+      guard.onClientGone(client);
+      onConnection?.(client, false);
+    });
     aedes.on('connectionError', (client, err) => {
       if (err.message === 'connect did not arrive in time') guard.connectTimedOut(client);
     });
     opts.metrics.addGauge({ name: 'ioc_hub_banned_clients', help: 'Client ids banned now for flapping', read: () => guard.bannedCount });
-    const broker = new MqttBroker(aedes, guard, log, opts.connectTimeoutMs);
+    return new MqttBroker(aedes, guard, log, opts.connectTimeoutMs, opts.listen);
+  }
+
+  /** Opens the TCP and/or TLS listeners; on failure closes the broker and throws (E_CONFIG). */
+  async listen(): Promise<void> {
     try {
-      await broker.listenAll(opts.listen);
+      await this.listenAll(this.listenOpts);
     } catch (err: unknown) {
-      await broker.close();
+      await this.close();
       throw err;
     }
-    log.info({ host: opts.listen.host, port: broker.port, tlsPort: broker.tlsPort }, 'mqtt listening');
-    return broker;
+    this.log.info({ host: this.listenOpts.host, port: this.port, tlsPort: this.tlsPort }, 'mqtt listening');
+  }
+
+  publish(topic: string, payload: string | Buffer, retain: boolean): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.aedes.publish({ cmd: 'publish', topic, payload: Buffer.from(payload), qos: 1, retain, dup: false }, (err) => (err ? reject(err) : resolve()));
+    });
+  }
+
+  subscribe(filter: string, onMessage: (topic: string, payload: Buffer) => void): Promise<void> {
+    const deliver = (packet: AedesPublishPacket, cb: () => void): void => {
+      onMessage(packet.topic, typeof packet.payload === 'string' ? Buffer.from(packet.payload) : Buffer.from(packet.payload));
+      cb();
+    };
+    return new Promise<void>((resolve) => this.aedes.subscribe(filter, deliver, resolve));
   }
 
   private async listenAll(opts: BrokerListenOptions): Promise<void> {
