@@ -98,7 +98,7 @@ export class MqttBroker implements HubBroker {
 
   subscribe(filter: string, onMessage: (topic: string, payload: Buffer) => void): Promise<void> {
     const deliver = (packet: AedesPublishPacket, cb: () => void): void => {
-      onMessage(packet.topic, typeof packet.payload === 'string' ? Buffer.from(packet.payload) : Buffer.from(packet.payload));
+      onMessage(packet.topic, typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload);
       cb();
     };
     return new Promise<void>((resolve) => this.aedes.subscribe(filter, deliver, resolve));
