@@ -10,8 +10,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ManagedProcess, PROJECT_ROOT } from '../scripts/lib/child-process.ts';
 import { packAgent } from '../scripts/pack-agent.ts';
-import { startStack, waitUntil, type AgentCredentials, type Stack } from '../test/harness/stack.ts';
-import { sampleConfigFor, unitExecStart } from '../test/harness/agent-sample.ts';
+import { startStack, type AgentCredentials, type Stack } from '../testkit/stack.ts';
+import { waitUntil } from '../testkit/wait.ts';
+import { sampleConfigFor, unitExecStart } from '../testkit/agent-sample.ts';
 
 export interface ProcessFigures {
   label: string;

@@ -1,8 +1,8 @@
 // Alert latency: condition true (telemetry published by an agent) → e-mail received by the SMTP sink, through
 // hub ingest, the alert engine, MQTT, Node-RED and SMTP. `tsx bench/alert-latency.ts` or import { run }.
 import { pathToFileURL } from 'node:url';
-import { AlertStack } from '../test/harness/alerts-stack.ts';
-import { waitUntil } from '../test/harness/stack.ts';
+import { AlertStack } from '../testkit/alerts-stack.ts';
+import { waitUntil } from '../testkit/wait.ts';
 
 export interface AlertLatencyFigures {
   samples: number;

@@ -66,7 +66,7 @@ export async function runIngestBench(opts: { agents?: number; batches?: number; 
     const mqttPort = await freePort();
     const httpPort = await freePort();
     const hubConfig = join(dir, 'hub.yaml');
-    writeHubConfig(hubConfig, { mqttPort, httpPort, influxUrl: influx.url, registryPath: join(dir, 'registry.json'), logLevel: 'warn' });
+    writeHubConfig(hubConfig, { writtenBy: 'a benchmark', mqttPort, httpPort, influxUrl: influx.url, registryPath: join(dir, 'registry.json'), logLevel: 'warn' });
     const creds = await importAndEnroll(hubConfig, join(dir, 'creds.json'), agents);
     const hub = startProgram('ioc-hub', ['start', '--config', hubConfig], join(dir, 'hub.log'));
     try {

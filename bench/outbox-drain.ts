@@ -1,7 +1,7 @@
 // Child process of the outbox benchmark: drains an on-disk outbox through a real MqttLink and reports
 // its peak RSS and the drain rate as one JSON line.
 import { DiskOutbox } from '../edge/disk-outbox.ts';
-import { MqttLink } from '../edge/link.ts';
+import { MqttLink } from '../edge/link/link.ts';
 
 const [dir, url] = process.argv.slice(2);
 if (dir === undefined || url === undefined) throw new Error('usage: outbox-drain <dir> <mqtt-url>');

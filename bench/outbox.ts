@@ -5,8 +5,9 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DiskOutbox } from '../edge/disk-outbox.ts';
+import { OutboxLeases } from '../edge/link/leases.ts';
 import { MemoryOutbox, type Outbox } from '../edge/outbox.ts';
-import { TestBroker } from '../edge/testing/test-broker.ts';
+import { TestBroker } from '../testkit/test-broker.ts';
 import { journalBytes } from '../journal/journal.ts';
 import { PROJECT_ROOT } from '../scripts/lib/child-process.ts';
 import { fmt } from './stats.ts';
@@ -41,10 +42,11 @@ async function rates(box: Outbox, batches: number, points: number): Promise<{ ap
   const t0 = performance.now();
   for (let s = 1; s <= batches; s += 1) await box.append({ seq: s, payload: payloads[s % 64] ?? '', points });
   const t1 = performance.now();
+  const leases = new OutboxLeases(box);
   for (;;) {
-    const got = await box.peek(8);
+    const got = await leases.peek(8);
     if (got.length === 0) break;
-    for (const e of got) await box.ack(e.seq);
+    for (const e of got) await leases.ack(e.seq);
   }
   const t2 = performance.now();
   return { appendPerSec: (batches * 1000) / (t1 - t0), replayPerSec: (batches * 1000) / (t2 - t1) };
@@ -65,10 +67,11 @@ export async function runOutboxBench(opts: { batches?: number; pointsPerBatch?: 
     for (let s = 1; s <= batches; s += 1) await disk.append({ seq: s, payload: payloads[s % 64] ?? '', points });
     const t1 = performance.now();
     logBytes = disk.bytesOnDisk;
+    const leases = new OutboxLeases(disk);
     for (;;) {
-      const got = await disk.peek(8);
+      const got = await leases.peek(8);
       if (got.length === 0) break;
-      for (const e of got) await disk.ack(e.seq);
+      for (const e of got) await leases.ack(e.seq);
     }
     const t2 = performance.now();
     logBytes += batches * 13; // one ack record per batch

@@ -1,7 +1,7 @@
 // Reconnect storm at province scale: 1,000+ agents (9 per commune) with backlogs, the hub stopped and restarted.
 // Prints the figures; `npx tsx bench/storm.ts [agentsPerSite]` (default 9 → 1,089 agents). Not a test: too heavy for CI.
-import { runStorm, stormCounts, stormMismatches } from '../test/harness/storm.ts';
-import { startStack } from '../test/harness/stack.ts';
+import { runStorm, stormCounts, stormMismatches } from '../testkit/storm.ts';
+import { startStack } from '../testkit/stack.ts';
 import { fmt, rssMiB } from './stats.ts';
 
 const perSite = Number(process.argv[2] ?? 9);

@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { batchSchema, statusSchema, statusTopic, telemetryTopic } from '../protocol/index.ts';
 import { Agent } from './agent.ts';
 import { parseEdgeConfig } from './config.ts';
-import { TestBroker } from './testing/test-broker.ts';
+import { TestBroker } from '../testkit/test-broker.ts';
+import { waitUntil } from '../testkit/wait.ts';
 
 let broker: TestBroker;
 let peer: Server;
@@ -42,20 +43,12 @@ function config() {
   });
 }
 
-async function waitFor(cond: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
 describe('Agent', () => {
   it('collects, batches and delivers valid batches; stop flushes and goes offline; seq survives restart', async () => {
     const agent = new Agent(config(), { agentPointIntervalMs: 100, maxPhaseMs: 20, clockSynced: false });
     await agent.start();
     await agent.start();
-    await waitFor(() => agent.stats().pointsAcked >= 10);
+    await waitUntil('10 points acknowledged', () => agent.stats().pointsAcked >= 10, 10_000, 10);
     const probe = await agent.probeNow();
     expect(probe.collectors).toBe(2);
     expect(probe.points).toBeGreaterThanOrEqual(2);
@@ -78,7 +71,7 @@ describe('Agent', () => {
 
     const again = new Agent(config(), { maxPhaseMs: 20 });
     await again.start();
-    await waitFor(() => again.stats().batchesAcked >= 1);
+    await waitUntil('a batch acknowledged after the restart', () => again.stats().batchesAcked >= 1, 10_000, 10);
     await again.stop();
     const later = broker.received.filter((r) => r.topic === telemetryTopic('xa-agent', 'pi-1')).map((r) => batchSchema.parse(JSON.parse(r.payload)).seq);
     expect(Math.min(...later.slice(seqs.length))).toBeGreaterThan(Math.max(...seqs));

@@ -5,7 +5,7 @@ import type { EdgeConfig } from './config.ts';
 import { Batcher } from './batcher.ts';
 import type { EdgeClock } from './clock.ts';
 import { silentLogger, type Logger } from './logger.ts';
-import { MqttLink } from './link.ts';
+import { MqttLink } from './link/link.ts';
 import { MemoryOutbox, type Outbox } from './outbox.ts';
 import { DiskOutbox, outboxDir } from './disk-outbox.ts';
 import { SeqStore } from './seq-store.ts';

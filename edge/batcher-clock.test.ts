@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Point } from '../protocol/index.ts';
 import { Batcher } from './batcher.ts';
 import type { ClockSyncState, EdgeClock } from './clock.ts';
-import { MemoryOutbox } from './outbox.ts';
+import { MemoryOutbox, readOldest } from './outbox.ts';
 
 /** A Pi that booted with its clock at 2020 (no RTC); NTP later steps it to the true time. */
 class FakeClock implements EdgeClock {
@@ -23,8 +23,7 @@ class FakeClock implements EdgeClock {
 const TRUE_T0 = 1_763_900_000_000;
 
 async function stored(outbox: MemoryOutbox): Promise<Point[]> {
-  const entries = await outbox.peek(1000);
-  outbox.release();
+  const entries = await readOldest(outbox, 1000);
   return entries.flatMap((e) => JSON.parse(e.payload) as Point[]);
 }
 
@@ -81,13 +80,12 @@ describe('Batcher clock correction', () => {
     const { outbox, batcher } = setup(clock);
     batcher.add('host', { cpu_pct: 1 });
     await batcher.flush();
-    const before = (await outbox.peek(10)).map((e) => e.payload);
-    outbox.release();
+    const before = (await readOldest(outbox, 10)).map((e) => e.payload);
     clock.monoMs += 1000;
     clock.wallAtMono0 = TRUE_T0;
     batcher.add('host', { cpu_pct: 2 });
     await batcher.flush();
-    const after = await outbox.peek(10);
+    const after = await readOldest(outbox, 10);
     expect(after[0]?.payload).toBe(before[0]);
     expect((JSON.parse(after[1]?.payload ?? '[]') as Point[])[0]?.t).toBe(TRUE_T0 + 1000);
   });

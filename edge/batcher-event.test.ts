@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Batcher } from './batcher.ts';
-import { MemoryOutbox } from './outbox.ts';
+import { MemoryOutbox, readOldest } from './outbox.ts';
 
 describe('Batcher event channel', () => {
   it('cuts events into their own batches, in seq order with the readings', async () => {
@@ -11,7 +11,7 @@ describe('Batcher event channel', () => {
     b.event('queue_event', { number: 7 }, { counter: 'c1', type: 'called' });
     b.add('host', { cpu_pct: 3 });
     await b.flush();
-    const entries = await outbox.peek(10);
+    const entries = await readOldest(outbox, 10);
     expect(entries.map((e) => [e.seq, e.channel ?? 'telemetry', e.points])).toEqual([
       [1, 'telemetry', 2],
       [2, 'event', 1],

@@ -1,5 +1,5 @@
 // Cuts accumulated points into batches (≤ maxPoints, ≤ the payload limit, or every flushIntervalMs) and appends them to the outbox.
-import { LIMITS, pointSchema, type FieldValue, type Point } from '../protocol/index.ts';
+import { LIMITS, maxPointsBytes, pointSchema, type FieldValue, type Point } from '../protocol/index.ts';
 import type { Accumulator } from './collectors/types.ts';
 import { systemClock, type EdgeClock } from './clock.ts';
 import { silentLogger, type Logger } from './logger.ts';
@@ -36,8 +36,6 @@ export interface BatcherClockStats {
 }
 
 const INVALID_LOG_INTERVAL_MS = 60_000;
-/** Room for `{"seq":…,"sentAt":…,"points":}` around the points array. */
-const ENVELOPE_BYTES = 64;
 /** Offsets (wall − monotonic) drift by a few ms; only a real step is corrected. */
 const MIN_CORRECTION_MS = 1000;
 
@@ -202,8 +200,8 @@ export class Batcher implements Accumulator {
   }
 }
 
-/** Splits a batch in halves until each serializes under the hub's payload limit. */
-export function splitBySize(points: Point[], maxBytes: number = LIMITS.maxPayloadBytes - ENVELOPE_BYTES): Point[][] {
+/** Splits a batch in halves until each serializes under the hub's payload limit, with room for the widest envelope the link may add. */
+export function splitBySize(points: Point[], maxBytes: number = maxPointsBytes(LIMITS.maxPayloadBytes)): Point[][] {
   if (points.length <= 1 || Buffer.byteLength(JSON.stringify(points)) <= maxBytes) return [points];
   const mid = Math.ceil(points.length / 2);
   return [...splitBySize(points.slice(0, mid), maxBytes), ...splitBySize(points.slice(mid), maxBytes)];

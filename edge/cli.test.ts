@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EDGE_COMMANDS, main, type CliIo } from './cli.ts';
-import { TestBroker } from './testing/test-broker.ts';
+import { TestBroker } from '../testkit/test-broker.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'ioc-cli-'));
 let broker: TestBroker;

@@ -50,7 +50,6 @@ function decode(seq: number, data: Buffer): OutboxEntry {
 
 export class DiskOutbox implements Outbox {
   private readonly journal: Journal;
-  private readonly leased = new Set<number>();
   private readonly order = new SeqOrder();
   private readonly log: Logger;
   private lastDropLog = 0;
@@ -127,40 +126,25 @@ export class DiskOutbox implements Outbox {
     }
   }
 
-  async peek(n: number): Promise<OutboxEntry[]> {
-    if (n <= 0) return [];
-    const picked: number[] = [];
-    for (const info of this.journal.entries()) {
-      if (this.leased.has(info.id)) continue;
-      picked.push(info.id);
-      if (picked.length >= n) break;
-    }
-    return this.lease(picked);
+  *oldest(): Generator<number> {
+    for (const info of this.journal.entries()) yield info.id;
   }
 
-  async peekNewest(n: number, minSeq = 0): Promise<OutboxEntry[]> {
-    const picked = this.order.newest(n, minSeq, (s) => this.journal.has(s), (s) => !this.leased.has(s));
-    return this.lease(picked.reverse());
+  newest(): Iterable<number> {
+    return this.order.newest((s) => this.journal.has(s));
   }
 
-  private lease(picked: readonly number[]): OutboxEntry[] {
-    const out: OutboxEntry[] = [];
-    for (const seq of picked) {
-      let data: Buffer | undefined;
-      try {
-        data = this.journal.read(seq);
-      } catch (err: unknown) {
-        throw wrap(err, `cannot read batch ${seq}`);
-      }
-      if (data === undefined) continue;
-      this.leased.add(seq);
-      out.push(decode(seq, data));
+  async get(seq: number): Promise<OutboxEntry | undefined> {
+    let data: Buffer | undefined;
+    try {
+      data = this.journal.read(seq);
+    } catch (err: unknown) {
+      throw wrap(err, `cannot read batch ${seq}`);
     }
-    return out;
+    return data === undefined ? undefined : decode(seq, data);
   }
 
   async ack(seq: number): Promise<void> {
-    this.leased.delete(seq);
     if (this.closed) return;
     try {
       this.journal.ack(seq);
@@ -169,25 +153,8 @@ export class DiskOutbox implements Outbox {
     }
   }
 
-  release(seqs?: readonly number[]): void {
-    if (seqs === undefined) {
-      this.leased.clear();
-      return;
-    }
-    for (const s of seqs) this.leased.delete(s);
-  }
-
   get depth(): number {
     return this.journal.depth;
-  }
-
-  get inflight(): number {
-    let n = 0;
-    for (const s of this.leased) {
-      if (this.journal.has(s)) n += 1;
-      else this.leased.delete(s);
-    }
-    return n;
   }
 
   get droppedTotal(): number {

@@ -1,6 +1,6 @@
 import { expect, it } from 'vitest';
 import { MemoryOutbox } from './outbox.ts';
-import { outboxContract } from './outbox-contract.ts';
+import { outboxContract } from '../testkit/outbox-contract.ts';
 
 outboxContract('MemoryOutbox', async (maxBatches) => new MemoryOutbox({ maxBatches }));
 

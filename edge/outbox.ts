@@ -1,9 +1,11 @@
-// The outbox: batches waiting for the hub's PUBACK. A narrow interface so a durable on-disk log can replace the memory one.
+// The outbox: batches waiting for the hub's PUBACK. Plain storage verbs (the shape of MQTT.js's Store and
+// Telegraf's buffer), so a durable on-disk log can replace the memory one; which batches are in flight
+// is the link's business (edge/link/leases.ts), not the store's.
 
 export interface OutboxEntry {
   /** The batch's seq: rises by one per batch, and is the entry's identity. */
   readonly seq: number;
-  /** The serialized points array (JSON); the link wraps it as `{seq, sentAt, points}` at send time. */
+  /** The serialized points array (JSON); the link wraps it in the batch envelope at send time. */
   readonly payload: string;
   /** Points in the batch (for stats). */
   readonly points: number;
@@ -12,26 +14,24 @@ export interface OutboxEntry {
 }
 
 /**
- * Contract (run by `outbox-contract.ts` against every implementation):
- * - entries come out in append (= seq) order;
- * - `peek(n)` returns up to n of the oldest entries that are not in flight and marks them in flight
- *   (a lease); `release()` returns leased entries to the pending set (connection lost);
- * - `peekNewest(n, minSeq)` leases up to n of the NEWEST entries not in flight with seq ≥ minSeq
- *   (the link's live lane), returned in seq order;
+ * Contract (run by `testkit/outbox-contract.ts` against every implementation):
+ * - entries are kept in append (= seq) order; `oldest()` walks their seqs oldest first, `newest()`
+ *   newest first, both without reading a payload and skipping what is acked or dropped;
+ * - `get(seq)` reads one entry (undefined once acked or dropped), `has(seq)` tells whether it is there;
  * - `ack(seq)` removes an entry for good (only on PUBACK); acking an unknown seq is a no-op;
- * - at `maxBatches` the OLDEST entry is dropped (even if in flight) and `droppedTotal` counts it.
- * Seqs are appended in rising order (the batcher's seq store guarantees it).
+ * - at the store's bound the OLDEST entry is dropped and `droppedTotal` counts it.
+ * Seqs are appended in rising order (the batcher's seq store guarantees it). The walks are lazy:
+ * take what is needed and stop; do not append or ack while one is under way.
  */
 export interface Outbox {
   append(entry: OutboxEntry): Promise<void>;
-  peek(n: number): Promise<OutboxEntry[]>;
-  peekNewest(n: number, minSeq?: number): Promise<OutboxEntry[]>;
+  oldest(): Iterable<number>;
+  newest(): Iterable<number>;
+  get(seq: number): Promise<OutboxEntry | undefined>;
+  has(seq: number): boolean;
   ack(seq: number): Promise<void>;
-  /** Returns the given (or all) in-flight entries to pending. */
-  release(seqs?: readonly number[]): void;
-  /** Entries not yet acked, in flight or not. */
+  /** Entries not yet acked. */
   readonly depth: number;
-  readonly inflight: number;
   /** Entries dropped because the outbox was full, since creation (or since the log began). */
   readonly droppedTotal: number;
   /** Highest seq ever appended (acked or not), -1 before the first append. */
@@ -53,17 +53,13 @@ export class SeqOrder {
     this.seqs.push(seq);
   }
 
-  /** Up to n seqs, newest first, with seq ≥ minSeq, live and accepted by `eligible`. */
-  newest(n: number, minSeq: number, isLive: (seq: number) => boolean, eligible: (seq: number) => boolean): number[] {
-    const out: number[] = [];
-    if (n <= 0) return out;
+  /** Live seqs, newest first. */
+  *newest(isLive: (seq: number) => boolean): Generator<number> {
     this.compact(isLive);
-    for (let i = this.seqs.length - 1; i >= this.head && out.length < n; i -= 1) {
+    for (let i = this.seqs.length - 1; i >= this.head; i -= 1) {
       const seq = this.seqs[i];
-      if (seq === undefined || seq < minSeq) break;
-      if (isLive(seq) && eligible(seq)) out.push(seq);
+      if (seq !== undefined && isLive(seq)) yield seq;
     }
-    return out;
   }
 
   private compact(isLive: (seq: number) => boolean): void {
@@ -85,7 +81,6 @@ export class MemoryOutbox implements Outbox {
   // Map iteration order is insertion order, which is seq order.
   private readonly entries = new Map<number, OutboxEntry>();
   private readonly appendedAt = new Map<number, number>();
-  private readonly leased = new Set<number>();
   private readonly order = new SeqOrder();
   private dropped = 0;
   private last = -1;
@@ -104,7 +99,6 @@ export class MemoryOutbox implements Outbox {
       if (oldest.done === true) break;
       this.entries.delete(oldest.value);
       this.appendedAt.delete(oldest.value);
-      this.leased.delete(oldest.value);
       this.dropped += 1;
     }
     this.entries.set(entry.seq, entry);
@@ -113,51 +107,29 @@ export class MemoryOutbox implements Outbox {
     if (entry.seq > this.last) this.last = entry.seq;
   }
 
-  async peekNewest(n: number, minSeq = 0): Promise<OutboxEntry[]> {
-    const seqs = this.order.newest(n, minSeq, (s) => this.entries.has(s), (s) => !this.leased.has(s));
-    const out: OutboxEntry[] = [];
-    for (let i = seqs.length - 1; i >= 0; i -= 1) {
-      const seq = seqs[i] ?? -1;
-      const entry = this.entries.get(seq);
-      if (entry === undefined) continue;
-      this.leased.add(seq);
-      out.push(entry);
-    }
-    return out;
+  oldest(): Iterable<number> {
+    return this.entries.keys();
   }
 
-  async peek(n: number): Promise<OutboxEntry[]> {
-    const out: OutboxEntry[] = [];
-    if (n <= 0) return out;
-    for (const entry of this.entries.values()) {
-      if (this.leased.has(entry.seq)) continue;
-      this.leased.add(entry.seq);
-      out.push(entry);
-      if (out.length >= n) break;
-    }
-    return out;
+  newest(): Iterable<number> {
+    return this.order.newest((s) => this.entries.has(s));
+  }
+
+  async get(seq: number): Promise<OutboxEntry | undefined> {
+    return this.entries.get(seq);
+  }
+
+  has(seq: number): boolean {
+    return this.entries.has(seq);
   }
 
   async ack(seq: number): Promise<void> {
     this.entries.delete(seq);
     this.appendedAt.delete(seq);
-    this.leased.delete(seq);
-  }
-
-  release(seqs?: readonly number[]): void {
-    if (seqs === undefined) {
-      this.leased.clear();
-      return;
-    }
-    for (const s of seqs) this.leased.delete(s);
   }
 
   get depth(): number {
     return this.entries.size;
-  }
-
-  get inflight(): number {
-    return this.leased.size;
   }
 
   get droppedTotal(): number {
@@ -176,4 +148,19 @@ export class MemoryOutbox implements Outbox {
   async close(): Promise<void> {
     // nothing to flush in memory
   }
+}
+
+/** Up to n of the oldest entries, in seq order (a read: nothing is leased or removed). */
+export async function readOldest(store: Outbox, n: number): Promise<OutboxEntry[]> {
+  const seqs: number[] = [];
+  for (const seq of store.oldest()) {
+    if (seqs.length >= n) break;
+    seqs.push(seq);
+  }
+  const out: OutboxEntry[] = [];
+  for (const seq of seqs) {
+    const entry = await store.get(seq);
+    if (entry !== undefined) out.push(entry);
+  }
+  return out;
 }

@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { batchSchema, parseTopic, statusSchema } from '../protocol/index.ts';
 import { isOfficeOpen, SimOffice, vnLocalTime } from './sim-office.ts';
 import { Simulator } from './simulator.ts';
-import { TestBroker } from './testing/test-broker.ts';
+import { TestBroker } from '../testkit/test-broker.ts';
+import { waitUntil } from '../testkit/wait.ts';
 
 const agents = [
   { site: 'xa-mot', agent: 'pi-1', token: 't1' },
@@ -17,14 +18,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await broker.stop();
 });
-
-async function waitFor(cond: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 describe('SimOffice', () => {
   it('is deterministic per site and seed', () => {
@@ -60,7 +53,7 @@ describe('Simulator', () => {
   it('realtime: 3 offices publish valid batches with predictable point counts', async () => {
     const sim = new Simulator({ hubUrl: broker.url, agents, intervalMs: 150, seed: 42, reconnectMinMs: 50, reconnectMaxMs: 200 });
     sim.start();
-    await waitFor(() => sim.stats().batchesAcked >= 9);
+    await waitUntil('9 batches acknowledged', () => sim.stats().batchesAcked >= 9, 10_000, 10);
     await sim.stop();
     const stats = sim.stats();
     expect(stats.pointsAcked).toBe(stats.pointsGenerated);

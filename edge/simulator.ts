@@ -2,7 +2,7 @@
 import { EventEmitter } from 'node:events';
 import type { Point } from '../protocol/index.ts';
 import { silentLogger, type Logger } from './logger.ts';
-import { MqttLink } from './link.ts';
+import { MqttLink } from './link/link.ts';
 import { MemoryOutbox } from './outbox.ts';
 import { SimOffice } from './sim-office.ts';
 

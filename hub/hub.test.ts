@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectAsync, type IClientOptions, type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InfluxdProcess } from '../scripts/lib/influxd-process.ts';
+import { InfluxdProcess } from '../testkit/influxd.ts';
 import { agentIdentity, cmdFilter, cmdTopic, statusTopic, telemetryTopic, type Batch } from '../protocol/index.ts';
 import { parseHubConfig } from './config.ts';
 import { Hub } from './hub.ts';

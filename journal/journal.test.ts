@@ -162,7 +162,7 @@ describe('Journal', () => {
     for (let round = 0; round < 6; round += 1) {
       const report = join(dir, `report-${round}.txt`);
       writeFileSync(report, '');
-      const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'crash-writer.ts'), dir, String(next), report], { stdio: ['ignore', 'ignore', 'inherit'] });
+      const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, '..', 'testkit', 'crash-writer.ts'), dir, String(next), report], { stdio: ['ignore', 'ignore', 'inherit'] });
       const exited = new Promise((r) => child.once('exit', r));
       const started = Date.now();
       while (!readFileSync(report, 'utf8').includes('a ') && Date.now() - started < 20_000) await new Promise((r) => setTimeout(r, 10));

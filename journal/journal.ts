@@ -1,18 +1,19 @@
 // A durable append-only segmented log of opaque records with per-segment ack files: the edge outbox
 // and the hub spool are both built on it. It knows nothing of MQTT or InfluxDB.
 //
-// On disk (one folder):
-//   NNNNNNNNNNNNNNNN.seg  records: [u32 dataLen][u32 crc32(id..data)][f64 id][f64 at][data]
-//   NNNNNNNNNNNNNNNN.ack  resolutions of that segment's records: [f64 id][u8 kind][u32 crc32(id,kind)]
-//                         kind 1 = acked, 2 = dropped (age/count bound)
+// On disk (one folder): NNNNNNNNNNNNNNNN.seg record files and their .ack resolution files (format.ts), and
 //   state.json            { droppedTotal } (written atomically when it changes, at commit)
 // Writes go to the OS at once (writeSync: a killed process loses nothing written), fsync runs as a
 // group commit every fsyncIntervalMs or fsyncEveryRecords (a power cut loses at most one interval).
 // Recovery reads every segment, cuts a torn or corrupt tail, applies the ack files, and deletes
 // segments whose records are all resolved. Ack order is free: acks are looked up by id.
-import { closeSync, fdatasync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, renameSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
-import { crc32 } from 'node:zlib';
+import { ftruncateSync, mkdirSync, openSync, readSync } from 'node:fs';
+import { datasync, safeClose, safeUnlink, writeFully } from './files.ts';
+import { GroupCommit } from './group-commit.ts';
+import { encodeRecord, encodeResolution, HEADER, KIND_ACK, KIND_DROP, MAX_RECORD } from './format.ts';
+import { createSegment, listSegments, loadDroppedTotal, recoverSegment, saveDroppedTotal, type Meta, type Segment } from './segment.ts';
+
+export { journalBytes } from './files.ts';
 
 export type JournalErrorCode = 'E_JOURNAL_OPEN' | 'E_JOURNAL_WRITE' | 'E_JOURNAL_READ' | 'E_JOURNAL_CLOSED' | 'E_JOURNAL_RECORD';
 
@@ -63,39 +64,6 @@ export interface RecoveryReport {
   deletedSegments: number;
 }
 
-const HEADER = 24;
-const ACK_RECORD = 13;
-const KIND_ACK = 1;
-const KIND_DROP = 2;
-const MAX_RECORD = 64 * 1024 * 1024;
-
-interface Segment {
-  readonly no: number;
-  readonly path: string;
-  readonly ackPath: string;
-  fd: number;
-  ackFd: number | undefined;
-  bytes: number;
-  ackBytes: number;
-  live: number;
-  dirty: boolean;
-  ackDirty: boolean;
-  /** fsyncs running on its files: it is not deleted under them. */
-  syncing: number;
-}
-
-interface Meta {
-  readonly id: number;
-  readonly at: number;
-  readonly seg: Segment;
-  readonly offset: number;
-  readonly size: number;
-}
-
-function segName(no: number, ext: 'seg' | 'ack'): string {
-  return `${String(no).padStart(16, '0')}.${ext}`;
-}
-
 export class Journal {
   private readonly segments: Segment[] = [];
   /** Live (unresolved) records in append order. */
@@ -104,10 +72,7 @@ export class Journal {
   private diskBytes = 0;
   private dropped = 0;
   private droppedSaved = 0;
-  private unsynced = 0;
-  private commitTimer: NodeJS.Timeout | undefined;
-  private committing: Promise<void> | undefined;
-  private commitAgain = false;
+  private readonly group: GroupCommit;
   private closed = false;
   private lastId = 0;
   private readonly now: () => number;
@@ -116,6 +81,7 @@ export class Journal {
   private constructor(private readonly opts: JournalOptions) {
     this.now = opts.now ?? Date.now;
     this.recovery = { segments: 0, records: 0, live: 0, truncatedBytes: 0, deletedSegments: 0 };
+    this.group = new GroupCommit({ intervalMs: opts.fsyncIntervalMs, everyWrites: opts.fsyncEveryRecords, flush: () => this.flush(), ...(opts.onError === undefined ? {} : { onError: opts.onError }) });
   }
 
   /** Opens (creating) the journal folder and recovers it. */
@@ -160,7 +126,7 @@ export class Journal {
 
   /** Writes (records, acks, drops) not yet fsynced. */
   get unsyncedWrites(): number {
-    return this.unsynced;
+    return this.group.pending;
   }
 
   has(id: number): boolean {
@@ -190,12 +156,7 @@ export class Journal {
     this.enforceBounds(data.length + HEADER);
     let seg = this.segments.at(-1);
     if (seg === undefined || seg.bytes + HEADER + data.length > this.opts.segmentBytes && seg.bytes > 0) seg = this.newSegment();
-    const buf = Buffer.allocUnsafe(HEADER + data.length);
-    buf.writeUInt32LE(data.length, 0);
-    buf.writeDoubleLE(id, 8);
-    buf.writeDoubleLE(at, 16);
-    data.copy(buf, HEADER);
-    buf.writeUInt32LE(crc32(buf.subarray(8)), 4);
+    const buf = encodeRecord(id, at, data);
     const offset = seg.bytes;
     try {
       writeFully(seg.fd, buf, offset);
@@ -250,18 +211,7 @@ export class Journal {
 
   /** Resolves once everything written so far is fsynced. */
   commit(): Promise<void> {
-    if (this.closed) return Promise.resolve();
-    if (this.committing !== undefined) {
-      this.commitAgain = true;
-      return this.committing.then(() => (this.commitAgain ? this.commit() : undefined));
-    }
-    clearTimeout(this.commitTimer);
-    this.commitTimer = undefined;
-    const run = this.doCommit().finally(() => {
-      this.committing = undefined;
-    });
-    this.committing = run;
-    return run;
+    return this.group.commit();
   }
 
   /** Commits and closes every file. Idempotent. */
@@ -269,7 +219,7 @@ export class Journal {
     if (this.closed) return;
     await this.commit().catch((err: unknown) => this.opts.onError?.(err));
     this.closed = true;
-    clearTimeout(this.commitTimer);
+    this.group.stop();
     this.closeFds();
   }
 
@@ -285,66 +235,44 @@ export class Journal {
     if (this.closed) throw new JournalError('E_JOURNAL_CLOSED', 'journal is closed');
   }
 
-  private written(): void {
-    this.unsynced += 1;
-    if (this.unsynced >= this.opts.fsyncEveryRecords) {
-      void this.commit().catch((err: unknown) => this.opts.onError?.(err));
-    } else if (this.commitTimer === undefined && this.committing === undefined) {
-      this.commitTimer = setTimeout(() => {
-        this.commitTimer = undefined;
-        void this.commit().catch((err: unknown) => this.opts.onError?.(err));
-      }, this.opts.fsyncIntervalMs);
-      this.commitTimer.unref();
-    }
+  private written(n = 1): void {
+    this.group.written(n);
   }
 
-  private async doCommit(): Promise<void> {
-    do {
-      this.commitAgain = false;
-      this.unsynced = 0;
-      const work: Promise<void>[] = [];
-      // Records first, then their acks: an ack never becomes durable before its record.
-      for (const s of this.segments) {
-        if (s.dirty) {
-          s.dirty = false;
-          work.push(this.sync(s, s.fd));
-        }
+  /** One group commit: records first, then their acks (an ack never becomes durable before its record). */
+  private async flush(): Promise<void> {
+    const work: Promise<void>[] = [];
+    for (const s of this.segments) {
+      if (s.dirty) {
+        s.dirty = false;
+        work.push(this.sync(s, s.fd));
       }
-      await Promise.all(work);
-      const acks: Promise<void>[] = [];
-      for (const s of this.segments) {
-        if (s.ackDirty && s.ackFd !== undefined) {
-          s.ackDirty = false;
-          acks.push(this.sync(s, s.ackFd));
-        }
+    }
+    await Promise.all(work);
+    const acks: Promise<void>[] = [];
+    for (const s of this.segments) {
+      if (s.ackDirty && s.ackFd !== undefined) {
+        s.ackDirty = false;
+        acks.push(this.sync(s, s.ackFd));
       }
-      await Promise.all(acks);
-      if (this.dropped !== this.droppedSaved) this.saveState();
-      this.collect();
-    } while (this.commitAgain && !this.closed);
+    }
+    await Promise.all(acks);
+    if (this.dropped !== this.droppedSaved) this.saveState();
+    this.collect();
   }
 
   private async sync(s: Segment, fd: number): Promise<void> {
     s.syncing += 1;
     try {
-      await datasync(fd);
+      await datasync(fd, (err) => new JournalError('E_JOURNAL_WRITE', 'fsync failed', { cause: err }));
     } finally {
       s.syncing -= 1;
     }
   }
 
   private saveState(): void {
-    const file = join(this.opts.dir, 'state.json');
-    const tmp = `${file}.tmp`;
     const value = this.dropped;
-    writeFileSync(tmp, `${JSON.stringify({ droppedTotal: value })}\n`);
-    const fd = openSync(tmp, 'r');
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, file);
+    saveDroppedTotal(this.opts.dir, value);
     this.droppedSaved = value;
   }
 
@@ -352,19 +280,16 @@ export class Journal {
     const m = this.live.get(id);
     if (m === undefined) return false;
     const seg = m.seg;
-    const rec = Buffer.allocUnsafe(ACK_RECORD);
-    rec.writeDoubleLE(id, 0);
-    rec.writeUInt8(kind, 8);
-    rec.writeUInt32LE(crc32(rec.subarray(0, 9)), 9);
+    const rec = encodeResolution(id, kind);
     try {
       seg.ackFd ??= openSync(seg.ackPath, 'a');
       writeFully(seg.ackFd, rec, seg.ackBytes);
     } catch (err: unknown) {
       throw new JournalError('E_JOURNAL_WRITE', `cannot write to ${seg.ackPath}`, { cause: err });
     }
-    seg.ackBytes += ACK_RECORD;
+    seg.ackBytes += rec.length;
     seg.ackDirty = true;
-    this.diskBytes += ACK_RECORD;
+    this.diskBytes += rec.length;
     this.forget(m);
     this.written();
     return true;
@@ -400,16 +325,12 @@ export class Journal {
   private newSegment(): Segment {
     const last = this.segments.at(-1);
     const no = last === undefined ? 1 : last.no + 1;
-    const path = join(this.opts.dir, segName(no, 'seg'));
-    const ackPath = join(this.opts.dir, segName(no, 'ack'));
-    safeUnlink(ackPath);
-    let fd: number;
+    let seg: Segment;
     try {
-      fd = openSync(path, 'w+');
+      seg = createSegment(this.opts.dir, no);
     } catch (err: unknown) {
-      throw new JournalError('E_JOURNAL_WRITE', `cannot create ${path}`, { cause: err });
+      throw new JournalError('E_JOURNAL_WRITE', `cannot create segment ${no} in ${this.opts.dir}`, { cause: err });
     }
-    const seg: Segment = { no, path, ackPath, fd, ackFd: undefined, bytes: 0, ackBytes: 0, live: 0, dirty: true, ackDirty: false, syncing: 0 };
     this.segments.push(seg);
     // A rolled segment that is fully resolved can go now.
     this.collect();
@@ -470,129 +391,31 @@ export class Journal {
   private countDrops(n: number, reason: 'bytes' | 'age' | 'count'): void {
     if (n === 0) return;
     this.dropped += n;
-    this.unsynced += 1;
-    this.written();
+    this.written(2);
     this.opts.onDrop?.(n, reason);
   }
 
   private recover(): void {
     const dir = this.opts.dir;
-    try {
-      const state = JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as { droppedTotal?: unknown };
-      if (typeof state.droppedTotal === 'number' && Number.isSafeInteger(state.droppedTotal)) this.dropped = this.droppedSaved = state.droppedTotal;
-    } catch {
-      // no state yet (or a torn tmp): drops start from zero
+    this.dropped = this.droppedSaved = loadDroppedTotal(dir);
+    const segNos = listSegments(dir);
+    for (const no of segNos) {
+      const r = recoverSegment(dir, no);
+      this.recovery.truncatedBytes += r.truncatedBytes;
+      this.segments.push(r.seg);
+      this.diskBytes += r.seg.bytes + r.seg.ackBytes;
+      for (const m of r.records) {
+        this.recovery.records += 1;
+        if (m.id > this.lastId) this.lastId = m.id;
+        if (r.resolved.has(m.id) || this.live.has(m.id)) continue;
+        this.live.set(m.id, m);
+        this.liveBytes += m.size;
+        r.seg.live += 1;
+      }
     }
-    const names = readdirSync(dir);
-    const segNos = names.filter((n) => /^\d{16}\.seg$/.test(n)).map((n) => Number(n.slice(0, 16))).sort((a, b) => a - b);
-    const segSet = new Set(segNos);
-    for (const n of names) {
-      if (/^\d{16}\.ack$/.test(n) && !segSet.has(Number(n.slice(0, 16)))) safeUnlink(join(dir, n));
-    }
-    for (const no of segNos) this.recoverSegment(no);
     this.recovery.segments = this.segments.length;
     this.recovery.live = this.live.size;
     this.collect();
     this.recovery.deletedSegments = segNos.length - this.segments.length;
   }
-
-  private recoverSegment(no: number): void {
-    const path = join(this.opts.dir, segName(no, 'seg'));
-    const ackPath = join(this.opts.dir, segName(no, 'ack'));
-    const data = readFileSync(path);
-    let offset = 0;
-    const metas: Meta[] = [];
-    const fd = openSync(path, 'r+');
-    const seg: Segment = { no, path, ackPath, fd, ackFd: undefined, bytes: 0, ackBytes: 0, live: 0, dirty: false, ackDirty: false, syncing: 0 };
-    while (offset + HEADER <= data.length) {
-      const len = data.readUInt32LE(offset);
-      if (len > MAX_RECORD || offset + HEADER + len > data.length) break;
-      const crc = data.readUInt32LE(offset + 4);
-      if (crc32(data.subarray(offset + 8, offset + HEADER + len)) !== crc) break;
-      const id = data.readDoubleLE(offset + 8);
-      const at = data.readDoubleLE(offset + 16);
-      metas.push({ id, at, seg, offset, size: len });
-      offset += HEADER + len;
-    }
-    if (offset < data.length) {
-      // Torn (or corrupt) tail: everything from the first bad record on is cut.
-      ftruncateSync(fd, offset);
-      fsyncSync(fd);
-      this.recovery.truncatedBytes += data.length - offset;
-    }
-    seg.bytes = offset;
-    const resolved = new Set<number>();
-    let ackBytes = 0;
-    try {
-      const acks = readFileSync(ackPath);
-      while (ackBytes + ACK_RECORD <= acks.length) {
-        const rec = acks.subarray(ackBytes, ackBytes + ACK_RECORD);
-        if (crc32(rec.subarray(0, 9)) !== rec.readUInt32LE(9)) break;
-        resolved.add(rec.readDoubleLE(0));
-        ackBytes += ACK_RECORD;
-      }
-      if (ackBytes < acks.length) {
-        const afd = openSync(ackPath, 'r+');
-        try {
-          ftruncateSync(afd, ackBytes);
-          fsyncSync(afd);
-        } finally {
-          closeSync(afd);
-        }
-        this.recovery.truncatedBytes += acks.length - ackBytes;
-      }
-    } catch (err: unknown) {
-      if (!(typeof err === 'object' && err !== null && 'code' in err && err.code === 'ENOENT')) throw err;
-    }
-    seg.ackBytes = ackBytes;
-    this.segments.push(seg);
-    this.diskBytes += seg.bytes + seg.ackBytes;
-    for (const m of metas) {
-      this.recovery.records += 1;
-      if (m.id > this.lastId) this.lastId = m.id;
-      if (resolved.has(m.id) || this.live.has(m.id)) continue;
-      this.live.set(m.id, m);
-      this.liveBytes += m.size;
-      seg.live += 1;
-    }
-  }
-}
-
-function writeFully(fd: number, buf: Buffer, position: number): void {
-  let done = 0;
-  while (done < buf.length) done += writeSync(fd, buf, done, buf.length - done, position + done);
-}
-
-function datasync(fd: number): Promise<void> {
-  // EBADF: the segment was dropped whole (bytes bound) while its fsync ran; nothing left to sync.
-  return new Promise((resolve, reject) => fdatasync(fd, (err) => (err && err.code !== 'EBADF' ? reject(new JournalError('E_JOURNAL_WRITE', 'fsync failed', { cause: err })) : resolve())));
-}
-
-function safeClose(fd: number): void {
-  try {
-    closeSync(fd);
-  } catch {
-    // already closed
-  }
-}
-
-function safeUnlink(path: string): void {
-  try {
-    unlinkSync(path);
-  } catch {
-    // already gone
-  }
-}
-
-/** Size of a journal folder's files (for benchmarks and reports). */
-export function journalBytes(dir: string): number {
-  let total = 0;
-  for (const n of readdirSync(dir)) {
-    try {
-      total += statSync(join(dir, n)).size;
-    } catch {
-      // deleted meanwhile
-    }
-  }
-  return total;
 }

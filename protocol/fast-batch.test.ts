@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Rng, hostileBatch } from '../test/hostile/fuzz-gen.ts';
+import { Rng, hostileBatch } from '../testkit/fuzz-gen.ts';
 import { decodeBatch } from './decode.ts';
 import { fastBatch } from './fast-batch.ts';
 import { batchSchema } from './schemas.ts';

@@ -3,7 +3,8 @@
 // stricter than the schema, never looser: anything it refuses goes through zod, which decides and
 // describes the problem (protocol/fast-batch.test.ts compares both on 10^5 generated payloads).
 import { RESERVED_TAG_KEYS } from './measurements.ts';
-import { LIMITS, MAX_EPOCH_MS, MIN_EPOCH_MS, NAME_PATTERN, type Batch } from './schemas.ts';
+import { isEpochMs, MAX_BACKLOG_DEPTH, MAX_SEQ } from './envelope.ts';
+import { LIMITS, NAME_PATTERN, type Batch } from './schemas.ts';
 
 type Obj = Record<string, unknown>;
 
@@ -11,8 +12,8 @@ function isObj(v: unknown): v is Obj {
   return typeof v === 'object' && v !== null && !Array.isArray(v) && Object.getPrototypeOf(v) === Object.prototype;
 }
 
-function isEpochMs(v: unknown): boolean {
-  return typeof v === 'number' && Number.isSafeInteger(v) && v >= MIN_EPOCH_MS && v <= MAX_EPOCH_MS;
+function isCount(v: unknown, max: number): boolean {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 && v <= max;
 }
 
 function onlyKeys(o: Obj, allowed: ReadonlySet<string>): boolean {
@@ -68,13 +69,13 @@ export type FastFailure = 'batch' | 'points' | number;
 /** `{ batch }` when `raw` (from JSON.parse) certainly satisfies batchSchema; else where it first looked wrong. */
 export function checkBatchFast(raw: unknown): { batch: Batch } | { failedAt: FastFailure } {
   if (!isObj(raw) || !onlyKeys(raw, BATCH_KEYS)) return { failedAt: 'batch' };
-  if (typeof raw.seq !== 'number' || !Number.isSafeInteger(raw.seq) || raw.seq < 0) return { failedAt: 'batch' };
+  if (!isCount(raw.seq, MAX_SEQ)) return { failedAt: 'batch' };
   if (!isEpochMs(raw.sentAt)) return { failedAt: 'batch' };
   if (raw.late !== undefined && raw.late !== true) return { failedAt: 'batch' };
   if (raw.backlog !== undefined) {
     const b = raw.backlog;
     if (!isObj(b) || !onlyKeys(b, BACKLOG_KEYS)) return { failedAt: 'batch' };
-    if (typeof b.depth !== 'number' || !Number.isSafeInteger(b.depth) || b.depth < 0 || !isEpochMs(b.oldestT)) return { failedAt: 'batch' };
+    if (!isCount(b.depth, MAX_BACKLOG_DEPTH) || !isEpochMs(b.oldestT)) return { failedAt: 'batch' };
   }
   const points = raw.points;
   if (!Array.isArray(points) || points.length < 1 || points.length > LIMITS.maxPointsPerBatch) return { failedAt: 'points' };

@@ -2,5 +2,6 @@
 export * from './topics.ts';
 export * from './measurements.ts';
 export * from './schemas.ts';
+export { encodeBatch, isEpochMs, maxPointsBytes, MAX_BACKLOG_DEPTH, MAX_ENVELOPE_BYTES, MAX_SEQ, type BatchBacklog, type BatchEnvelope } from './envelope.ts';
 export * from './decode.ts';
 export * from './contract.ts';

@@ -1,5 +1,6 @@
 // zod schemas of every payload on the wire, with their size limits.
 import { z } from 'zod';
+import { MAX_BACKLOG_DEPTH, MAX_EPOCH_MS, MAX_SEQ, MIN_EPOCH_MS } from './envelope.ts';
 import { RESERVED_TAG_KEYS } from './measurements.ts';
 import { SLUG_PATTERN } from './topics.ts';
 
@@ -20,9 +21,8 @@ export const LIMITS = {
   maxStringFieldLength: 1024,
 } as const;
 
-/** 2001-09-09 .. 2286: anything outside is a unit error (seconds instead of ms), not a time. */
-export const MIN_EPOCH_MS = 1_000_000_000_000;
-export const MAX_EPOCH_MS = 9_999_999_999_999;
+/** The epoch bounds live with the batch envelope (envelope.ts), whose size they bound. */
+export { MAX_EPOCH_MS, MIN_EPOCH_MS } from './envelope.ts';
 
 export const slugSchema = z.string().regex(SLUG_PATTERN, 'must be a slug: 1-64 of a-z, 0-9, -');
 export const epochMsSchema = z.int().min(MIN_EPOCH_MS, 'epoch milliseconds expected').max(MAX_EPOCH_MS, 'epoch milliseconds expected');
@@ -55,9 +55,10 @@ export const pointSchema = z.strictObject({
 export type Point = z.infer<typeof pointSchema>;
 export type FieldValue = z.infer<typeof fieldValueSchema>;
 
+/** Its envelope (all but `points`) is written by `encodeBatch` in envelope.ts. */
 export const batchSchema = z.strictObject({
   /** Rises by one per batch per agent, survives restarts. */
-  seq: z.int().min(0),
+  seq: z.int().min(0).max(MAX_SEQ),
   /** Agent clock when the batch was (re)sent, epoch ms. */
   sentAt: epochMsSchema,
   /**
@@ -70,7 +71,7 @@ export const batchSchema = z.strictObject({
   backlog: z
     .strictObject({
       /** Batches of the backlog not yet acknowledged. */
-      depth: z.int().min(0),
+      depth: z.int().min(0).max(MAX_BACKLOG_DEPTH),
       /** Append time of the oldest batch not yet acknowledged, agent clock, epoch ms. */
       oldestT: epochMsSchema,
     })

@@ -9,6 +9,7 @@ import { startMailSink } from './lib/mail-sink.ts';
 import { PROVINCE, importAndEnroll, writeHubConfig } from './lib/hub-setup.ts';
 import { parseFlags } from './lib/cli-args.ts';
 import { parsePromText } from './lib/prom-text.ts';
+import { waitUntil } from './lib/wait-until.ts';
 import { DemoLockedError, acquireDemoLock, demoStateDir, type DemoLock } from './lib/demo-state.ts';
 
 const USAGE = `usage: npm run demo -- [--sites N] [--interval-ms MS] [--data-dir DIR] [--duration S] [--fresh]
@@ -103,20 +104,6 @@ function exportLine(name: string, value: string): string {
   return `export ${name}=${/^[\w@%+=:,./-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`}`;
 }
 
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch {
-      // not ready yet
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
 async function main(): Promise<void> {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   try {
@@ -154,7 +141,7 @@ async function main(): Promise<void> {
   // The operator also reads sites and the audit log (the API's reads need a scope).
   const operatorYaml = operator.yaml.slice('services:\n'.length).replace('api: [alerts:write]', 'api: [alerts:write, sites:read, audit:read]');
   const servicesYaml = `${nodeRed.yaml}${operatorYaml}`;
-  writeHubConfig(hubConfig, {
+  writeHubConfig(hubConfig, { writtenBy: 'the demo',
     mqttPort,
     httpPort,
     influxUrl: influx.url,
@@ -170,7 +157,7 @@ async function main(): Promise<void> {
 
   const hub = track(startProgram('ioc-hub', ['start', '--config', hubConfig], join(logDir, 'hub.log')));
   const metricsUrl = `http://127.0.0.1:${httpPort}/metrics`;
-  await waitFor('the hub', async () => ((await fetch(metricsUrl, { signal: AbortSignal.timeout(1000) })).ok ? true : undefined), 30_000);
+  await waitUntil('the hub', async () => (await fetch(metricsUrl, { signal: AbortSignal.timeout(1000) })).ok, 30_000, 250);
 
   const hubUrl = `mqtt://127.0.0.1:${mqttPort}`;
 
@@ -268,7 +255,7 @@ ${env.map(([k, v]) => `  ${exportLine(k, v)}`).join('\n')}
   then: npx ioc-hub sites list | head   npx ioc-hub alerts list   npx ioc-hub silences list
 Ctrl-C stops everything.`);
 
-  const firstPoint = await waitFor(
+  const firstPoint = await waitUntil(
     'the first point in InfluxDB',
     async () => {
       const body = await influx.query('SELECT count(rtt_ms) FROM net_probe', 'ioc');
@@ -276,6 +263,7 @@ Ctrl-C stops everything.`);
       return typeof v === 'number' && v > 0 ? v : undefined;
     },
     60_000,
+    250,
   );
   console.log(`first points queryable in InfluxDB after ${((Date.now() - t0) / 1000).toFixed(1)} s (${firstPoint} net_probe readings)`);
 

@@ -8,10 +8,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { ManagedProcess } from '../scripts/lib/child-process.ts';
+import { ManagedProcess } from '../testkit/child-process.ts';
 import { importedPackages, packAgent, type PackResult } from '../scripts/pack-agent.ts';
-import { sampleConfigFor, unitExecStart } from './harness/agent-sample.ts';
-import { startStack, waitUntil } from './harness/stack.ts';
+import { sampleConfigFor, unitExecStart } from '../testkit/agent-sample.ts';
+import { testkitFilesIn, testkitModuleNames } from '../testkit/testkit-files.ts';
+import { startStack } from '../testkit/stack.ts';
+import { waitUntil } from '../testkit/wait.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'ioc-agent-pkg-'));
 let packed: PackResult;
@@ -46,8 +48,11 @@ describe('the agent tarball (npm run pack:agent)', () => {
     expect(rel.filter((e) => /(^|\/)node_modules\/(tsx|esbuild|@esbuild|typescript|vitest|aedes|node-red)\//.test(e))).toEqual([]);
     const own = rel.filter((e) => !e.startsWith('node_modules/'));
     expect(own.filter((e) => /\.test\.js$|\/testing\/|outbox-contract|crash-writer/.test(e))).toEqual([]);
+    // Nothing of testkit/ (the test harness, test brokers, the leak check), under any name.
+    expect(testkitModuleNames().size).toBeGreaterThan(10);
+    expect(testkitFilesIn(own)).toEqual([]);
     // Only the agent: nothing of the hub, the flows or the dashboards.
-    expect(rel.filter((e) => /^(hub|flows|dashboards|test|bench|scripts)\//.test(e))).toEqual([]);
+    expect(rel.filter((e) => /^(hub|flows|dashboards|test|testkit|bench|scripts)\//.test(e))).toEqual([]);
     // The agent's own files never mention tsx (the launcher runs edge/cli.js directly).
     for (const f of ['bin/ioc-edge.js', 'edge/cli.js', 'edge/agent.js']) expect(readFileSync(join(home, f), 'utf8')).not.toMatch(/tsx/);
   });

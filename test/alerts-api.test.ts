@@ -6,8 +6,9 @@ import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateToken, hashToken } from '../hub/agents/token.ts';
 import { agentIdentity, telemetryTopic, type AlertRecord, type Batch } from '../protocol/index.ts';
-import { connectAs, endClient, publishQos1 } from './harness/mqtt-client.ts';
-import { startStack, waitUntil, type Stack } from './harness/stack.ts';
+import { connectAs, endClient, publishQos1 } from '../testkit/mqtt-client.ts';
+import { startStack, type Stack } from '../testkit/stack.ts';
+import { waitUntil } from '../testkit/wait.ts';
 
 let stack: Stack;
 let rulesDir = '';

@@ -9,10 +9,11 @@ import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NodeRedRuntime } from '../flows/runtime.ts';
 import { ALL_ALERTS_FILTER, statusTopic, type AlertRecord, type Status } from '../protocol/index.ts';
-import { runProgram } from '../scripts/lib/child-process.ts';
-import { freePort } from '../scripts/lib/free-port.ts';
-import { connectAs, endClient } from './harness/mqtt-client.ts';
-import { startStack, waitUntil, type AgentCredentials, type Stack } from './harness/stack.ts';
+import { runProgram } from '../testkit/child-process.ts';
+import { freePort } from '../testkit/free-port.ts';
+import { connectAs, endClient } from '../testkit/mqtt-client.ts';
+import { startStack, type AgentCredentials, type Stack } from '../testkit/stack.ts';
+import { waitUntil } from '../testkit/wait.ts';
 
 const RULES = `
 rules:

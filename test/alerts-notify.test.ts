@@ -1,7 +1,7 @@
 // The whole alerting chain for real: hub (broker, ingest, alert engine) → MQTT → Node-RED flows → SMTP sink.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AlertStack } from './harness/alerts-stack.ts';
-import { waitUntil } from './harness/stack.ts';
+import { AlertStack } from '../testkit/alerts-stack.ts';
+import { waitUntil } from '../testkit/wait.ts';
 
 const RULES = `
 rules:

@@ -7,9 +7,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GENERATED_DIR } from '../dashboards/generate.ts';
 import { interpolateInfluxQL } from '../dashboards/grafana-macros.ts';
 import { agentIdentity, telemetryTopic, type Point } from '../protocol/index.ts';
-import type { InfluxSeries } from './harness/influxd.ts';
-import { connectAs, endClient, publishQos1 } from './harness/mqtt-client.ts';
-import { LEGACY_COMMUNES, LEGACY_PROVINCE, startStack, waitUntil, type Stack } from './harness/stack.ts';
+import type { InfluxSeries } from '../testkit/influxd.ts';
+import { connectAs, endClient, publishQos1 } from '../testkit/mqtt-client.ts';
+import { LEGACY_COMMUNES, LEGACY_PROVINCE, startStack, type Stack } from '../testkit/stack.ts';
+import { waitUntil } from '../testkit/wait.ts';
 
 interface Target {
   refId: string;

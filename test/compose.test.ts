@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { z } from 'zod';
 import { parseHubConfig } from '../hub/config.ts';
-import { PROJECT_ROOT } from '../scripts/lib/child-process.ts';
+import { PROJECT_ROOT } from '../testkit/child-process.ts';
 
 const COMPOSE = join(PROJECT_ROOT, 'docker-compose.yml');
 const ENV_EXAMPLE = join(PROJECT_ROOT, '.env.example');

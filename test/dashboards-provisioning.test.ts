@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { z } from 'zod';
-import { PROJECT_ROOT } from '../scripts/lib/child-process.ts';
+import { PROJECT_ROOT } from '../testkit/paths.ts';
 import { INFLUX_DS } from '../dashboards/common.ts';
 
 const dir = join(PROJECT_ROOT, 'dashboards', 'provisioning');

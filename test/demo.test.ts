@@ -6,8 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
-import { PROJECT_ROOT, runProgram } from '../scripts/lib/child-process.ts';
-import { demoStateDir } from '../scripts/lib/demo-state.ts';
+import { PROJECT_ROOT, runProgram } from '../testkit/child-process.ts';
+import { demoStateDir } from '../testkit/demo-state.ts';
 
 interface Demo {
   child: ChildProcessByStdio<null, Readable, Readable>;

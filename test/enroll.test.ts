@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PROJECT_ROOT, runProgram } from '../scripts/lib/child-process.ts';
-import { sitesImportArgs } from './harness/stack.ts';
+import { PROJECT_ROOT, runProgram } from '../testkit/child-process.ts';
+import { sitesImportArgs } from '../testkit/stack.ts';
 
 let dir: string;
 let hubConfig: string;

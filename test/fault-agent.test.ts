@@ -3,8 +3,8 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectExact, generatedSeqs, sleep, startFaultAgents, storedCounts } from './harness/fault.ts';
-import { startStack, type Stack } from './harness/stack.ts';
+import { expectExact, generatedSeqs, sleep, startFaultAgents, storedCounts } from '../testkit/fault.ts';
+import { startStack, type Stack } from '../testkit/stack.ts';
 
 let stack: Stack;
 beforeAll(async () => {
@@ -21,19 +21,25 @@ describe('agent faults', () => {
     const sites = stack.agents.slice(0, 2).map((a) => a.site);
     const t0 = Date.now() - 3_600_000;
     const opts = { dir, agents: 2, t0, intervalMs: 10, points: 20 };
+    // an agent process is generating once every site's generated.log has grown (its SIGTERM handler is installed
+    // before its first tick): start-up time under load does not eat the window the kills are meant for
+    const generatingSince = async (before: Map<string, number[]>, what: string): Promise<void> => {
+      const started = Date.now();
+      const generating = (): boolean => sites.every((s) => (generatedSeqs(dir, [s]).get(s)?.length ?? 0) > (before.get(s)?.length ?? 0) + 5);
+      while (!generating() && Date.now() - started < 60_000) await sleep(50);
+      expect(generating(), `${what} never started generating`).toBe(true);
+    };
     for (let k = 0; k < 20; k += 1) {
+      const before = generatedSeqs(dir, sites);
       const p = startFaultAgents(stack, opts);
-      // tsx start-up takes ~1 s; kill somewhere in the writing that follows
-      await sleep(1000 + Math.random() * 1500);
+      await generatingSince(before, `agent process ${k}`);
+      // kill somewhere in the writing that follows
+      await sleep(Math.random() * 1500);
       await p.kill();
     }
     const before = generatedSeqs(dir, sites);
     const last = startFaultAgents(stack, opts);
-    // SIGTERM only once it is generating (its handler is installed before the first tick), however slow start-up is
-    const started = Date.now();
-    const generating = (): boolean => sites.every((s) => (generatedSeqs(dir, [s]).get(s)?.length ?? 0) > (before.get(s)?.length ?? 0) + 5);
-    while (!generating() && Date.now() - started < 60_000) await sleep(100);
-    expect(generating(), 'the last agent process never started generating').toBe(true);
+    await generatingSince(before, 'the last agent process');
     const ended = await last.stop(150_000);
     expect(ended.code).toBe(0);
     const summary = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')) as { depth: number; droppedTotal: number }[];

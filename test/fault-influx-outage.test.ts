@@ -3,9 +3,10 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InfluxdProcess } from '../scripts/lib/influxd-process.ts';
-import { expectExact, sleep, startFaultAgents } from './harness/fault.ts';
-import { startStack, waitUntil, type Stack } from './harness/stack.ts';
+import { InfluxdProcess } from '../testkit/influxd.ts';
+import { expectExact, sleep, startFaultAgents } from '../testkit/fault.ts';
+import { startStack, type Stack } from '../testkit/stack.ts';
+import { waitUntil } from '../testkit/wait.ts';
 
 let stack: Stack;
 beforeAll(async () => {

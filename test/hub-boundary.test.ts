@@ -1,8 +1,9 @@
 // The hub, as its own process, against hostile and broken clients: real influxd, real TCP.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentIdentity, telemetryTopic, type Batch } from '../protocol/index.ts';
-import { startStack, waitUntil, type Stack } from './harness/stack.ts';
-import { connectAs, endClient, publishQos1 } from './harness/mqtt-client.ts';
+import { startStack, type Stack } from '../testkit/stack.ts';
+import { waitUntil } from '../testkit/wait.ts';
+import { connectAs, endClient, publishQos1 } from '../testkit/mqtt-client.ts';
 
 let stack: Stack;
 

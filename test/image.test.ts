@@ -10,12 +10,13 @@ import { dirname, join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isScalar, parse, parseDocument, visit } from 'yaml';
 import { z } from 'zod';
-import { ManagedProcess, PROJECT_ROOT } from '../scripts/lib/child-process.ts';
-import { freePort } from '../scripts/lib/free-port.ts';
-import { InfluxdProcess } from '../scripts/lib/influxd-process.ts';
-import { parsePromText } from '../scripts/lib/prom-text.ts';
-import { connectAs, endClient } from './harness/mqtt-client.ts';
-import { waitUntil } from './harness/stack.ts';
+import { ManagedProcess, PROJECT_ROOT } from '../testkit/child-process.ts';
+import { freePort } from '../testkit/free-port.ts';
+import { InfluxdProcess } from '../testkit/influxd.ts';
+import { parsePromText } from '../testkit/prom-text.ts';
+import { connectAs, endClient } from '../testkit/mqtt-client.ts';
+import { waitUntil } from '../testkit/wait.ts';
+import { testkitFilesIn, testkitModuleNames } from '../testkit/testkit-files.ts';
 
 // ---- the Dockerfile, as Docker reads it ----
 
@@ -309,15 +310,23 @@ describe('the production image (Dockerfile) with docker-compose.yml', () => {
     expect(existsSync(join(app, 'node_modules', 'aedes')), 'aedes installed').toBe(true);
     for (const dev of ['vitest', 'typescript', 'eslint', 'tsx']) expect(existsSync(join(app, 'node_modules', dev)), `${dev} in the image`).toBe(false);
     const tests: string[] = [];
+    const files: string[] = [];
     const walk = (d: string): void => {
       for (const e of readdirSync(d, { withFileTypes: true })) {
         if (e.name === 'node_modules') continue;
         if (e.isDirectory()) walk(join(d, e.name));
-        else if (/\.test\.[cm]?[jt]s$/.test(e.name)) tests.push(relative(app, join(d, e.name)));
+        else {
+          files.push(relative(app, join(d, e.name)));
+          if (/\.test\.[cm]?[jt]s$/.test(e.name)) tests.push(relative(app, join(d, e.name)));
+        }
       }
     };
     walk(app);
     expect(tests).toEqual([]);
+    // Nothing of testkit/ (the test harness, test brokers, the leak check), under any name.
+    expect(files.length).toBeGreaterThan(50);
+    expect(testkitModuleNames().size).toBeGreaterThan(10);
+    expect(testkitFilesIn(files)).toEqual([]);
   });
 
   it('starts the hub (ENTRYPOINT + CMD, compose env and volumes, hub/samples/hub.yaml) and Node-RED connects to it', async () => {

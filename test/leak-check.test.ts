@@ -1,4 +1,4 @@
-// The suite's last check (test/global-setup.ts + test/harness/leak-check.ts) sees a leaked process — also one
+// The suite's last check (testkit/global-setup.ts + testkit/leak-check.ts) sees a leaked process — also one
 // orphaned to PID 1 — kills it and fails the run with a non-zero exit.
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -6,8 +6,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CHILD_LOG_ENV, PROJECT_ROOT } from '../scripts/lib/child-process.ts';
-import { describeUnstopped, findMarkedProcesses, isRunnerProcess, reapLeftovers, unstoppedChildren } from './harness/leak-check.ts';
+import { CHILD_LOG_ENV, PROJECT_ROOT } from '../testkit/child-process.ts';
+import { describeUnstopped, findMarkedProcesses, isRunnerProcess, reapLeftovers, unstoppedChildren } from '../testkit/leak-check.ts';
 
 const MARKER = 'IOC_LEAK_PROBE';
 
@@ -110,7 +110,7 @@ setInterval(() => {}, 1000);`;
   });
 
   it('fails the run (exit 1) and names the process when a test leaves one behind', async () => {
-    const fixture = join(PROJECT_ROOT, 'test', 'fixtures', 'leak');
+    const fixture = join(PROJECT_ROOT, 'testkit', 'fixtures', 'leak');
     const env: NodeJS.ProcessEnv = { ...process.env, IOC_LEAK_SLEEP_S: '276' };
     for (const k of Object.keys(env)) if (k.startsWith('VITEST') || k === CHILD_LOG_ENV) delete env[k];
     const child = spawn(process.execPath, [join(PROJECT_ROOT, 'node_modules', 'vitest', 'vitest.mjs'), 'run', '--config', join(fixture, 'vitest.config.ts')], {

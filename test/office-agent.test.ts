@@ -7,10 +7,11 @@ import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import jsmodbus from 'jsmodbus';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ManagedProcess } from '../scripts/lib/child-process.ts';
-import { freePort } from '../scripts/lib/free-port.ts';
-import { startAgentProcess } from './harness/agent-process.ts';
-import { startStack, waitUntil, type AgentCredentials, type Stack } from './harness/stack.ts';
+import type { ManagedProcess } from '../testkit/child-process.ts';
+import { freePort } from '../testkit/free-port.ts';
+import { startAgentProcess } from '../testkit/agent-process.ts';
+import { startStack, type AgentCredentials, type Stack } from '../testkit/stack.ts';
+import { waitUntil } from '../testkit/wait.ts';
 
 let stack: Stack;
 let me: AgentCredentials;

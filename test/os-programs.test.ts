@@ -10,14 +10,14 @@ import { mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync,
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { PROJECT_ROOT, onPath } from '../scripts/lib/child-process.ts';
-import { problemsOf, scanNodeRedFlows, scanPackageScripts, scanSources, type SourceText, type SpawnSite } from '../scripts/lib/spawned-programs.ts';
+import { PROJECT_ROOT, onPath } from '../testkit/child-process.ts';
+import { problemsOf, scanNodeRedFlows, scanPackageScripts, scanSources, type SourceText, type SpawnSite } from '../testkit/spawned-programs.ts';
 import { loadOsPackages } from '../scripts/os-packages.ts';
 
 const SKIP_DIRS = new Set(['node_modules', 'dist', '.git', '.demo', '.scratch', 'coverage']);
 const SOURCE = /\.(ts|mts|cts|js|mjs|cjs)$/;
 
-/** Every source file of the project (protocol, edge, hub, journal, flows, scripts, test, bench, dashboards, bin, the top level). */
+/** Every source file of the project (protocol, edge, hub, journal, flows, scripts, test, testkit, bench, dashboards, bin, the top level). */
 function sourceFiles(dir = PROJECT_ROOT, out: SourceText[] = []): SourceText[] {
   for (const entry of readdirSync(dir)) {
     if (SKIP_DIRS.has(entry)) continue;

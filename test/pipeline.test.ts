@@ -2,13 +2,14 @@
 // targets, plus simulated offices, → the hub process → a real influxd.
 import { createServer, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ManagedProcess } from '../scripts/lib/child-process.ts';
-import { freePort } from '../scripts/lib/free-port.ts';
+import type { ManagedProcess } from '../testkit/child-process.ts';
+import { freePort } from '../testkit/free-port.ts';
 import { Simulator } from '../edge/simulator.ts';
 import { z } from 'zod';
 import { pointSchema, storedMeasurement } from '../protocol/index.ts';
-import { startAgentProcess } from './harness/agent-process.ts';
-import { startStack, waitUntil, type Stack } from './harness/stack.ts';
+import { startAgentProcess } from '../testkit/agent-process.ts';
+import { startStack, type Stack } from '../testkit/stack.ts';
+import { waitUntil } from '../testkit/wait.ts';
 
 let stack: Stack;
 let agentProc: ManagedProcess | undefined;

@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { PROJECT_ROOT } from '../scripts/lib/child-process.ts';
+import { PROJECT_ROOT } from '../testkit/child-process.ts';
 
 type Program = 'ioc-hub' | 'ioc-edge';
 

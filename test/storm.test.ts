@@ -2,8 +2,8 @@
 // reconnect at once when it comes back: all drain without loss or doubling, each connecting a bounded number of times
 // (jittered back-off, no client-id takeover loops). 1,000+ agents: bench/storm.ts (too heavy for a 2-core CI run).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runStorm, stormCounts, stormMismatches } from './harness/storm.ts';
-import { startStack, type Stack } from './harness/stack.ts';
+import { runStorm, stormCounts, stormMismatches } from '../testkit/storm.ts';
+import { startStack, type Stack } from '../testkit/stack.ts';
 
 const PER_SITE = Number(process.env.IOC_STORM_AGENTS_PER_SITE ?? 3);
 // 121 of Phú Thọ's 148 communes, 3 agents each: the same 363 agents as when the registry was Vĩnh Phúc's 121.

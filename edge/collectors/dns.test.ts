@@ -1,7 +1,7 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../logger.ts';
-import { RecordingAccumulator } from '../testing/recording-accumulator.ts';
+import { RecordingAccumulator } from '../../testkit/recording-accumulator.ts';
 import { dnsConfigSchema, dnsPlugin } from './dns.ts';
 
 // A tiny authoritative server: `ok.test` → 10.0.0.7, `silent.test` → no answer, anything else → NXDOMAIN.

@@ -7,7 +7,7 @@ import { alive, makeFakeGpiod, pi4LineNames, type FakeBoardSpec, type FakeGpiod 
 import type { GpiodPin } from '../gpio/gpiod-pin.ts';
 import { FakePinBoard } from '../gpio/pin.ts';
 import { createLogger, silentLogger, type Logger } from '../logger.ts';
-import { RecordingAccumulator } from '../testing/recording-accumulator.ts';
+import { RecordingAccumulator } from '../../testkit/recording-accumulator.ts';
 import { createGpioCollector, gpioConfigSchema, type GpioCollector } from './gpio.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

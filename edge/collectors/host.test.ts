@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../logger.ts';
-import { RecordingAccumulator } from '../testing/recording-accumulator.ts';
+import { RecordingAccumulator } from '../../testkit/recording-accumulator.ts';
 import { cpuPct, hostConfigSchema, hostPlugin, parseMeminfo, parseProcStat, parseThrottled } from './host.ts';
 
 describe('host collector parsers', () => {

@@ -7,10 +7,10 @@ import { join } from 'node:path';
 import jsmodbus from 'jsmodbus';
 import { SerialPort } from 'serialport';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../../scripts/lib/free-port.ts';
+import { freePort } from '../../testkit/free-port.ts';
 import { silentLogger } from '../logger.ts';
 import { encodeWords, registerSchema } from '../modbus/register-map.ts';
-import { RecordingAccumulator } from '../testing/recording-accumulator.ts';
+import { RecordingAccumulator } from '../../testkit/recording-accumulator.ts';
 import { createModbusCollector, modbusConfigSchema } from './modbus.ts';
 
 /** Register memory like a UPS + meter + env sensor would hold (2 bytes per register, big-endian). */

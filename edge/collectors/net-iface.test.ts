@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../logger.ts';
-import { RecordingAccumulator } from '../testing/recording-accumulator.ts';
+import { RecordingAccumulator } from '../../testkit/recording-accumulator.ts';
 import { createNetIfaceCollector, netIfaceConfigSchema, parseProcNetDev } from './net-iface.ts';
 
 const HEADER = 'Inter-|   Receive                                                |  Transmit\n face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed\n';

@@ -1,12 +1,12 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../../scripts/lib/free-port.ts';
+import { freePort } from '../../testkit/free-port.ts';
 import { alive, makeFakeGpiod, pi4LineNames } from '../gpio/testing/fake-gpiod.ts';
 import type { GpiodPin } from '../gpio/gpiod-pin.ts';
 import { FakePinBoard } from '../gpio/pin.ts';
 import { silentLogger } from '../logger.ts';
-import { RecordingAccumulator } from '../testing/recording-accumulator.ts';
+import { RecordingAccumulator } from '../../testkit/recording-accumulator.ts';
 import { createQueueCollector, queueConfigSchema, type QueueCollector } from './queue.ts';
 
 const board = new FakePinBoard();

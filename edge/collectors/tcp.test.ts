@@ -1,8 +1,8 @@
 import { createServer, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../../scripts/lib/free-port.ts';
+import { freePort } from '../../testkit/free-port.ts';
 import { silentLogger } from '../logger.ts';
-import { RecordingAccumulator } from '../testing/recording-accumulator.ts';
+import { RecordingAccumulator } from '../../testkit/recording-accumulator.ts';
 import { tcpConfigSchema, tcpPlugin } from './tcp.ts';
 
 let server: Server;

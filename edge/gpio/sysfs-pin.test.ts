@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createGpioCollector, gpioConfigSchema } from '../collectors/gpio.ts';
 import { silentLogger } from '../logger.ts';
-import { RecordingAccumulator } from '../testing/recording-accumulator.ts';
+import { RecordingAccumulator } from '../../testkit/recording-accumulator.ts';
 import { listSysfsChips, sysfsNumber } from './sysfs-pin.ts';
 
 const fixture = (name: string) => fileURLToPath(new URL(`../collectors/fixtures/${name}`, import.meta.url));

@@ -7,6 +7,7 @@ import { hubTags } from '../accept/enrich.ts';
 import type { Site } from '../agents/registry.ts';
 import type { HubPoint } from '../write/sink.ts';
 import { AlertEngine } from './engine.ts';
+import { alertPoint } from './outputs.ts';
 import { parseRulesFile } from './rules-file.ts';
 
 const MON_9AM = Date.parse('2025-06-02T02:00:00Z'); // Monday 09:00 in Hanoi
@@ -235,5 +236,32 @@ describe('silences and persistence', () => {
     expect(second.engine.list().map((a) => a.rule)).toEqual(['queue-long']); // the pending offline was dropped
     second.engine.onPoints([pt('xa-a', 'queue', { waiting: 10 }, { counter: 'c1' })]);
     expect(second.out.resolved.map((r) => r.id)).toEqual([id]);
+  });
+});
+
+describe('its own output', () => {
+  it('alert points that come back from storage queue no work: the transitions are announced once, directly', async () => {
+    const out: Out = { active: [], resolved: [] };
+    const clock = new Clock();
+    // As in the hub: every record is also written as an `alert` point, and ingest's onWritten feeds it back.
+    const feedBack = (r: AlertRecord): void => engine.onPoints([alertPoint(r)]);
+    const engine: AlertEngine = new AlertEngine({
+      rules: parseRulesFile(RULES),
+      outputs: { active: (r) => (out.active.push(r), feedBack(r)), resolved: (r) => (out.resolved.push(r), feedBack(r)) },
+      now: clock.now,
+      evaluateIntervalMs: 0,
+      startupGraceMs: 0,
+      sliceBudgetMs: 60_000,
+    });
+    await engine.start();
+    engine.onPoints([pt('xa-a', 'queue', { waiting: 50 }, { counter: 'c1' })]);
+    const perBatch = engine.stats().slices;
+    engine.onPoints([alertPoint(out.active[0] ?? expect.fail('not announced'))]);
+    expect(engine.stats()).toMatchObject({ slices: perBatch, queued: 0 });
+    engine.onPoints([pt('xa-a', 'queue', { waiting: 10 }, { counter: 'c1' })]);
+    expect(out.active.map((r) => r.state)).toEqual(['firing']);
+    expect(out.resolved.map((r) => r.state)).toEqual(['resolved']);
+    expect(engine.stats().slices).toBe(2 * perBatch); // the resolution fed back added nothing either
+    await engine.stop();
   });
 });

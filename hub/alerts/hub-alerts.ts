@@ -55,6 +55,21 @@ class ReadCounter extends Counter {
   }
 }
 
+/** A counter without labels whose value is read from its source when rendered. */
+class ReadTotal extends Counter {
+  constructor(
+    name: string,
+    help: string,
+    private readonly read: () => number,
+  ) {
+    super(name, help);
+  }
+
+  override render(): string[] {
+    return [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} counter`, `${this.name} ${this.read()}`];
+  }
+}
+
 export function createAlertEngine(opts: { config: HubConfig; rules: RulesFile; broker: Pick<HubBroker, 'publish'>; write: Pick<WritePath, 'submitHubPoints'>; logger: Logger; metrics?: HubMetrics }): AlertEngine {
   const outputs = hubAlertOutputs({
     publish: (topic, payload, retain) => opts.broker.publish(topic, payload, retain),
@@ -82,6 +97,7 @@ export function createAlertEngine(opts: { config: HubConfig; rules: RulesFile; b
     loop.start();
     m.addCounter(new ReadCounter('ioc_hub_alerts_capped_total', 'New series-alerts not opened because their rule + site was at alerts.maxAlertsPerRuleSite', 'rule', () => engine.stats().capped));
     m.addCounter(new ReadCounter('ioc_hub_alert_series_refused_total', 'Series a rule did not remember (maxSeriesPerSite / maxSeries of the rule)', 'rule', () => engine.stats().seriesRefused));
+    m.addCounter(new ReadTotal('ioc_hub_alert_state_corrupt_total', 'Starts that found the alert state file corrupt, moved it aside (.corrupt) and began with no saved alerts', () => engine.stats().stateFileCorrupt));
     m.addGauge({ name: 'ioc_hub_alerts_active', help: 'Alerts in the engine (pending, firing, acknowledged)', read: () => engine.stats().active });
     m.addGauge({ name: 'ioc_hub_alerts_over_cap', help: 'Rule + site pairs past alerts.maxAlertsPerRuleSite (each has one too-many-series alert)', read: () => engine.stats().overCap });
     m.addGauge({ name: 'ioc_hub_alert_slice_max_seconds', help: 'Longest slice of alert evaluation work since start', read: () => engine.stats().maxSliceMs / 1000 });

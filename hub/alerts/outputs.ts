@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { alertTopic, type AlertRecord } from '../../protocol/index.ts';
 import { errorMessage } from '../errors.ts';
 import type { HubPoint } from '../write/sink.ts';
-import type { AlertOutputs } from './engine.ts';
+import type { AlertOutputs } from './engine-options.ts';
 
 export interface AlertOutputDeps {
   publish(topic: string, payload: string, retain: boolean): Promise<void>;

@@ -1,6 +1,8 @@
-// Silences and maintenance windows: matchers over site, area, rule and severity, with a time window.
+// Silences (and maintenance windows created through the API): matchers over site, area, rule and severity, with a
+// time window; bounded in number and length.
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
+import { AlertError } from './errors.ts';
 
 export const silenceInputSchema = z
   .strictObject({
@@ -60,4 +62,59 @@ export function silenceMatches(s: Silence, t: SilenceTarget, now: number): boole
   if (s.rules !== undefined && !s.rules.includes(t.rule)) return false;
   if (s.severities !== undefined && !s.severities.includes(t.severity)) return false;
   return true;
+}
+
+export interface SilencesOptions {
+  /** Active silences kept; more are refused. */
+  maxSilences: number;
+  /** Longest a silence may last, ms. */
+  maxSilenceMs: number;
+}
+
+/** The silences of the engine: added and deleted through the API, kept in the state file. */
+export class Silences {
+  private list: Silence[] = [];
+
+  constructor(private readonly opts: SilencesOptions) {}
+
+  /** Every silence kept (expired ones too, until the next add): what the state file holds. */
+  all(): readonly Silence[] {
+    return this.list;
+  }
+
+  restore(list: Silence[]): void {
+    this.list = list;
+  }
+
+  active(now: number): Silence[] {
+    return this.list.filter((s) => s.endsAt > now);
+  }
+
+  /** The first silence that matches the target now. */
+  match(t: SilenceTarget, now: number): Silence | undefined {
+    return this.list.find((s) => silenceMatches(s, t, now));
+  }
+
+  /**
+   * Adds a silence. `createdBy` is the login that asks (never the body); a silence needs a matcher unless it
+   * says `allSites: true`, and ends within `maxSilenceMs`.
+   */
+  add(input: unknown, createdBy: string, now: number): Silence {
+    const parsed = silenceInputSchema.safeParse(input);
+    if (!parsed.success) throw new AlertError('E_ALERT_INPUT', parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; '));
+    const s = makeSilence(parsed.data, createdBy, now);
+    if (!(s.endsAt > s.startsAt)) throw new AlertError('E_ALERT_INPUT', 'endsAt must be after startsAt');
+    const maxMs = this.opts.maxSilenceMs;
+    const lasts = s.endsAt - Math.max(s.startsAt, now);
+    if (lasts > maxMs) throw new AlertError('E_ALERT_INPUT', `endsAt: a silence may last at most ${Math.round(maxMs / 3_600_000)} h (alerts.maxSilence); it would last ${Math.round(lasts / 3_600_000)} h`);
+    const live = this.active(now);
+    if (live.length >= this.opts.maxSilences) throw new AlertError('E_ALERT_INPUT', `too many active silences (${live.length}); delete some first`);
+    this.list = [...live, s];
+    return s;
+  }
+
+  delete(id: string): void {
+    if (!this.list.some((s) => s.id === id)) throw new AlertError('E_SILENCE_NOT_FOUND', `no silence ${id}`);
+    this.list = this.list.filter((s) => s.id !== id);
+  }
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { connectPacket, publishPacket } from '../../test/harness/raw-mqtt.ts';
+import { connectPacket, publishPacket } from '../../testkit/raw-mqtt.ts';
 import { PacketFraming } from './mqtt-framing.ts';
 
 const connect = connectPacket('a/b', 'a/b', 'x');

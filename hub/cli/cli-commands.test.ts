@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { runProgram } from '../../scripts/lib/child-process.ts';
+import { runProgram } from '../../testkit/child-process.ts';
 import { HUB_COMMANDS, runCli } from './cli-commands.ts';
 
 const csv = fileURLToPath(new URL('../../data/vinh-phuc-communes.csv', import.meta.url));

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InfluxdProcess } from '../../scripts/lib/influxd-process.ts';
+import { InfluxdProcess } from '../../testkit/influxd.ts';
 import { CQ_PREFIX, META_RETENTION_POLICY, backfillRollups, continuousQueries, ensureInfluxSchema, influxClient, rollupSelect, ROLLUPS, siteInfoPoints, writeSiteInfo } from './influx-schema.ts';
 import type { Site } from '../agents/registry.ts';
 

@@ -28,7 +28,7 @@ function starter(): Promise<{ parent: ReturnType<typeof spawn>; pid: number }> {
 const c = spawnGuarded('sleep', ['281'], { stdio: 'ignore' });
 console.log(c.pid);
 setInterval(() => {}, 1000);`;
-  // killed on purpose: kept out of the suite's child log (test/global-setup.ts)
+  // killed on purpose: kept out of the suite's child log (testkit/global-setup.ts)
   const env: NodeJS.ProcessEnv = { ...process.env };
   delete env[CHILD_LOG_ENV];
   const parent = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'inherit'], env });

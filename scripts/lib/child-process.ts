@@ -40,7 +40,7 @@ function setpriv(): string | null {
 }
 
 /**
- * Under the test suite (test/global-setup.ts sets it): the file where every child started here is recorded
+ * Under the test suite (testkit/global-setup.ts sets it): the file where every child started here is recorded
  * when it starts and when it exits while this process still runs. A child with no exit record outlived the
  * code that started it — it was killed only by the exit hook or by `--pdeathsig` — and the suite fails on it.
  */

@@ -43,13 +43,15 @@ export interface HubConfigOptions {
   extraYaml?: string;
   /** Extra lines under `mqtt:` (indented by two spaces here), e.g. `connectTimeoutMs: 2000`. */
   mqttLines?: readonly string[];
+  /** Who writes it, for the file's first line. */
+  writtenBy: 'the demo' | 'a test' | 'a benchmark';
 }
 
 export function writeHubConfig(path: string, o: HubConfigOptions): void {
   writeFileSync(
     path,
     [
-      `# written by ${o.registryPath.includes('.demo') ? 'the demo' : 'a test or benchmark'}; hub/samples/hub.yaml shows every key`,
+      `# written by ${o.writtenBy}; hub/samples/hub.yaml shows every key`,
       'mqtt:',
       '  host: 127.0.0.1',
       `  port: ${o.mqttPort}`,

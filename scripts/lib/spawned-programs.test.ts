@@ -116,6 +116,19 @@ describe('spawned-programs scanner', () => {
     ]);
   });
 
+  it('follows a helper and a constant through re-exports (testkit/ re-exports scripts/lib for the tests)', () => {
+    const lib = ["import { spawn } from 'node:child_process';", "export const DAEMON = 'redis-server';", 'export function startServer(program: string) {', '  return spawn(program, []);', '}'].join('\n');
+    const sites = scanSources([
+      { file: 'scripts/lib.ts', text: lib },
+      { file: 'testkit/server.ts', text: "export { startServer, DAEMON as SERVER } from '../scripts/lib.ts';" },
+      { file: 'testkit/again.ts', text: "export { startServer } from './server.ts';" },
+      { file: 'test/a.test.ts', text: ["import { startServer, SERVER } from '../testkit/server.ts';", "startServer('mosquitto');", 'startServer(SERVER);'].join('\n') },
+      { file: 'test/b.test.ts', text: ["import { startServer } from '../testkit/again.ts';", "startServer('socat');"].join('\n') },
+      { file: 'test/c.test.ts', text: ["import { startServer } from './elsewhere.ts';", "startServer('not-this-one');"].join('\n') },
+    ]);
+    expect(sites.map((s) => [s.line, s.programs, s.unresolved])).toEqual([[4, ['mosquitto', 'redis-server', 'socat'], []]]);
+  });
+
   it('reads the programs of shell command lines: sh -c, exec, shell: true', () => {
     const code = [
       "import { exec, execSync, spawn } from 'node:child_process';",

@@ -7,9 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { agentIdentity, statusTopic, telemetryTopic, type Batch, type Status } from '../../protocol/index.ts';
-import { bystanderProblems, startBystander } from '../harness/bystander.ts';
-import { connectAs, endClient, publishQos1 } from '../harness/mqtt-client.ts';
-import { startStack, type AgentCredentials, type Stack } from '../harness/stack.ts';
+import { bystanderProblems, startBystander } from '../../testkit/bystander.ts';
+import { connectAs, endClient, publishQos1 } from '../../testkit/mqtt-client.ts';
+import { startStack, type AgentCredentials, type Stack } from '../../testkit/stack.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const REPORT = process.env.IOC_ATTACK_REPORT !== undefined;

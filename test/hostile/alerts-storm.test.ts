@@ -4,10 +4,10 @@
 // agent at another site keeps landing every point.
 import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InfluxdProcess } from '../../scripts/lib/influxd-process.ts';
-import { AlertStack } from '../harness/alerts-stack.ts';
-import { bystanderProblems, startBystander } from '../harness/bystander.ts';
-import { waitUntil } from '../harness/stack.ts';
+import { InfluxdProcess } from '../../testkit/influxd.ts';
+import { AlertStack } from '../../testkit/alerts-stack.ts';
+import { bystanderProblems, startBystander } from '../../testkit/bystander.ts';
+import { waitUntil } from '../../testkit/wait.ts';
 
 const CAP = 20;
 const LIMIT = 5;

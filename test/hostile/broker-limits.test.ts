@@ -3,9 +3,9 @@
 // a well-behaved agent beside them keeps landing every point.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { agentIdentity } from '../../protocol/index.ts';
-import { bystanderProblems, startBystander } from '../harness/bystander.ts';
-import { connectOnce, median, metricValue, openRaw, type RawSocket } from '../harness/raw-mqtt.ts';
-import { startStack, type Stack } from '../harness/stack.ts';
+import { bystanderProblems, startBystander } from '../../testkit/bystander.ts';
+import { connectOnce, median, metricValue, openRaw, type RawSocket } from '../../testkit/raw-mqtt.ts';
+import { startStack, type Stack } from '../../testkit/stack.ts';
 
 let stack: Stack;
 beforeAll(async () => {

@@ -2,10 +2,11 @@
 // send a CONNECT. The hub must refuse them from the fixed header (and the CONNECT timeout), its memory
 // must stay flat, and a well-behaved agent beside them must keep landing every point.
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { bystanderProblems, startBystander } from '../harness/bystander.ts';
-import { metricValue, openRaw, rssMiB, streamPartialConnect, tryConnect } from '../harness/raw-mqtt.ts';
+import { bystanderProblems, startBystander } from '../../testkit/bystander.ts';
+import { metricValue, openRaw, rssMiB, streamPartialConnect, tryConnect } from '../../testkit/raw-mqtt.ts';
 import { agentIdentity } from '../../protocol/index.ts';
-import { startStack, waitUntil, type Stack } from '../harness/stack.ts';
+import { startStack, type Stack } from '../../testkit/stack.ts';
+import { waitUntil } from '../../testkit/wait.ts';
 
 let stack: Stack;
 beforeAll(async () => {

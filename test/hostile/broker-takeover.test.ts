@@ -5,10 +5,11 @@ import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { hashToken, generateToken } from '../../hub/agents/token.ts';
 import { agentIdentity, telemetryTopic } from '../../protocol/index.ts';
-import { bystanderProblems, startBystander } from '../harness/bystander.ts';
-import { connectAs, endClient, publishQos1 } from '../harness/mqtt-client.ts';
-import { connectOnce, metricValue } from '../harness/raw-mqtt.ts';
-import { startStack, waitUntil, type Stack } from '../harness/stack.ts';
+import { bystanderProblems, startBystander } from '../../testkit/bystander.ts';
+import { connectAs, endClient, publishQos1 } from '../../testkit/mqtt-client.ts';
+import { connectOnce, metricValue } from '../../testkit/raw-mqtt.ts';
+import { startStack, type Stack } from '../../testkit/stack.ts';
+import { waitUntil } from '../../testkit/wait.ts';
 
 const BAN_MS = 4000;
 const serviceTokens = { 'node-red': generateToken(), node: generateToken() };

@@ -3,9 +3,9 @@
 // agent beside the prober keeps landing every point.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { agentIdentity } from '../../protocol/index.ts';
-import { bystanderProblems, startBystander } from '../harness/bystander.ts';
-import { connectOnce, median } from '../harness/raw-mqtt.ts';
-import { startStack, type Stack } from '../harness/stack.ts';
+import { bystanderProblems, startBystander } from '../../testkit/bystander.ts';
+import { connectOnce, median } from '../../testkit/raw-mqtt.ts';
+import { startStack, type Stack } from '../../testkit/stack.ts';
 
 let stack: Stack;
 beforeAll(async () => {

@@ -4,9 +4,9 @@
 // today: dropped and counted), and the agent's bytes budget holds then refuses the flood.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { telemetryTopic, type Batch } from '../../protocol/index.ts';
-import { bystanderProblems, startBystander } from '../harness/bystander.ts';
-import { startStack, type Stack } from '../harness/stack.ts';
-import { BYSTANDER_P99_MS, figures, hubRssMiB, metricWithLabel, publishAll } from './contract-kit.ts';
+import { bystanderProblems, startBystander } from '../../testkit/bystander.ts';
+import { startStack, type Stack } from '../../testkit/stack.ts';
+import { BYSTANDER_P99_MS, figures, hubRssMiB, metricWithLabel, publishAll } from '../../testkit/contract-kit.ts';
 
 let stack: Stack;
 beforeAll(async () => {

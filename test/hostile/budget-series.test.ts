@@ -4,9 +4,9 @@
 // series past the budget (counted, in /api/sites), and another agent's new targets are stored.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { telemetryTopic, type Batch } from '../../protocol/index.ts';
-import { bystanderProblems, startBystander } from '../harness/bystander.ts';
-import { startStack, type Stack } from '../harness/stack.ts';
-import { agentView, BYSTANDER_P99_MS, figures, metricWithLabel, publishAll, queryCount } from './contract-kit.ts';
+import { bystanderProblems, startBystander } from '../../testkit/bystander.ts';
+import { startStack, type Stack } from '../../testkit/stack.ts';
+import { agentView, BYSTANDER_P99_MS, figures, metricWithLabel, publishAll, queryCount } from '../../testkit/contract-kit.ts';
 
 let stack: Stack;
 beforeAll(async () => {

@@ -4,11 +4,12 @@
 // batches are refused before the ack, and a full spool refuses rather than evicts, so every
 // acknowledged bystander batch is in InfluxDB once it is back.
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { InfluxdProcess } from '../../scripts/lib/influxd-process.ts';
+import { InfluxdProcess } from '../../testkit/influxd.ts';
 import { telemetryTopic, type Batch } from '../../protocol/index.ts';
-import { bystanderProblems, startBystander } from '../harness/bystander.ts';
-import { startStack, waitUntil, type Stack } from '../harness/stack.ts';
-import { BYSTANDER_P99_MS, figures, metricWithLabel, publishAll } from './contract-kit.ts';
+import { bystanderProblems, startBystander } from '../../testkit/bystander.ts';
+import { startStack, type Stack } from '../../testkit/stack.ts';
+import { waitUntil } from '../../testkit/wait.ts';
+import { BYSTANDER_P99_MS, figures, metricWithLabel, publishAll } from '../../testkit/contract-kit.ts';
 
 let stack: Stack;
 beforeAll(async () => {

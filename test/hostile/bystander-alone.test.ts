@@ -1,8 +1,8 @@
 // The hostile-agent suite's baseline: the bystander alone, so that a failing attack test can be told
 // apart from a bystander that fails on its own.
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { startStack, type Stack } from '../harness/stack.ts';
-import { bystanderProblems, startBystander } from '../harness/bystander.ts';
+import { startStack, type Stack } from '../../testkit/stack.ts';
+import { bystanderProblems, startBystander } from '../../testkit/bystander.ts';
 
 let stack: Stack;
 beforeAll(async () => {

@@ -1,11 +1,11 @@
 // The agent data contract matches what the edge writes, exactly: the simulators' output (the office
 // model over a week, the flood mode, both over a real broker) and every built-in Modbus register map
-// pass checkAgentPoint. Every collector's own test checks its readings too (edge/testing/recording-accumulator.ts).
+// pass checkAgentPoint. Every collector's own test checks its readings too (testkit/recording-accumulator.ts).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Simulator } from '../../edge/simulator.ts';
 import { SimOffice } from '../../edge/sim-office.ts';
 import { MODBUS_PROFILES } from '../../edge/modbus/profiles.ts';
-import { TestBroker } from '../../edge/testing/test-broker.ts';
+import { TestBroker } from '../../testkit/test-broker.ts';
 import { agentFieldType, batchSchema, checkAgentPoint, MEASUREMENTS, type Point } from '../../protocol/index.ts';
 
 const agents = [

@@ -5,9 +5,9 @@
 // site's `host` points for those days are stored, and no shard is created for the future.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { telemetryTopic, type Batch } from '../../protocol/index.ts';
-import { bystanderProblems, startBystander } from '../harness/bystander.ts';
-import { startStack, type Stack } from '../harness/stack.ts';
-import { agentView, BYSTANDER_P99_MS, figures, metricWithLabel, publishAll, queryCount, queryRows } from './contract-kit.ts';
+import { bystanderProblems, startBystander } from '../../testkit/bystander.ts';
+import { startStack, type Stack } from '../../testkit/stack.ts';
+import { agentView, BYSTANDER_P99_MS, figures, metricWithLabel, publishAll, queryCount, queryRows } from '../../testkit/contract-kit.ts';
 
 let stack: Stack;
 beforeAll(async () => {

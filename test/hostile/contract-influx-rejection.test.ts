@@ -7,9 +7,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { telemetryTopic, type Batch } from '../../protocol/index.ts';
-import { bystanderProblems, startBystander } from '../harness/bystander.ts';
-import { startStack, waitUntil, type Stack } from '../harness/stack.ts';
-import { agentView, BYSTANDER_P99_MS, figures, metricWithLabel, publishAll } from './contract-kit.ts';
+import { bystanderProblems, startBystander } from '../../testkit/bystander.ts';
+import { startStack, type Stack } from '../../testkit/stack.ts';
+import { waitUntil } from '../../testkit/wait.ts';
+import { agentView, BYSTANDER_P99_MS, figures, metricWithLabel, publishAll } from '../../testkit/contract-kit.ts';
 
 let stack: Stack;
 beforeAll(async () => {

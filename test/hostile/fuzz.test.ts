@@ -5,10 +5,10 @@
 // is stored under another site, and the bystander lands every point with its PUBACK p99.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyContract, decodeBatch, decodeCommand, decodeStatus, parseAgentIdentity, parseTopic } from '../../protocol/index.ts';
-import { bystanderProblems, startBystander } from '../harness/bystander.ts';
-import { startStack, type Stack } from '../harness/stack.ts';
-import { BYSTANDER_P99_MS, figures, hubRssMiB, publishAll } from './contract-kit.ts';
-import { hostilePayload, hostileTopic, Rng } from './fuzz-gen.ts';
+import { bystanderProblems, startBystander } from '../../testkit/bystander.ts';
+import { startStack, type Stack } from '../../testkit/stack.ts';
+import { BYSTANDER_P99_MS, figures, hubRssMiB, publishAll } from '../../testkit/contract-kit.ts';
+import { hostilePayload, hostileTopic, Rng } from '../../testkit/fuzz-gen.ts';
 
 const N = 100_000;
 

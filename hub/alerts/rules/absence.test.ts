@@ -11,4 +11,10 @@ describe('absence rule', () => {
     again.restore(r.snapshot(), 10_000_000);
     expect(again.tick(10_000_000 + 1000).map((s) => s.active)).toEqual([false]);
   });
+
+  it('restores only remembered series of the right shape from the state file', () => {
+    const r = absenceRule.create(absenceRule.configSchema.parse({ name: 'silent', type: 'absence', measurement: 'display', after: '5m' }));
+    r.restore([{ site: 'xa-a', instance: 'display=d1', lastSeen: 0 }, { site: 'xa-b', instance: 'display=d1', lastSeen: 'yesterday' }, { site: 'xa-c', instance: 'display=d1', lastSeen: 0, labels: [1] }, null, 7], 1000);
+    expect(r.tick(1000 + 300_001).map((s) => [s.site, s.active])).toEqual([['xa-a', true]]);
+  });
 });

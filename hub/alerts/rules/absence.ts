@@ -4,7 +4,7 @@ import type { HubPoint } from '../../write/sink.ts';
 import { durationSchema } from '../duration.ts';
 import { instanceKey, labelsOf, matchesSelector } from '../selector.ts';
 import type { RuleInstance, RulePlugin, RuleSignal } from '../types.ts';
-import { baseRuleShape, commonOf, render } from './base.ts';
+import { baseRuleShape, commonOf, isLabels, render } from './base.ts';
 import { SeriesMemory } from './series-memory.ts';
 
 export const absenceConfigSchema = z.strictObject({
@@ -23,6 +23,13 @@ interface Series {
   instance: string;
   labels: Record<string, string>;
   lastSeen: number;
+}
+
+/** A remembered series from the state file (labels may be missing in older files). */
+function isSeries(v: unknown): v is Omit<Series, 'labels'> & { labels?: Record<string, string> } {
+  if (typeof v !== 'object' || v === null) return false;
+  const s = v as Record<string, unknown>;
+  return typeof s.site === 'string' && typeof s.instance === 'string' && typeof s.lastSeen === 'number' && isLabels(s.labels);
 }
 
 export const absenceRule: RulePlugin<typeof absenceConfigSchema> = {
@@ -56,10 +63,10 @@ export const absenceRule: RulePlugin<typeof absenceConfigSchema> = {
       snapshot: () => [...series.values()],
       restore(data: unknown, now: number): void {
         if (!Array.isArray(data)) return;
-        for (const raw of data as Series[]) {
-          if (typeof raw?.site !== 'string' || typeof raw.instance !== 'string') continue;
+        for (const raw of data as unknown[]) {
+          if (!isSeries(raw)) continue;
           // The hub was down meanwhile: staleness counts from its start, not from before.
-          series.set(raw.site, `${raw.site}|${raw.instance}`, { ...raw, labels: raw.labels ?? {}, lastSeen: Math.max(now, raw.lastSeen) });
+          series.set(raw.site, `${raw.site}|${raw.instance}`, { site: raw.site, instance: raw.instance, labels: raw.labels ?? {}, lastSeen: Math.max(now, raw.lastSeen) });
         }
       },
       seriesRefused: () => series.refused,

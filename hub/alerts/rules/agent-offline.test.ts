@@ -11,4 +11,10 @@ describe('agent-offline rule', () => {
     expect(r.onPoint(status(true), 1000).map((s) => s.active)).toEqual([false]);
     expect(r.tick(1000 + 600_001).map((s) => s.active)).toEqual([true]);
   });
+
+  it('restores only remembered agents of the right shape from the state file', () => {
+    const r = agentOfflineRule.create(agentOfflineRule.configSchema.parse({ name: 'off', type: 'agent-offline', staleAfter: '10m' }));
+    r.restore([{ site: 'xa-a', agent: 'pi-1', online: true, lastSeen: 0, labels: { agent: 'pi-1' } }, { site: 'xa-b', agent: 'pi-1', online: 'yes', lastSeen: 0 }, { site: 'xa-c', agent: 'pi-1', online: true }], 1000);
+    expect(r.tick(1000 + 600_001).map((s) => [s.site, s.active, s.labels.agent])).toEqual([['xa-a', true, 'pi-1']]);
+  });
 });

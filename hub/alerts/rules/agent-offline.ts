@@ -4,7 +4,7 @@ import type { HubPoint } from '../../write/sink.ts';
 import { durationSchema } from '../duration.ts';
 import { matchesSelector } from '../selector.ts';
 import type { RuleInstance, RulePlugin, RuleSignal } from '../types.ts';
-import { baseRuleShape, commonOf, render } from './base.ts';
+import { baseRuleShape, commonOf, isLabels, render } from './base.ts';
 import { SeriesMemory } from './series-memory.ts';
 
 export const agentOfflineConfigSchema = z.strictObject({
@@ -26,6 +26,13 @@ interface AgentSeen {
   labels: Record<string, string>;
   online: boolean;
   lastSeen: number;
+}
+
+/** A remembered agent from the state file (labels may be missing in older files). */
+function isAgentSeen(v: unknown): v is Omit<AgentSeen, 'labels'> & { labels?: Record<string, string> } {
+  if (typeof v !== 'object' || v === null) return false;
+  const a = v as Record<string, unknown>;
+  return typeof a.site === 'string' && typeof a.agent === 'string' && typeof a.online === 'boolean' && typeof a.lastSeen === 'number' && isLabels(a.labels);
 }
 
 export const agentOfflineRule: RulePlugin<typeof agentOfflineConfigSchema> = {
@@ -69,9 +76,9 @@ export const agentOfflineRule: RulePlugin<typeof agentOfflineConfigSchema> = {
       snapshot: () => [...agents.values()],
       restore(data: unknown, now: number): void {
         if (!Array.isArray(data)) return;
-        for (const raw of data as AgentSeen[]) {
-          if (typeof raw?.site !== 'string' || typeof raw.agent !== 'string') continue;
-          agents.set(raw.site, `${raw.site}/${raw.agent}`, { ...raw, labels: raw.labels ?? {}, lastSeen: Math.max(now, raw.lastSeen) });
+        for (const raw of data as unknown[]) {
+          if (!isAgentSeen(raw)) continue;
+          agents.set(raw.site, `${raw.site}/${raw.agent}`, { site: raw.site, agent: raw.agent, online: raw.online, labels: raw.labels ?? {}, lastSeen: Math.max(now, raw.lastSeen) });
         }
       },
       seriesRefused: () => agents.refused,

@@ -42,3 +42,8 @@ export function fmt(v: number | undefined): string {
   if (v === undefined) return '?';
   return Number.isInteger(v) ? String(v) : v.toFixed(2);
 }
+
+/** Labels restored from the state file: absent, or a map of strings. */
+export function isLabels(v: unknown): v is Record<string, string> | undefined {
+  return v === undefined || (typeof v === 'object' && v !== null && !Array.isArray(v) && Object.values(v).every((x) => typeof x === 'string'));
+}
