@@ -33,7 +33,7 @@ export const DASHBOARDS = {
 export const BLIND_AFTER = '5m';
 /** How far back an alert's last state is looked for (an alert can stay open for days). */
 export const ALERT_LOOKBACK = '30d';
-/** Retention policies written by hub/influx-schema.ts. */
+/** Retention policies written by hub/storage/influx-schema.ts. */
 export const RP = { rollup1m: 'rollup_1m', rollup1h: 'rollup_1h', meta: 'meta' } as const;
 
 // ---- InfluxQL selectors: one helper each --------------------------------------------------------
@@ -121,7 +121,7 @@ export function backfillingSitesSubquery(): string {
   return subquery({ fields: [agg('last', 'backlog_depth', 'depth')], from: 'delivery', where: [recentFilter()], groupBy: ['site'] });
 }
 
-/** Every registry site (hub/influx-schema.ts writes site_info): one row per site, column `name` (lat/lon may be absent). */
+/** Every registry site (hub/storage/influx-schema.ts writes site_info): one row per site, column `name` (lat/lon may be absent). */
 export function registrySitesSubquery(): string {
   return subquery({ fields: [agg('last', 'name', 'name')], from: 'site_info', rp: RP.meta, groupBy: ['site'] });
 }

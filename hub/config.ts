@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { readYamlFile as readYamlDocument, YamlConfigError } from '../common/yaml-config.ts';
 import { LIMITS, MAX_TOPIC_DEPTH, describeIssues } from '../protocol/index.ts';
 import { durationSchema as msDurationSchema } from './alerts/duration.ts';
-import { serviceAccountSchema } from './alerts/service-accounts.ts';
+import { serviceAccountSchema } from './auth/service-accounts.ts';
 import { deepFreeze, type DeepReadonly } from './deep-freeze.ts';
 import { HubError } from './errors.ts';
 import { defaultRegistryPath } from './state-dir.ts';
@@ -77,7 +77,7 @@ const limitsSchema = z.strictObject({
   maxPastMs: z.int().min(60_000).optional(),
 });
 
-/** Per-agent budgets (hub/budgets.ts): each hit is counted in /metrics and shown in the agent's /api/sites entry. */
+/** Per-agent budgets (hub/accept/budgets.ts): each hit is counted in /metrics and shown in the agent's /api/sites entry. */
 const budgetsSchema = z.strictObject({
   /** Points per second per agent (token bucket); past it the PUBACK is held, past `maxHoldMs` the publish is refused unacknowledged. */
   pointsPerS: z.number().positive().default(5000),

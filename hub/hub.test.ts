@@ -8,8 +8,8 @@ import { InfluxdProcess } from '../testkit/influxd.ts';
 import { agentIdentity, cmdFilter, cmdTopic, statusTopic, telemetryTopic, type Batch } from '../protocol/index.ts';
 import { parseHubConfig } from './config.ts';
 import { Hub } from './hub.ts';
-import type { Site } from './registry.ts';
-import { generateToken, hashToken } from './token.ts';
+import type { Site } from './agents/registry.ts';
+import { generateToken, hashToken } from './agents/token.ts';
 
 const DB = 'ioc';
 const T0 = Math.floor(Date.now() / 3_600_000) * 3_600_000 - 3_600_000; // an hour ago, whole hour: inside the retention window
@@ -148,7 +148,7 @@ describe('hub ingest over MQTT', () => {
 
   it('acks, counts and drops malformed payloads while a good publisher keeps landing', async () => {
     const seen: string[] = [];
-    await new Promise<void>((resolve) => hub.broker.aedes.subscribe('ioc/v1/xa-a/pi-2/telemetry', (p, cb) => (seen.push(String(p.payload)), cb()), resolve));
+    await hub.broker.subscribe('ioc/v1/xa-a/pi-2/telemetry', (_topic, payload) => seen.push(String(payload)));
     const bad = await connect('xa-a', 'pi-2');
     const good = await connect('xa-b', 'pi-1');
     const topic = telemetryTopic('xa-a', 'pi-2');

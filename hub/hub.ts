@@ -1,29 +1,29 @@
-// The hub: registry, InfluxDB sink, ingest, MQTT broker and HTTP API wired together with idempotent start/stop.
+// The hub's composition root. `build()` wires the parts along the path a point travels (hub/README.md): broker →
+// accept → write (ingest → spool → InfluxDB) → alerts, beside the registry, the agents' state and the HTTP API;
+// `start()` builds, then listens; `stop()` closes in reverse order. Idempotent start/stop.
 import { dirname, join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { Logger } from 'pino';
-import { parseAgentIdentity } from '../protocol/index.ts';
-import { AgentStateTable } from './agent-state.ts';
+import { AcceptPath } from './accept/accept-path.ts';
+import { AgentStateTable } from './agents/agent-state.ts';
+import { PointsToday } from './agents/points-today.ts';
+import { Registry, type RegistryOptions } from './agents/registry.ts';
 import type { AlertEngine } from './alerts/engine.ts';
 import { alertHttpPlugin, apiAccess, createAlertEngine, loadAlertRules, serviceAccounts } from './alerts/hub-alerts.ts';
-import { ServiceBrokerPolicy } from './alerts/service-accounts.ts';
-import { fullJitterDelay } from '../common/backoff.ts';
-import { packetLimitAfterAuth } from './broker-guard.ts';
-import { BrokerPolicy } from './broker-policy.ts';
-import { MqttBroker } from './broker.ts';
+import { ServiceBrokerPolicy } from './auth/service-accounts.ts';
+import { packetLimitAfterAuth } from './broker/broker-guard.ts';
+import { MqttBroker } from './broker/broker.ts';
 import type { HubConfig } from './config.ts';
-import { buildHttp, type HubHttp } from './http.ts';
-import { writeSiteInfo } from './influx-schema.ts';
-import { InfluxSink } from './influx-sink.ts';
-import { Ingest } from './ingest.ts';
+import { buildHttp, type HubHttp } from './http/http.ts';
 import { silentLogger } from './logger.ts';
 import { HubMetrics } from './metrics.ts';
-import { PointsToday } from './points-today.ts';
-import { Registry, type RegistryOptions } from './registry.ts';
-import { SpoolingSink } from './spool.ts';
-import { parseRejection, type HubPoint, type Sink, type SinkError } from './sink.ts';
-import { RateLimitedLog } from '../common/rate-limited-log.ts';
-import { statusWatcher } from './status-watch.ts';
+import { DatabaseSetup } from './storage/database-setup.ts';
+import { InfluxSink } from './write/influx-sink.ts';
+import { Ingest } from './write/ingest.ts';
+import { countWrittenPerSite, influxRejectionHandler } from './write/outcomes.ts';
+import type { HubPoint, Sink } from './write/sink.ts';
+import { SpoolingSink } from './write/spool.ts';
+import { writePath } from './write/write-path.ts';
 
 export interface HubOptions {
   logger?: Logger;
@@ -47,14 +47,15 @@ export interface HubStats {
   writeErrors: number;
 }
 
-interface Running {
+/** Every part of a built hub; nothing listens yet. */
+interface Parts {
   registry: Registry;
-  influx: InfluxSink;
+  database: DatabaseSetup;
   ingest: Ingest;
+  spool: SpoolingSink | undefined;
   broker: MqttBroker;
-  http: HubHttp;
-  httpPort: number;
   alerts: AlertEngine;
+  http: HubHttp;
 }
 
 export class Hub {
@@ -62,78 +63,71 @@ export class Hub {
   readonly agentState = new AgentStateTable();
   private readonly pointsToday = new PointsToday();
   private readonly log: Logger;
-  private running: Running | undefined;
+  private running: { parts: Parts; httpPort: number } | undefined;
   private starting: Promise<void> | undefined;
   private stopping: Promise<void> | undefined;
-  private setupTimer: NodeJS.Timeout | undefined;
-  private spool: SpoolingSink | undefined;
-  private alertEngine: AlertEngine | undefined;
-  private readonly rejectLog: RateLimitedLog;
 
   constructor(
     readonly config: HubConfig,
     private readonly opts: HubOptions = {},
   ) {
     this.log = (opts.logger ?? silentLogger()).child({ component: 'hub' });
-    this.rejectLog = new RateLimitedLog(this.log, 60_000);
   }
 
-  start(): Promise<void> {
-    this.starting ??= this.doStart();
-    return this.starting;
-  }
-
-  private async doStart(): Promise<void> {
-    const { config } = this;
+  /** Wires the parts: reads the rules and the registry, builds the broker and the HTTP API, opens no port. */
+  private async build(): Promise<Parts> {
+    const { config, metrics, agentState } = this;
     const logger = this.opts.logger ?? silentLogger();
     const alertRules = loadAlertRules(config);
     const services = serviceAccounts(config);
     const registry = await Registry.open(config.registry.path, this.opts.registry);
     const influx = new InfluxSink({ ...config.influx, logger });
+    const onRejected = influxRejectionHandler({ metrics, agentState, log: this.log });
+    const spool = this.opts.sink === undefined ? this.openSpool(influx, logger, onRejected) : undefined;
+    // The alert engine stores its points through the write path, and is fed what that path wrote.
+    const written: ((points: readonly HubPoint[]) => void)[] = [(points) => countWrittenPerSite(points, this.pointsToday)];
     const ingest = new Ingest({
-      sink: this.opts.sink ?? this.openSpool(influx, logger),
-      metrics: this.metrics,
+      sink: this.opts.sink ?? spool ?? influx,
+      metrics,
       logger,
       batchSize: config.influx.batchSize,
       flushIntervalMs: config.influx.flushIntervalMs,
       maxInflightWrites: config.influx.maxInflightWrites,
       maxPendingPoints: config.limits.maxPendingPoints,
       maxPendingPointsPerKey: config.budgets.pendingPointsPerAgent,
-      onRejected: (points, err) => this.onInfluxRejected(points, err),
+      onRejected,
       onWritten: (points) => {
-        this.countWritten(points);
-        this.alertEngine?.onPoints(points); // the engine sees what is stored, agent status points included
+        for (const listener of written) listener(points);
       },
     });
-    this.ensureDatabase(influx, 0, registry);
-    const policy = new BrokerPolicy({
+    const write = writePath(ingest);
+    const accept = new AcceptPath({
       registry,
-      ingest,
-      agentState: this.agentState,
-      metrics: this.metrics,
+      write,
+      agentState,
+      metrics,
       limits: { ...config.limits, maxPastMs: config.limits.maxPastMs ?? retentionMs(config.influx.retention) },
       budgets: config.budgets,
-      spoolBytesOf: (key) => this.spool?.agentBytes(key) ?? 0,
+      spoolBytesOf: (key) => spool?.agentBytes(key) ?? 0,
       logger,
     });
-    const broker = await MqttBroker.start({
-      policy: new ServiceBrokerPolicy(policy, services, logger),
+    const broker = await MqttBroker.create({
+      policy: new ServiceBrokerPolicy(accept, services, logger),
       logger,
       listen: config.mqtt,
       maxTopicLevels: Math.max(config.limits.maxTopicDepth, 8),
-      metrics: this.metrics,
+      metrics,
       connectTimeoutMs: config.mqtt.connectTimeoutMs,
       guard: { ...config.mqtt, maxPacketBytes: packetLimitAfterAuth(config.limits.maxPayloadBytes), takeoverIdleMs: config.mqtt.takeoverIdleMs },
+      onConnection: (client, connected) => accept.connectionChanged(client, connected),
     });
-    this.watchBroker(broker, registry, ingest, policy);
-    const alerts = createAlertEngine({ config, rules: alertRules, broker, ingest, logger, metrics: this.metrics });
+    const alerts = createAlertEngine({ config, rules: alertRules, broker, write, logger, metrics });
+    written.push((points) => alerts.onPoints(points)); // the engine sees what is stored, agent status points included
     const access = apiAccess(config, services);
-    await alerts.start();
-    this.alertEngine = alerts;
     const http = buildHttp({
-      metrics: this.metrics,
+      metrics,
       registry,
-      agentState: this.agentState,
+      agentState,
       pointsToday: this.pointsToday,
       influxUp: () => influx.ping(),
       brokerUp: () => broker.up,
@@ -143,51 +137,41 @@ export class Hub {
       audit: access.audit,
       plugins: [alertHttpPlugin(alerts, access, config, logger)],
     });
+    const database = new DatabaseSetup({ influx, conn: config.influx, sites: () => registry.listSites(), log: this.log });
     this.addGauges(broker, ingest);
+    return { registry, database, ingest, spool, broker, alerts, http };
+  }
+
+  /** Builds, then starts the parts and opens the MQTT and HTTP ports. */
+  start(): Promise<void> {
+    this.starting ??= this.doStart();
+    return this.starting;
+  }
+
+  private async doStart(): Promise<void> {
+    const parts = await this.build();
+    const { config } = this;
     let httpPort: number;
+    let alertsStarted = false;
     try {
-      await http.listen({ host: config.http.host, port: config.http.port });
-      const addr = http.server.address();
+      parts.database.start();
+      await parts.alerts.start(); // before the first point can arrive: the engine sees every stored one
+      alertsStarted = true;
+      await parts.broker.listen();
+      await parts.http.listen({ host: config.http.host, port: config.http.port });
+      const addr = parts.http.server.address();
       httpPort = addr !== null && typeof addr === 'object' ? addr.port : config.http.port;
     } catch (err: unknown) {
-      await broker.close();
-      await ingest.stop();
-      await alerts.stop();
+      await this.closeParts(parts, alertsStarted);
       throw err;
     }
-    this.running = { registry, influx, ingest, broker, http, httpPort, alerts };
-    this.log.info({ mqttPort: broker.port, tlsPort: broker.tlsPort, httpPort }, 'hub started');
-  }
-
-  /** Creates the database in the background until InfluxDB answers: the hub starts even while it is down. */
-  private ensureDatabase(influx: InfluxSink, attempt: number, registry: Registry): void {
-    // site_info (names, coordinates) lets the walls' geomap join the registry; written once the database exists.
-    influx.ensureDatabase().then(() => writeSiteInfo(this.config.influx, registry.listSites())).then(
-      () => undefined,
-      (err: unknown) => {
-        if (this.stopping !== undefined) return;
-        const delay = fullJitterDelay(attempt, { minMs: 500, maxMs: 30_000 });
-        this.log.warn({ err, attempt, retryInMs: delay }, 'InfluxDB setup failed; retrying');
-        this.setupTimer = setTimeout(() => this.ensureDatabase(influx, attempt + 1, registry), delay);
-      },
-    );
-  }
-
-  private watchBroker(broker: MqttBroker, registry: Registry, ingest: Ingest, policy: BrokerPolicy): void {
-    broker.aedes.on('publish', statusWatcher({ registry, ingest, agentState: this.agentState, logger: this.opts.logger ?? silentLogger() }));
-    const track = (connected: boolean) => (client: { id: string }) => {
-      const id = parseAgentIdentity(client.id);
-      if (id !== null) this.agentState.setConnected(id.site, id.agent, connected, Date.now());
-    };
-    broker.aedes.on('client', (client) => {
-      if (policy.identityOf(client) !== undefined) track(true)(client);
-    });
-    broker.aedes.on('clientDisconnect', track(false));
+    this.running = { parts, httpPort };
+    this.log.info({ mqttPort: parts.broker.port, tlsPort: parts.broker.tlsPort, httpPort }, 'hub started');
   }
 
   /** InfluxDB behind the durable spool: a batch is acknowledged once it is in one or the other. */
-  private openSpool(influx: InfluxSink, logger: Logger): SpoolingSink {
-    const { config } = this;
+  private openSpool(influx: InfluxSink, logger: Logger, onRejected: ReturnType<typeof influxRejectionHandler>): SpoolingSink {
+    const { config, metrics } = this;
     const spool = SpoolingSink.open({
       dir: config.spool.dir ?? join(dirname(config.registry.path), 'spool'),
       target: influx,
@@ -195,13 +179,12 @@ export class Hub {
       fsyncIntervalMs: config.spool.fsyncIntervalMs,
       drainBatchPoints: config.influx.batchSize,
       logger,
-      onRejected: (points, err) => this.onInfluxRejected(points, err),
+      onRejected,
     });
-    this.spool = spool;
-    this.metrics.addGauge({ name: 'ioc_hub_spool_depth', help: 'Batches in the durable spool, waiting for InfluxDB', read: () => spool.depth });
-    this.metrics.addGauge({ name: 'ioc_hub_spool_bytes', help: 'Bytes of the batches in the spool', read: () => spool.bytes });
-    this.metrics.addGauge({ name: 'ioc_hub_spool_oldest_age_seconds', help: 'Age of the oldest spooled batch', read: () => Math.round(spool.oldestAgeMs() / 1000) });
-    this.metrics.addGauge({ name: 'ioc_hub_spool_dropped_total', help: 'Spooled batches dropped because the spool was full (since the spool began)', read: () => spool.droppedTotal });
+    metrics.addGauge({ name: 'ioc_hub_spool_depth', help: 'Batches in the durable spool, waiting for InfluxDB', read: () => spool.depth });
+    metrics.addGauge({ name: 'ioc_hub_spool_bytes', help: 'Bytes of the batches in the spool', read: () => spool.bytes });
+    metrics.addGauge({ name: 'ioc_hub_spool_oldest_age_seconds', help: 'Age of the oldest spooled batch', read: () => Math.round(spool.oldestAgeMs() / 1000) });
+    metrics.addGauge({ name: 'ioc_hub_spool_dropped_total', help: 'Spooled batches dropped because the spool was full (since the spool began)', read: () => spool.droppedTotal });
     return spool;
   }
 
@@ -215,39 +198,6 @@ export class Hub {
     this.metrics.addGauge({ name: 'ioc_hub_agents_clock_problem', help: 'Agents with readings refused for their time in the last 10 minutes', read: () => this.agentState.clockProblemCount(Date.now()) });
   }
 
-  /**
-   * InfluxDB refused points of a batch for good (HTTP 400) after it was acknowledged: an alarm, never a
-   * silent drop. Counted by reason, logged, and charged to the agents whose points it held (their
-   * /api/sites entry): those of the named measurement when InfluxDB names one.
-   */
-  private onInfluxRejected(points: readonly HubPoint[], err: SinkError): void {
-    const rejection = err.rejection ?? parseRejection(err.message);
-    const named = rejection.measurement === undefined ? points : points.filter((p) => p.measurement === rejection.measurement);
-    const culprits = named.length > 0 ? named : points;
-    this.metrics.influxRejected.inc(rejection.dropped ?? culprits.length, rejection.reason);
-    const byAgent = new Map<string, { site: string; agent: string; n: number }>();
-    for (const p of culprits) {
-      const { site, agent } = p.tags;
-      if (site === undefined || agent === undefined) continue;
-      const k = `${site}/${agent}`;
-      const e = byAgent.get(k) ?? { site, agent, n: 0 };
-      e.n++;
-      byAgent.set(k, e);
-    }
-    const now = Date.now();
-    for (const e of byAgent.values()) this.agentState.recordInfluxRejected(e.site, e.agent, e.n, rejection.reason, now);
-    this.rejectLog.warn(`influx-rejected:${rejection.reason}`, { reason: rejection.reason, measurement: rejection.measurement, dropped: rejection.dropped, agents: [...byAgent.keys()].slice(0, 10), err: err.message.slice(0, 500) }, 'InfluxDB refused acknowledged points');
-  }
-
-  private countWritten(points: readonly HubPoint[]): void {
-    const bySite = new Map<string, number>();
-    for (const p of points) {
-      const site = p.tags.site;
-      if (site !== undefined && p.measurement !== 'agent') bySite.set(site, (bySite.get(site) ?? 0) + 1);
-    }
-    for (const [site, n] of bySite) this.pointsToday.add(site, n);
-  }
-
   /** Stops accepting, closes the broker and its clients, writes what is pending, closes HTTP. Idempotent. */
   stop(): Promise<void> {
     this.stopping ??= this.doStop();
@@ -256,20 +206,27 @@ export class Hub {
 
   private async doStop(): Promise<void> {
     await this.starting?.catch(() => undefined);
-    if (this.setupTimer !== undefined) clearTimeout(this.setupTimer);
-    const r = this.running;
-    if (r === undefined) return;
-    await r.broker.close();
-    await r.ingest.stop();
-    await this.spool?.close();
-    await r.alerts.stop();
-    await r.http.close();
+    if (this.running === undefined) return;
+    await this.closeParts(this.running.parts, true);
     this.log.info({}, 'hub stopped');
   }
 
-  private get live(): Running {
+  /**
+   * In reverse order of the path: no new publishes, then what is pending is written, then alerts and HTTP.
+   * An engine that never started is not stopped (stopping saves its state, which it never loaded).
+   */
+  private async closeParts(parts: Parts, alertsStarted: boolean): Promise<void> {
+    parts.database.stop();
+    await parts.broker.close();
+    await parts.ingest.stop();
+    await parts.spool?.close();
+    if (alertsStarted) await parts.alerts.stop();
+    await parts.http.close();
+  }
+
+  private get live(): Parts {
     if (this.running === undefined) throw new Error('hub not started');
-    return this.running;
+    return this.running.parts;
   }
 
   get mqttPort(): number {
@@ -281,7 +238,8 @@ export class Hub {
   }
 
   get httpPort(): number {
-    return this.live.httpPort;
+    if (this.running === undefined) throw new Error('hub not started');
+    return this.running.httpPort;
   }
 
   get registry(): Registry {
@@ -303,7 +261,7 @@ export class Hub {
   stats(): HubStats {
     const m = this.metrics;
     return {
-      connectedClients: this.running?.broker.connectedClients ?? 0,
+      connectedClients: this.running?.parts.broker.connectedClients ?? 0,
       agentsOnline: this.agentState.onlineCount(),
       pointsReceived: m.pointsReceived.get(),
       pointsWritten: m.pointsWritten.get(),
@@ -311,7 +269,7 @@ export class Hub {
       batchesRejected: m.batchesRejected.total(),
       publishDenied: m.publishDenied.get(),
       authFailures: m.authFailures.get(),
-      pendingPoints: this.running?.ingest.pendingPoints ?? 0,
+      pendingPoints: this.running?.parts.ingest.pendingPoints ?? 0,
       writeErrors: m.writeErrors.get(),
     };
   }

@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateToken, hashToken } from '../hub/token.ts';
+import { generateToken, hashToken } from '../hub/agents/token.ts';
 import { agentIdentity, telemetryTopic, type AlertRecord, type Batch } from '../protocol/index.ts';
 import { connectAs, endClient, publishQos1 } from '../testkit/mqtt-client.ts';
 import { startStack, type Stack } from '../testkit/stack.ts';

@@ -9,12 +9,12 @@ import { GENERATED_DIR } from '../dashboards/generate.ts';
 import { interpolateInfluxQL } from '../dashboards/grafana-macros.ts';
 import { Simulator } from '../edge/simulator.ts';
 import { SimOffice } from '../edge/sim-office.ts';
-import { backfillRollups, influxClient } from '../hub/influx-schema.ts';
+import { backfillRollups, influxClient } from '../hub/storage/influx-schema.ts';
 import { eventTopic, telemetryTopic, type Point } from '../protocol/index.ts';
 import { connectAs, endClient, publishQos1 } from '../testkit/mqtt-client.ts';
 import { COMMUNES_CSV, PROVINCE, startStack, type AgentCredentials, type Stack } from '../testkit/stack.ts';
 import { waitUntil } from '../testkit/wait.ts';
-import { parseCsv } from '../hub/csv.ts';
+import { parseCsv } from '../hub/agents/csv.ts';
 import type { InfluxSeries } from '../testkit/influxd.ts';
 
 const LIVE_AGENTS = 4;

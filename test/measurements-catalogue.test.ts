@@ -25,7 +25,7 @@ import type { Collector } from '../edge/collectors/types.ts';
 import { silentLogger } from '../edge/logger.ts';
 import { RecordingAccumulator, type Reading } from '../testkit/recording-accumulator.ts';
 import { fieldTypeOf, HUB_TAGS, MEASUREMENTS, type FieldType, type MeasurementSpec } from '../protocol/index.ts';
-import { ROLLUP_MEASUREMENTS } from '../hub/influx-schema.ts';
+import { ROLLUP_MEASUREMENTS } from '../hub/storage/influx-schema.ts';
 import { freePort } from '../testkit/free-port.ts';
 
 const CATALOGUE: Readonly<Record<string, MeasurementSpec>> = MEASUREMENTS;

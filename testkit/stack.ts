@@ -8,7 +8,7 @@ import { freePort } from '../scripts/lib/free-port.ts';
 import { startProgram, type ManagedProcess } from '../scripts/lib/child-process.ts';
 import { importAndEnroll, writeHubConfig, type AgentCredentials, type CommuneSource } from '../scripts/lib/hub-setup.ts';
 import { parsePromText } from '../scripts/lib/prom-text.ts';
-import { generateToken, hashToken } from '../hub/token.ts';
+import { generateToken, hashToken } from '../hub/agents/token.ts';
 import { waitUntil } from './wait.ts';
 
 export { COMMUNES_CSV, LEGACY_COMMUNES, LEGACY_PROVINCE, PROVINCE, sitesImportArgs, type AgentCredentials, type CommuneSource } from '../scripts/lib/hub-setup.ts';

@@ -12,10 +12,10 @@ import { runProgram } from '../../testkit/child-process.ts';
 import { freePort } from '../../testkit/free-port.ts';
 import { parseHubConfig } from '../config.ts';
 import { Hub } from '../hub.ts';
-import type { HubPoint, Sink } from '../sink.ts';
-import { generateToken, hashToken, verifyToken } from '../token.ts';
+import type { HubPoint, Sink } from '../write/sink.ts';
+import { generateToken, hashToken, verifyToken } from '../agents/token.ts';
 import { runAlertCli } from './cli-alerts.ts';
-import { serviceAccountSchema } from './service-accounts.ts';
+import { serviceAccountSchema } from '../auth/service-accounts.ts';
 
 const LOW_SCRYPT = { N: 1024, r: 8, p: 1 };
 const SITE = 'xa-a';

@@ -15,10 +15,10 @@ import {
   type CommandSpec,
   type OptionSpec,
   type OptionValues,
-} from '../cli-help.ts';
+} from '../cli/cli-help.ts';
 import { loadHubConfig } from '../config.ts';
 import { HubError } from '../errors.ts';
-import { generateToken, hashToken } from '../token.ts';
+import { generateToken, hashToken } from '../agents/token.ts';
 import { parseDuration } from './duration.ts';
 import { loadRulesFile } from './rules-file.ts';
 

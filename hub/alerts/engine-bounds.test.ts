@@ -2,7 +2,7 @@
 // site capped with one too-many-series alert, series memory per rule, pagination, silences that are bounded.
 import { describe, expect, it } from 'vitest';
 import type { AlertRecord } from '../../protocol/index.ts';
-import type { HubPoint } from '../sink.ts';
+import type { HubPoint } from '../write/sink.ts';
 import { AlertEngine, TOO_MANY_SERIES, type AlertEngineOptions, type AlertView } from './engine.ts';
 import { parseRulesFile } from './rules-file.ts';
 

@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import type { AlertRecord } from '../../protocol/index.ts';
 import { errorMessage } from '../errors.ts';
 import { silentLogger } from '../logger.ts';
-import type { HubPoint } from '../sink.ts';
+import type { HubPoint } from '../write/sink.ts';
 import { recordOf, type Alert } from './alert.ts';
 import { AlertQueries, type AlertFilter, type AlertPage, type AlertView } from './alert-queries.ts';
 import { AlertTable } from './alert-table.ts';

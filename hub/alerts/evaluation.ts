@@ -3,7 +3,7 @@
 // then each change is announced unless muted).
 import type { Logger } from 'pino';
 import { errorMessage } from '../errors.ts';
-import type { HubPoint } from '../sink.ts';
+import type { HubPoint } from '../write/sink.ts';
 import type { AlertTable } from './alert-table.ts';
 import type { Announcer } from './announcer.ts';
 import type { Grouping } from './grouping.ts';

@@ -2,9 +2,9 @@
 // `alerts:write`), writes `alerts:write`; every write is appended to the audit log before the answer.
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
-import type { AuditLog } from '../audit-log.ts';
+import type { AuditLog } from '../auth/audit-log.ts';
 import { errorMessage } from '../errors.ts';
-import type { ApiAuth } from './api-auth.ts';
+import type { ApiAuth } from '../auth/api-auth.ts';
 import { AlertError } from './errors.ts';
 import type { AlertEngine } from './engine.ts';
 

@@ -1,20 +1,20 @@
-// Wiring of the alert engine into the hub: rules from the config, outputs to the broker and ingest, the HTTP
+// Wiring of the alert engine into the hub: rules from the config, outputs to the broker and the write path, the HTTP
 // routes, the API's access check and audit log, and the engine's metrics.
 import { dirname, join } from 'node:path';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Logger } from 'pino';
-import { AuditLog, auditLogPath } from '../audit-log.ts';
-import type { MqttBroker } from '../broker.ts';
+import { AuditLog, auditLogPath } from '../auth/audit-log.ts';
+import type { HubBroker } from '../broker/broker.ts';
 import type { HubConfig } from '../config.ts';
-import type { Ingest } from '../ingest.ts';
+import type { WritePath } from '../write/write-path.ts';
 import { Counter, type HubMetrics } from '../metrics.ts';
-import { ApiAuth, scryptParamsOf } from './api-auth.ts';
+import { ApiAuth, scryptParamsOf } from '../auth/api-auth.ts';
 import { AlertEngine } from './engine.ts';
 import { alertRoutes } from './http-routes.ts';
 import { LoopDelayMonitor } from './loop-delay.ts';
 import { hubAlertOutputs } from './outputs.ts';
 import { loadRulesFile, parseRulesFile, type RulesFile } from './rules-file.ts';
-import { ServiceAccounts } from './service-accounts.ts';
+import { ServiceAccounts } from '../auth/service-accounts.ts';
 
 /** Reads and validates the rules file (throws E_CONFIG with every problem): call before anything starts. */
 export function loadAlertRules(config: HubConfig): RulesFile {
@@ -70,13 +70,10 @@ class ReadTotal extends Counter {
   }
 }
 
-export function createAlertEngine(opts: { config: HubConfig; rules: RulesFile; broker: MqttBroker; ingest: Pick<Ingest, 'submit'>; logger: Logger; metrics?: HubMetrics }): AlertEngine {
+export function createAlertEngine(opts: { config: HubConfig; rules: RulesFile; broker: Pick<HubBroker, 'publish'>; write: Pick<WritePath, 'submitHubPoints'>; logger: Logger; metrics?: HubMetrics }): AlertEngine {
   const outputs = hubAlertOutputs({
-    publish: (topic, payload, retain) =>
-      new Promise<void>((resolve, reject) => {
-        opts.broker.aedes.publish({ cmd: 'publish', topic, payload: Buffer.from(payload), qos: 1, retain, dup: false }, (err) => (err ? reject(err) : resolve()));
-      }),
-    store: (points) => opts.ingest.submit(points),
+    publish: (topic, payload, retain) => opts.broker.publish(topic, payload, retain),
+    store: (points) => opts.write.submitHubPoints(points),
     logger: opts.logger,
   });
   const a = opts.config.alerts;

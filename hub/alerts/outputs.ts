@@ -3,7 +3,7 @@
 import type { Logger } from 'pino';
 import { alertTopic, type AlertRecord } from '../../protocol/index.ts';
 import { errorMessage } from '../errors.ts';
-import type { HubPoint } from '../sink.ts';
+import type { HubPoint } from '../write/sink.ts';
 import type { AlertOutputs } from './engine-options.ts';
 
 export interface AlertOutputDeps {

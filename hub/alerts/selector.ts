@@ -1,6 +1,6 @@
 // Which points a rule looks at: by measurement, site, area, province and tag values.
 import { z } from 'zod';
-import type { HubPoint } from '../sink.ts';
+import type { HubPoint } from '../write/sink.ts';
 
 export const selectorSchema = z.strictObject({
   sites: z.array(z.string()).optional(),

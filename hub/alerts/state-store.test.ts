@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { AlertRecord } from '../../protocol/index.ts';
 import { createLogger } from '../logger.ts';
-import type { HubPoint } from '../sink.ts';
+import type { HubPoint } from '../write/sink.ts';
 import { AlertEngine } from './engine.ts';
 import { parseRulesFile } from './rules-file.ts';
 import { AlertStateFile, alertStateSchema, type AlertState } from './state-store.ts';

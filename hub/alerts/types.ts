@@ -1,7 +1,7 @@
 // Types shared by the alert engine and its rule plugins.
 import type { z } from 'zod';
 import type { SEVERITIES } from '../../protocol/index.ts';
-import type { HubPoint } from '../sink.ts';
+import type { HubPoint } from '../write/sink.ts';
 
 export type Severity = (typeof SEVERITIES)[number];
 export interface Summary {

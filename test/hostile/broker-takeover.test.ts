@@ -3,7 +3,7 @@
 // banned for a while (and the ban expire), and a well-behaved agent beside them keeps landing every point.
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { hashToken, generateToken } from '../../hub/token.ts';
+import { hashToken, generateToken } from '../../hub/agents/token.ts';
 import { agentIdentity, telemetryTopic } from '../../protocol/index.ts';
 import { bystanderProblems, startBystander } from '../../testkit/bystander.ts';
 import { connectAs, endClient, publishQos1 } from '../../testkit/mqtt-client.ts';

@@ -1,6 +1,6 @@
 // Absence (staleness) rule: no point of a series for longer than `after` (a frozen display, a silent collector).
 import { z } from 'zod';
-import type { HubPoint } from '../../sink.ts';
+import type { HubPoint } from '../../write/sink.ts';
 import { durationSchema } from '../duration.ts';
 import { instanceKey, labelsOf, matchesSelector } from '../selector.ts';
 import type { RuleInstance, RulePlugin, RuleSignal } from '../types.ts';

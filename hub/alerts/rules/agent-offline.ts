@@ -1,6 +1,6 @@
 // Agent offline rule: the agent's status (retained status or last will) says offline, or it went silent.
 import { z } from 'zod';
-import type { HubPoint } from '../../sink.ts';
+import type { HubPoint } from '../../write/sink.ts';
 import { durationSchema } from '../duration.ts';
 import { matchesSelector } from '../selector.ts';
 import type { RuleInstance, RulePlugin, RuleSignal } from '../types.ts';

@@ -1,6 +1,6 @@
 // Change rule: a counter that stopped moving (frozen queue display) or moves too fast (queue out of control).
 import { z } from 'zod';
-import type { HubPoint } from '../../sink.ts';
+import type { HubPoint } from '../../write/sink.ts';
 import { durationSchema } from '../duration.ts';
 import { instanceKey, labelsOf, matchesSelector, numericValue } from '../selector.ts';
 import type { RuleInstance, RulePlugin, RuleSignal } from '../types.ts';

@@ -1,6 +1,6 @@
 // Threshold rule: a field above (or below) a level for a while, clearing at a separate level (hysteresis).
 import { z } from 'zod';
-import type { HubPoint } from '../../sink.ts';
+import type { HubPoint } from '../../write/sink.ts';
 import { instanceKey, labelsOf, matchesSelector, numericValue } from '../selector.ts';
 import type { RuleInstance, RulePlugin, RuleSignal } from '../types.ts';
 import { baseRuleShape, commonOf, fmt, render } from './base.ts';
