@@ -8,55 +8,15 @@
 // Recovery reads every segment, cuts a torn or corrupt tail, applies the ack files, and deletes
 // segments whose records are all resolved. Ack order is free: acks are looked up by id.
 import { ftruncateSync, mkdirSync, openSync, readSync } from 'node:fs';
-import { CodedError } from '../common/errors.ts';
 import { datasync, safeClose, safeUnlink, writeFully } from './files.ts';
 import { GroupCommit } from './group-commit.ts';
 import { encodeRecord, encodeResolution, HEADER, KIND_ACK, KIND_DROP, MAX_RECORD } from './format.ts';
+import { JournalError, type JournalEntryInfo, type JournalOptions, type RecoveryReport } from './types.ts';
 import { createSegment, listSegments, loadDroppedTotal, recoverSegment, saveDroppedTotal, type Meta, type Segment } from './segment.ts';
 
 export { journalBytes } from './files.ts';
 
-export type JournalErrorCode = 'E_JOURNAL_OPEN' | 'E_JOURNAL_WRITE' | 'E_JOURNAL_READ' | 'E_JOURNAL_CLOSED' | 'E_JOURNAL_RECORD';
-
-export class JournalError extends CodedError<JournalErrorCode> {}
-
-export interface JournalOptions {
-  dir: string;
-  /** A segment is closed and a new one started past this size. */
-  segmentBytes: number;
-  /** Bound on the bytes on disk; past it the OLDEST segment is dropped whole and its live records counted. */
-  maxBytes: number;
-  /** Records older than this (append time) are dropped and counted. */
-  maxAgeMs?: number;
-  /** Bound on live records; past it the oldest is dropped and counted. */
-  maxRecords?: number;
-  /** Group commit: fsync at most this long after a write (0 = at the next tick). */
-  fsyncIntervalMs: number;
-  /** …or as soon as this many records/acks are unsynced. */
-  fsyncEveryRecords: number;
-  now?: () => number;
-  /** Told about every drop (count), e.g. to log once per interval. */
-  onDrop?: (count: number, reason: 'bytes' | 'age' | 'count') => void;
-  /** Told about a failed background fsync. */
-  onError?: (err: unknown) => void;
-}
-
-export interface JournalEntryInfo {
-  readonly id: number;
-  /** Append time, epoch ms. */
-  readonly at: number;
-  readonly size: number;
-}
-
-export interface RecoveryReport {
-  segments: number;
-  records: number;
-  live: number;
-  /** Bytes cut from torn or corrupt tails. */
-  truncatedBytes: number;
-  /** Segment files deleted because every record in them was resolved. */
-  deletedSegments: number;
-}
+export { JournalError, type JournalEntryInfo, type JournalErrorCode, type JournalOptions, type RecoveryReport } from './types.ts';
 
 export class Journal {
   private readonly segments: Segment[] = [];
