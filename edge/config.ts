@@ -1,4 +1,5 @@
 // Agent configuration: YAML file + environment overrides, validated once with zod, then frozen.
+import { deepFreeze } from '../common/deep-freeze.ts';
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { readYamlFile, YamlConfigError, type YamlFile } from '../common/yaml-config.ts';
@@ -92,14 +93,6 @@ export class ConfigError extends EdgeError {
   }
 }
 
-export function deepFreeze<T>(value: T): Readonly<T> {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const v of Object.values(value)) deepFreeze(v);
-  }
-  return value;
-}
-
 /** Applies IOC_EDGE_* overrides onto the raw (unvalidated) object. */
 export function applyEnvOverrides(raw: unknown, env: NodeJS.ProcessEnv): unknown {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return raw;
@@ -118,7 +111,8 @@ export function applyEnvOverrides(raw: unknown, env: NodeJS.ProcessEnv): unknown
 export function parseEdgeConfig(raw: unknown, source = '(inline)'): Readonly<EdgeConfig> {
   const parsed = edgeConfigSchema.safeParse(raw);
   if (!parsed.success) throw new ConfigError(issueLines(parsed.error.issues), source, parsed.error);
-  return deepFreeze(parsed.data);
+  deepFreeze(parsed.data);
+  return parsed.data;
 }
 
 export async function loadEdgeConfig(path: string, env: NodeJS.ProcessEnv = process.env): Promise<Readonly<EdgeConfig>> {

@@ -4,7 +4,7 @@ import { readYamlFile as readYamlDocument, YamlConfigError } from '../common/yam
 import { LIMITS, MAX_TOPIC_DEPTH, describeIssues } from '../protocol/index.ts';
 import { durationSchema as msDurationSchema } from './alerts/duration.ts';
 import { serviceAccountSchema } from './auth/service-accounts.ts';
-import { deepFreeze, type DeepReadonly } from './deep-freeze.ts';
+import { deepFreeze, type DeepReadonly } from '../common/deep-freeze.ts';
 import { HubError } from './errors.ts';
 import { defaultRegistryPath } from './state-dir.ts';
 

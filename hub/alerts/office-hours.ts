@@ -1,7 +1,7 @@
 // Office hours per site (Mon–Sat schedules, holidays) in the province's time zone (Asia/Ho_Chi_Minh).
 import { z } from 'zod';
 import { VN_TIME_ZONE } from '../../common/local-day.ts';
-import type { DeepReadonly } from '../deep-freeze.ts';
+import type { DeepReadonly } from '../../common/deep-freeze.ts';
 
 type Day = 'sun' | 'mon' | 'tue' | 'wed' | 'thu' | 'fri' | 'sat';
 

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { readYamlFile, YamlConfigError } from '../../common/yaml-config.ts';
 import { prefixIssues } from '../../common/zod-issues.ts';
 import { SEVERITIES, describeIssues, slugSchema } from '../../protocol/index.ts';
-import { deepFreeze, type DeepReadonly } from '../deep-freeze.ts';
+import { deepFreeze, type DeepReadonly } from '../../common/deep-freeze.ts';
 import { HubError } from '../errors.ts';
 import { durationSchema } from './duration.ts';
 import { officeHoursSchema } from './office-hours.ts';

@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import { ALL_ALERTS_FILTER, slugSchema } from '../../protocol/index.ts';
 import { AuthRefusedError, CONNACK, type BrokerPolicyHooks, type PublishVerdict } from '../broker/broker-hooks.ts';
-import type { DeepReadonly } from '../deep-freeze.ts';
+import type { DeepReadonly } from '../../common/deep-freeze.ts';
 import { HubError } from '../errors.ts';
 import { decoyHash, sha256, verifyToken } from '../agents/token.ts';
 
