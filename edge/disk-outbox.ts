@@ -1,4 +1,5 @@
 // The durable outbox: batches kept in an append-only segmented journal on the SD card until the hub's PUBACK.
+import { errorMessage } from '../common/errors.ts';
 import { join } from 'node:path';
 import { Journal, JournalError, type RecoveryReport } from '../journal/journal.ts';
 import { EdgeError } from './errors.ts';
@@ -83,7 +84,7 @@ export class DiskOutbox implements Outbox {
       });
       box = new DiskOutbox(journal, log);
     } catch (err: unknown) {
-      throw new EdgeError('E_OUTBOX', `cannot open the outbox in ${opts.dir}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+      throw new EdgeError('E_OUTBOX', `cannot open the outbox in ${opts.dir}: ${errorMessage(err)}`, { cause: err });
     }
     const r = box.journal.recovery;
     if (r.records > 0 || r.truncatedBytes > 0) log.info({ ...r, droppedTotal: box.droppedTotal }, 'outbox recovered');
@@ -181,7 +182,7 @@ export class DiskOutbox implements Outbox {
 
 function wrap(err: unknown, what: string): EdgeError {
   const code = err instanceof JournalError ? err.code : undefined;
-  return new EdgeError('E_OUTBOX', `${what}${code === undefined ? '' : ` (${code})`}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  return new EdgeError('E_OUTBOX', `${what}${code === undefined ? '' : ` (${code})`}: ${errorMessage(err)}`, { cause: err });
 }
 
 /** The outbox folder under the agent's dataDir. */

@@ -7,6 +7,7 @@
 // group commit every fsyncIntervalMs or fsyncEveryRecords (a power cut loses at most one interval).
 // Recovery reads every segment, cuts a torn or corrupt tail, applies the ack files, and deletes
 // segments whose records are all resolved. Ack order is free: acks are looked up by id.
+import { errorMessage } from '../common/errors.ts';
 import { ftruncateSync, mkdirSync, openSync, readSync } from 'node:fs';
 import { datasync, safeClose, safeUnlink, writeFully } from './files.ts';
 import { GroupCommit } from './group-commit.ts';
@@ -49,7 +50,7 @@ export class Journal {
     } catch (err: unknown) {
       j.closeFds();
       if (err instanceof JournalError) throw err;
-      throw new JournalError('E_JOURNAL_OPEN', `cannot open journal ${opts.dir}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+      throw new JournalError('E_JOURNAL_OPEN', `cannot open journal ${opts.dir}: ${errorMessage(err)}`, { cause: err });
     }
     return j;
   }

@@ -1,4 +1,5 @@
 // What the Node-RED flows reach through `global.get('ioc')`: Function nodes are glue around these calls.
+import { errorMessage } from '../../common/errors.ts';
 import type { AlertRecord } from '../../protocol/index.ts';
 import { renderConsolePage } from './console-page.ts';
 import { notifyConfigSchema, type NotifyConfig, type NotifyConfigInput } from './notify-config.ts';
@@ -55,7 +56,7 @@ export function createFlowsContext(input: NotifyConfigInput, now: () => number =
       } catch (err: unknown) {
         // The hub is unreachable: show what MQTT told us.
         alerts = policy.active();
-        error = err instanceof Error ? err.message : String(err);
+        error = errorMessage(err);
       }
       return renderConsolePage(alerts, error);
     },

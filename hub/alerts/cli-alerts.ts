@@ -1,4 +1,5 @@
 // `ioc-hub alerts …`, `ioc-hub silences …`, `ioc-hub services token`: the alert API from the command line.
+import { errorMessage } from '../../common/errors.ts';
 import { ALERT_STATES } from '../../protocol/index.ts';
 import {
   CONFIG_OPTION,
@@ -222,7 +223,7 @@ export async function runAlertCli(argv: readonly string[], io: AlertCliIo): Prom
         throw usage(`unknown command: ${spec.command}`);
     }
   } catch (err: unknown) {
-    io.stderr(`ioc-hub: ${err instanceof Error ? err.message : String(err)}\n`);
+    io.stderr(`ioc-hub: ${errorMessage(err)}\n`);
     return err instanceof HubError && err.code === 'E_USAGE' ? 2 : 1;
   }
 }
@@ -264,5 +265,5 @@ function networkReason(err: unknown): string {
     if (typeof code === 'string') return code;
     if (typeof message === 'string') return message;
   }
-  return err instanceof Error ? err.message : String(err);
+  return errorMessage(err);
 }

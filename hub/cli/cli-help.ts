@@ -1,6 +1,7 @@
 // The shape of every `ioc-hub` command (options, environment, examples), its --help text and its argument parsing.
 // Conventions of mosquitto_pub and influx: a usage line, options, environment, examples, exit status.
 // Exit status everywhere: 0 success, 1 runtime error, 2 usage error (HubError E_USAGE).
+import { errorMessage } from '../../common/errors.ts';
 import { parseArgs } from 'node:util';
 import { HubError } from '../errors.ts';
 
@@ -108,7 +109,7 @@ export function parseCommand(program: string, spec: CommandSpec, args: readonly 
   } catch (err: unknown) {
     if (args.includes('--help') || args.includes('-h')) return { values: {}, positionals: [], help: true };
     // node:util's advice about '--' after an unknown option is noise here: keep its first sentence.
-    const message = (err instanceof Error ? err.message : String(err)).replace(/\. To specify a positional argument.*$/s, '');
+    const message = errorMessage(err).replace(/\. To specify a positional argument.*$/s, '');
     throw usageError(program, spec, `${spec.command}: ${message}`);
   }
 }

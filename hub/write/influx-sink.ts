@@ -1,4 +1,5 @@
 // The InfluxDB 1.x sink (node-influx): line-protocol writes with ms precision, database + `raw` retention setup.
+import { errorMessage } from '../../common/errors.ts';
 import type { InfluxDB, IPoint } from 'influx';
 import type { Logger } from 'pino';
 import { HubError } from '../errors.ts';
@@ -38,7 +39,7 @@ export class InfluxSink implements Sink {
       await this.influx.writePoints(lines, { precision: 'ms', database: this.opts.database });
     } catch (err: unknown) {
       const status = httpStatus(err);
-      const message = `InfluxDB write failed: ${err instanceof Error ? err.message : String(err)}`;
+      const message = `InfluxDB write failed: ${errorMessage(err)}`;
       // 400 = the points themselves were refused (InfluxDB still wrote the valid ones: "partial write").
       if (status === 400) throw new SinkError(message, { retryable: false, cause: err, rejection: parseRejection(message) });
       throw new SinkError(message, { retryable: true, cause: err });
@@ -60,7 +61,7 @@ export class InfluxSink implements Sink {
       await ensureInfluxSchema(this.influx, { database, sourceRp: RAW_RETENTION_POLICY });
       this.log.info({ database, retention }, 'database ready');
     } catch (err: unknown) {
-      throw new HubError('E_SINK_SETUP', `cannot set up InfluxDB database ${database}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+      throw new HubError('E_SINK_SETUP', `cannot set up InfluxDB database ${database}: ${errorMessage(err)}`, { cause: err });
     }
   }
 

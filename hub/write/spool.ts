@@ -1,6 +1,7 @@
 // The hub's durable spool: a Sink in front of InfluxDB. A batch InfluxDB cannot take now is appended to
 // an on-disk journal (the same log code as the edge outbox) and fsynced before write() resolves, so
 // the PUBACK still means "durable"; a drainer writes the spool into InfluxDB once it answers again.
+import { errorMessage } from '../../common/errors.ts';
 import type { Logger } from 'pino';
 import { Journal } from '../../journal/journal.ts';
 import { fullJitterDelay } from '../../common/backoff.ts';
@@ -91,7 +92,7 @@ export class SpoolingSink implements Sink {
         onError: (err) => log.error({ err }, 'spool fsync failed'),
       });
     } catch (err: unknown) {
-      throw new HubError('E_SPOOL', `cannot open the spool in ${opts.dir}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+      throw new HubError('E_SPOOL', `cannot open the spool in ${opts.dir}: ${errorMessage(err)}`, { cause: err });
     }
     const self = new SpoolingSink(opts, journal);
     holder.self = self;
@@ -156,7 +157,7 @@ export class SpoolingSink implements Sink {
       // The ack to the agent waits for this fsync (concurrent writes share one).
       await this.journal.commit();
     } catch (err: unknown) {
-      throw new SinkError(`spool write failed: ${err instanceof Error ? err.message : String(err)}`, { retryable: true, cause: err });
+      throw new SinkError(`spool write failed: ${errorMessage(err)}`, { retryable: true, cause: err });
     }
     this.spooledPoints += points.length;
     const owners = bytesByAgent(points, data.length);
