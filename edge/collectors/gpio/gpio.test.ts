@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { alive, makeFakeGpiod, pi4LineNames, type FakeBoardSpec, type FakeGpiod } from './testing/fake-gpiod.ts';
+import { alive, makeFakeGpiod, pi4LineNames, type FakeBoardSpec, type FakeGpiod } from '../../../testkit/fake-gpiod.ts';
 import type { GpiodPin } from './gpiod-pin.ts';
 import { FakePinBoard } from './pin.ts';
 import { createLogger, silentLogger, type Logger } from '../../logger.ts';

@@ -5,7 +5,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it, vi } from 'vitest';
 import { silentLogger } from '../../logger.ts';
-import { alive, makeFakeGpiod, pi4LineNames } from './testing/fake-gpiod.ts';
+import { alive, makeFakeGpiod, pi4LineNames } from '../../../testkit/fake-gpiod.ts';
 import { detectGpiodTools, openGpiodPin } from './gpiod-pin.ts';
 
 const here = fileURLToPath(new URL('.', import.meta.url));

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../../testkit/free-port.ts';
-import { alive, makeFakeGpiod, pi4LineNames } from '../gpio/testing/fake-gpiod.ts';
+import { alive, makeFakeGpiod, pi4LineNames } from '../../../testkit/fake-gpiod.ts';
 import type { GpiodPin } from '../gpio/gpiod-pin.ts';
 import { FakePinBoard } from '../gpio/pin.ts';
 import { silentLogger } from '../../logger.ts';
