@@ -1,5 +1,6 @@
 // Shared presets for every IOC dashboard: the datasource, uids, one helper per InfluxQL selector, panel presets,
 // the site link, the alert annotation and the site variable. Dashboards compose these; no query text is pasted.
+import type * as cog from '@grafana/grafana-foundation-sdk/cog';
 import * as common from '@grafana/grafana-foundation-sdk/common';
 import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import * as stat from '@grafana/grafana-foundation-sdk/stat';
@@ -67,6 +68,15 @@ export const alertStateIs = (state: AlertState): string => `${ident('state')} = 
 /** Alerts of one severity. */
 export const severityIs = (severity: Severity): string => `${ident('severity')} = ${literal(severity)}`;
 export const fieldEquals = (field: string, value: number): string => `${ident(field)} = ${value}`;
+/**
+ * `counter` tag of the queue collector's office-wide point (edge/collectors/queue: OFFICE_COUNTER). Office figures read
+ * that point alone: summing every counter would count each ticket twice (once at its counter, once in `all`).
+ */
+export const OFFICE_COUNTER = 'all';
+/** Queue points of the whole office (not its counters). */
+export const officeQueue = (): string => `${ident('counter')} = ${literal(OFFICE_COUNTER)}`;
+/** Queue points of single counters (not the office total). */
+export const counterQueue = (): string => `${ident('counter')} != ${literal(OFFICE_COUNTER)}`;
 /** GROUP BY bucket following Grafana's interval. */
 export const autoInterval = (): string => 'time($__interval)';
 /** One local (UTC+7) calendar day. */
@@ -271,6 +281,33 @@ export function tablePanel(title: string, targets: readonly InfluxQueryBuilder[]
 }
 
 // ---- dashboard-level ------------------------------------------------------------------------
+
+export const GRID_COLUMNS = 24;
+
+/**
+ * Adds panels left to right, wrapping to a new row when the next one does not fit in the 24 columns (the SDK's own
+ * placement wraps only after a row is full, so a wide panel after a half-width one overflowed the grid).
+ */
+export function placePanels(d: dashboard.DashboardBuilder, panels: readonly cog.Builder<dashboard.Panel>[]): dashboard.DashboardBuilder {
+  let x = 0;
+  let y = 0;
+  let rowHeight = 0;
+  for (const p of panels) {
+    const built = p.build();
+    const w = Math.min(built.gridPos?.w ?? 12, GRID_COLUMNS);
+    const h = built.gridPos?.h ?? 8;
+    if (x + w > GRID_COLUMNS) {
+      x = 0;
+      y += rowHeight;
+      rowHeight = 0;
+    }
+    const placed: dashboard.Panel = { ...built, gridPos: { ...built.gridPos, x, y, w, h } };
+    d.withPanel({ build: () => placed });
+    x += w;
+    rowHeight = Math.max(rowHeight, h);
+  }
+  return d;
+}
 
 /** Alerts as annotations on every dashboard (text: rule, tags: site + severity + state). */
 export function alertAnnotation(extraWhere: readonly string[] = []): dashboard.AnnotationQueryBuilder {

@@ -21,6 +21,7 @@ import {
   timeFilter,
   timelinePanel,
   upDownMappings,
+  placePanels,
 } from './common.ts';
 
 const perSite = ['site'];
@@ -70,6 +71,6 @@ function rttLongRange(): cog.Builder<dashboard.Panel> {
 
 export function connectivityDashboard(): dashboard.Dashboard {
   const d = baseDashboard(DASHBOARDS.connectivity, bilingual('Kết nối', 'Connectivity'), { from: 'now-24h', refresh: '1m' }).withVariable(targetVariable());
-  for (const p of [rttPanel(), lossPanel(), upTimeline(), uptimeTable(), monthlyUptime(), rttLongRange()]) d.withPanel(p);
+  placePanels(d, [rttPanel(), lossPanel(), upTimeline(), uptimeTable(), monthlyUptime(), rttLongRange()]);
   return d.build();
 }

@@ -24,6 +24,7 @@ import {
   tile,
   timeFilter,
   upDownMappings,
+  placePanels,
 } from './common.ts';
 
 /** `fn(field)` of a measurement for the chosen site, per bucket and per `by` tag. */
@@ -55,7 +56,7 @@ function alertsTable(): cog.Builder<dashboard.Panel> {
 
 export function siteDetailDashboard(): dashboard.Dashboard {
   const d = baseDashboard(DASHBOARDS.site, bilingual('Chi tiết xã: $site', 'Site detail'), { from: 'now-24h', refresh: '1m', annotationWhere: [siteFilter()] }).withVariable(siteVariable());
-  for (const p of [
+  placePanels(d, [
     infoTable(),
     stateTile(),
     openAlertsTile(),
@@ -74,7 +75,6 @@ export function siteDetailDashboard(): dashboard.Dashboard {
     ], { unit: 'percent', min: 0, max: 100 }),
     seriesPanel(bilingual('Hàng đợi gửi của Pi', 'Agent outbox depth'), [seriesTarget(siteSeries('agent', 'max', 'outbox_depth', 'agent'), 'A', '$tag_agent')], { unit: 'none', min: 0 }),
     alertsTable(),
-  ])
-    d.withPanel(p);
+  ]);
   return d.build();
 }

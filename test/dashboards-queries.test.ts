@@ -16,6 +16,7 @@ import { COMMUNES_CSV, PROVINCE, startStack, type AgentCredentials, type Stack }
 import { waitUntil } from '../testkit/wait.ts';
 import { parseCsv } from '../hub/agents/csv.ts';
 import type { InfluxSeries } from '../testkit/influxd.ts';
+import { localDayStart } from '../common/local-day.ts';
 
 const LIVE_AGENTS = 4;
 const HISTORY_AGENTS = 2;
@@ -119,8 +120,8 @@ async function writeAlerts(sites: readonly string[], now: number): Promise<void>
   if (res.status !== 204) throw new Error(`alert write failed: ${res.status} ${await res.text()}`);
 }
 
-async function rawQuery(q: string): Promise<InfluxSeries[]> {
-  const body = await stack.influx.query(q, 'ioc');
+async function rawQuery(q: string, db = 'ioc'): Promise<InfluxSeries[]> {
+  const body = await stack.influx.query(q, db);
   if (body.error !== undefined) throw new Error(`${body.error}\n  in: ${q}`);
   const r = body.results[0];
   if (r?.error !== undefined) throw new Error(`${r.error}\n  in: ${q}`);
@@ -300,3 +301,65 @@ describe('generated dashboards against a real InfluxDB', () => {
     for (const s of mapSites) expect(s.values?.[0]?.[s.columns.indexOf('lat')]).toBeNull();
   });
 });
+
+/** A database of its own holding only the points a case writes: a panel's query then has one known answer. */
+async function knownDatabase(db: string, lines: readonly string[], retentionPolicies: readonly string[] = []): Promise<void> {
+  await rawQuery(`CREATE DATABASE "${db}"`, db);
+  for (const rp of retentionPolicies) await rawQuery(`CREATE RETENTION POLICY "${rp}" ON "${db}" DURATION INF REPLICATION 1`, db);
+  const res = await fetch(`${stack.influx.url}/write?db=${db}&precision=ms`, { method: 'POST', body: lines.join('\n') });
+  if (res.status !== 204) throw new Error(`write to ${db} failed: ${res.status} ${await res.text()}`);
+}
+
+function panelQuery(dashboards: readonly Dashboard[], uid: string, title: string): { panel: Panel; query: string; dashboard: Dashboard } {
+  const d = dashboards.find((x) => x.uid === uid);
+  const panel = d?.panels.find((p) => p.title.includes(title));
+  const query = panel?.targets?.[0]?.query;
+  if (d === undefined || panel === undefined || query === undefined) throw new Error(`no panel "${title}" in ${uid}`);
+  return { panel, query, dashboard: d };
+}
+
+const values = (series: readonly InfluxSeries[]): number[] => series.flatMap((s) => (s.values ?? []).flatMap((row) => row.slice(1).filter((v): v is number => typeof v === 'number')));
+
+describe('queue figures are the office figures, not doubled by the office total (counter=all)', () => {
+  const dashboards = loadDashboards();
+  const db = 'known_queue';
+  const now = Date.now();
+  // Two counters and the office point (their sum), as the queue collector writes them; an earlier reading an hour before.
+  const t0 = now - 65 * 60_000;
+  const t1 = Math.max(localDayStart(now), now - 2 * 60_000);
+  const point = (counter: string, t: number, waiting: number, issued: number, served: number): string =>
+    `queue,site=known-xa,agent=pi-1,counter=${counter},province=known-tinh waiting=${waiting},issued_total=${issued},served_total=${served} ${t}`;
+  const lines = [
+    point('quay-1', t0, 1, 2, 1), point('quay-2', t0, 1, 1, 1), point('all', t0, 2, 3, 2),
+    point('quay-1', t1, 2, 5, 4), point('quay-2', t1, 3, 4, 3), point('all', t1, 5, 9, 7),
+  ];
+
+  beforeAll(async () => {
+    await knownDatabase(db, lines);
+  });
+
+  it('tickets today (wall) = the office issued_total: 9, not 18', async () => {
+    const { query } = panelQuery(dashboards, 'ioc-wall', 'Tickets today');
+    const series = await rawQuery(interpolateInfluxQL(query, { from: 'now/d', interval: '10s', vars: {} }), db);
+    expect(values(series)).toEqual([9]);
+  });
+
+  it('people waiting per site (queues) = the office waiting: 5, not 10', async () => {
+    const { query, dashboard } = panelQuery(dashboards, 'ioc-queues', 'People waiting per site');
+    const series = await rawQuery(interpolateInfluxQL(query, { from: dashboard.time.from, interval: '1m', vars: {} }), db);
+    expect(series.map((s) => s.tags?.site)).toEqual(['known-xa']);
+    const v = values(series);
+    expect(v.at(-1)).toBe(5);
+    expect(Math.max(...v)).toBe(5);
+  });
+
+  it('served per hour (queues) = the office served_total increase: 5, not 10', async () => {
+    const { query, dashboard } = panelQuery(dashboards, 'ioc-queues', 'Served per hour');
+    const series = await rawQuery(interpolateInfluxQL(query, { from: dashboard.time.from, interval: '1h', vars: {} }), db);
+    expect(series.map((s) => s.tags?.province)).toEqual(['known-tinh']);
+    const v = values(series);
+    expect(v.reduce((a, b) => a + b, 0)).toBe(5);
+    expect(Math.max(...v)).toBe(5);
+  });
+});
+
