@@ -48,6 +48,7 @@ interface Panel {
 }
 interface Dashboard {
   uid: string;
+  timezone?: string;
   title: string;
   time: { from: string };
   panels: Panel[];
@@ -185,6 +186,12 @@ function fieldsUsedBy(panel: Panel): { columns: Set<string>; labels: Set<string>
   for (const layer of panel.options?.layers ?? []) {
     for (const f of [layer.location?.latitude, layer.location?.longitude, layer.config?.style?.color?.field]) if (f !== undefined) columns.add(f);
   }
+  // Fields a transformation makes (groupBy's "field (sum)", calculateField's alias) come from no target.
+  for (const t of panel.transformations ?? []) {
+    if (t.id === 'calculateField' && typeof t.options.alias === 'string') columns.delete(t.options.alias);
+    const grouped = t.id === 'groupBy' ? (t.options.fields as Record<string, { aggregations: string[] }> | undefined) : undefined;
+    for (const [field, spec] of Object.entries(grouped ?? {})) for (const a of spec.aggregations) columns.delete(`${field} (${a})`);
+  }
   return { columns, labels };
 }
 
@@ -306,7 +313,9 @@ describe('generated dashboards against a real InfluxDB', () => {
 async function knownDatabase(db: string, lines: readonly string[], retentionPolicies: readonly string[] = []): Promise<void> {
   await rawQuery(`CREATE DATABASE "${db}"`, db);
   for (const rp of retentionPolicies) await rawQuery(`CREATE RETENTION POLICY "${rp}" ON "${db}" DURATION INF REPLICATION 1`, db);
-  const res = await fetch(`${stack.influx.url}/write?db=${db}&precision=ms`, { method: 'POST', body: lines.join('\n') });
+  // Into the last policy created (the rollup the panel reads), else the default one.
+  const rp = retentionPolicies.at(-1);
+  const res = await fetch(`${stack.influx.url}/write?db=${db}&precision=ms${rp === undefined ? '' : `&rp=${rp}`}`, { method: 'POST', body: lines.join('\n') });
   if (res.status !== 204) throw new Error(`write to ${db} failed: ${res.status} ${await res.text()}`);
 }
 
@@ -360,6 +369,41 @@ describe('queue figures are the office figures, not doubled by the office total 
     const v = values(series);
     expect(v.reduce((a, b) => a + b, 0)).toBe(5);
     expect(Math.max(...v)).toBe(5);
+  });
+});
+
+describe('uptime per month is per calendar month in UTC+7', () => {
+  const dashboards = loadDashboards();
+  const db = 'known_month';
+  // 2026-10-31 23:30 +07 (up) and 2026-11-01 00:30 +07 (down): one hour apart, two local months (and one UTC day).
+  const lastOfOctober = Date.UTC(2026, 9, 31, 16, 30);
+  const firstOfNovember = Date.UTC(2026, 9, 31, 17, 30);
+  const lines = [`net_probe,site=known-xa,target=hub mean_up=1 ${lastOfOctober}`, `net_probe,site=known-xa,target=hub mean_up=0.5 ${firstOfNovember}`];
+
+  beforeAll(async () => {
+    await knownDatabase(db, lines, ['rollup_1h']);
+  });
+
+  it('two readings either side of local midnight on 31 October land in October and November', async () => {
+    const { panel, query, dashboard } = panelQuery(dashboards, 'ioc-connectivity', 'Uptime per calendar month');
+    expect(Date.now() - lastOfOctober, 'the points lie inside the panel range (the last 365 days)').toBeLessThan(365 * 86_400_000);
+    const series = await rawQuery(interpolateInfluxQL(query, { from: `now-${panel.timeFrom ?? ''}`, interval: '1h', vars: { target: 'hub' } }), db);
+    // Day bins start at local midnight: the two readings are in two of them.
+    const rows = series.flatMap((s) => (s.values ?? []).map((row) => ({ t: typeof row[0] === 'number' ? row[0] : Date.parse(String(row[0])), site: s.tags?.site, up: Number(row[1]), hours: Number(row[2]) })));
+    expect(rows.map((r) => r.t)).toEqual([localDayStart(lastOfOctober), localDayStart(firstOfNovember)]);
+    // What Grafana then does: the month of each day in the dashboard's zone (UTC+7), up-hours over hours.
+    expect(dashboard).toMatchObject({ timezone: 'Asia/Ho_Chi_Minh' });
+    expect(panel.transformations?.find((t) => t.id === 'formatTime')?.options).toEqual({ timeField: 'Time', outputFormat: 'YYYY-MM', useTimezone: true });
+    const months = new Map<string, { up: number; hours: number }>();
+    for (const r of rows) {
+      const month = new Date(r.t + 7 * 3_600_000).toISOString().slice(0, 7);
+      const m = months.get(month) ?? { up: 0, hours: 0 };
+      months.set(month, { up: m.up + r.up, hours: m.hours + r.hours });
+    }
+    expect([...months].map(([month, m]) => [month, m.up / m.hours])).toEqual([
+      ['2026-10', 1],
+      ['2026-11', 0.5],
+    ]);
   });
 });
 
