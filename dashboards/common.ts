@@ -198,6 +198,55 @@ export function upDownMappings(): dashboard.ValueMapping[] {
   ];
 }
 
+/** uplink.on_4g: 1 = on the 4G backup (orange), 0 = on the office's fixed line. */
+export function on4gMappings(): dashboard.ValueMapping[] {
+  return [
+    {
+      type: dashboard.MappingType.ValueToText,
+      options: { '1': { text: '4G (dự phòng / backup)', color: 'orange', index: 0 }, '0': { text: 'Đường cố định / Fixed line', color: 'green', index: 1 } },
+    },
+  ];
+}
+
+/** display.alive and display.frozen as a state. */
+export function displayStateMappings(field: 'alive' | 'frozen'): dashboard.ValueMapping[] {
+  const options =
+    field === 'alive'
+      ? { '1': { text: 'Sáng / On', color: 'green', index: 0 }, '0': { text: 'Tắt / Down', color: 'red', index: 1 } }
+      : { '1': { text: 'Treo / Frozen', color: 'red', index: 0 }, '0': { text: 'Bình thường / OK', color: 'green', index: 1 } };
+  return [{ type: dashboard.MappingType.ValueToText, options }];
+}
+
+/** The last uplink of every agent in range: link kind, interface, since when, on 4G. One row per (site, agent). */
+export function uplinkQuery(extraWhere: readonly string[] = []): string {
+  return influxql({
+    fields: [agg('last', 'uplink'), agg('last', 'iface'), agg('last', 'uplink_since'), agg('last', 'on_4g')],
+    from: 'uplink',
+    where: [timeFilter(), upToNow(), ...extraWhere],
+    groupBy: ['site', 'agent'],
+  });
+}
+
+/** Overrides of an uplink table: "on 4G since …" reads as a local date-time and a coloured link state. */
+export const UPLINK_OVERRIDES: readonly (readonly [string, { id: string; value: unknown }[]])[] = [
+  ['uplink_since', [{ id: 'unit', value: 'dateTimeAsIso' }, { id: 'displayName', value: 'Từ lúc / Since' }]],
+  ['on_4g', [{ id: 'mappings', value: on4gMappings() }, { id: 'custom.cellOptions', value: { type: 'color-background' } }, { id: 'displayName', value: 'Đường truyền / Link' }]],
+  ['uplink', [{ id: 'displayName', value: 'Loại / Kind' }]],
+];
+
+/**
+ * net_iface errors and drops are the kernel's cumulative counters: their increase per `bucket` (resets, as after a
+ * reboot, dropped), per (site, agent, iface).
+ */
+export function ifaceIncreaseSubquery(bucket: string, extraWhere: readonly string[] = []): string {
+  return subquery({
+    fields: ['non_negative_difference(last("errors")) AS "errors"', 'non_negative_difference(last("drops")) AS "drops"'],
+    from: 'net_iface',
+    where: [timeFilter(), ...extraWhere],
+    groupBy: [bucket, 'site', 'agent', 'iface'],
+  });
+}
+
 /** No data is never green: it shows as "blind". */
 export function blindMapping(): dashboard.ValueMapping {
   return {

@@ -1,7 +1,9 @@
-// Kết nối / Connectivity: latency, loss and up/down per site, uptime over the range and per calendar month (1h rollups).
+// Kết nối / Connectivity: latency, loss and up/down per site, uptime over the range and per calendar month (1h rollups),
+// the active uplink of every office (on 4G since …) and interface errors.
 import type * as cog from '@grafana/grafana-foundation-sdk/cog';
 import * as common from '@grafana/grafana-foundation-sdk/common';
 import type * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
+import type * as table from '@grafana/grafana-foundation-sdk/table';
 import {
   DASHBOARDS,
   RP,
@@ -10,6 +12,9 @@ import {
   baseDashboard,
   bilingual,
   influxql,
+  ifaceIncreaseSubquery,
+  uplinkQuery,
+  UPLINK_OVERRIDES,
   localDay,
   methodFilter,
   seriesPanel,
@@ -102,6 +107,23 @@ export const MONTHLY_TRANSFORMATIONS: { id: string; options: Record<string, unkn
   { id: 'organize', options: { excludeByName: { 'up_hours (sum)': true, 'hours (sum)': true } } },
 ];
 
+/** Which link each office is on ("4G since 09:12"), the ones on the 4G backup first. */
+function uplinkTable(): table.PanelBuilder {
+  const p = tablePanel(bilingual('Đường truyền đang dùng', 'Active uplink per site'), [tableTarget(uplinkQuery())], { siteLinks: true })
+    .sortBy([new common.TableSortByFieldStateBuilder().displayName('Đường truyền / Link').desc(true)]);
+  for (const [name, props] of UPLINK_OVERRIDES) p.overrideByName(name, props);
+  return p;
+}
+
+/** Interface errors and drops over the range per site and interface (increase of the kernel counters). */
+function ifaceErrorsTable(): table.PanelBuilder {
+  const q = influxql({ fields: [agg('sum', 'errors'), agg('sum', 'drops')], from: ifaceIncreaseSubquery('time(5m)'), where: [timeFilter()], groupBy: ['site', 'iface'] });
+  return tablePanel(bilingual('Lỗi và gói bị bỏ trên giao diện mạng', 'Interface errors and drops'), [tableTarget(q)], { siteLinks: true })
+    .thresholds(thresholds([[null, 'green'], [1, 'orange'], [100, 'red']]))
+    .overrideByName('errors', [{ id: 'custom.cellOptions', value: { type: 'color-background' } }])
+    .sortBy([new common.TableSortByFieldStateBuilder().displayName('errors').desc(true)]);
+}
+
 /** Long range latency from the 1m rollups. */
 function rttLongRange(): cog.Builder<dashboard.Panel> {
   const q = influxql({ fields: [agg('mean', 'mean_rtt_ms', 'rtt_ms')], from: 'net_probe', rp: RP.rollup1m, where: [timeFilter(), targetFilter()], groupBy: [autoInterval(), ...perSite], fill: 'null' });
@@ -112,6 +134,6 @@ function rttLongRange(): cog.Builder<dashboard.Panel> {
 
 export function connectivityDashboard(): dashboard.Dashboard {
   const d = baseDashboard(DASHBOARDS.connectivity, bilingual('Kết nối', 'Connectivity'), { from: 'now-24h', refresh: '1m' }).withVariable(targetVariable());
-  placePanels(d, [rttPanel(), lossPanel(), upTimeline(), uptimeTable(), monthlyUptime(), rttLongRange()]);
+  placePanels(d, [rttPanel(), lossPanel(), upTimeline(), uptimeTable(), monthlyUptime(), rttLongRange(), uplinkTable(), ifaceErrorsTable()]);
   return d.build();
 }

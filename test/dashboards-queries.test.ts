@@ -407,3 +407,64 @@ describe('uptime per month is per calendar month in UTC+7', () => {
   });
 });
 
+
+describe('display, uplink and interface panels show the known readings', () => {
+  const dashboards = loadDashboards();
+  const db = 'known_health';
+  const now = Date.now();
+  const t0 = now - 30 * 60_000;
+  const tMid = now - 20 * 60_000;
+  const t1 = now - 2 * 60_000;
+  const since = now - 3 * 60_000;
+  const tags = 'site=known-xa,agent=pi-1';
+  const lines = [
+    `display,${tags},display=lobby alive=1,frozen=1,last_seen_s=2,shown_number=5,expected_number=9 ${t0}`,
+    `display,${tags},display=lobby alive=1,frozen=0,last_seen_s=3,shown_number=9,expected_number=9 ${t1}`,
+    `display,${tags},display=hall alive=1,frozen=0,last_seen_s=1 ${t0}`,
+    `display,${tags},display=hall alive=0,frozen=0,last_seen_s=900 ${t1}`,
+    `uplink,${tags} uplink="fibre",iface="eth0",uplink_since=${t0 - 3_600_000},since_s=3600,on_4g=0 ${t0}`,
+    `uplink,${tags} uplink="4g",iface="wwan0",uplink_since=${since},since_s=60,on_4g=1 ${t1}`,
+    `net_iface,${tags},iface=eth0 errors=10,drops=1,rx_bps=1000 ${t0}`,
+    `net_iface,${tags},iface=eth0 errors=13,drops=1,rx_bps=1000 ${tMid}`,
+    `net_iface,${tags},iface=eth0 errors=20,drops=4,rx_bps=1000 ${t1}`,
+  ];
+  const rowsOf = (series: readonly InfluxSeries[]): Record<string, unknown>[] =>
+    series.flatMap((s) => (s.values ?? []).map((row) => ({ ...s.tags, ...Object.fromEntries(s.columns.map((c, i) => [c, row[i]])) })));
+
+  beforeAll(async () => {
+    await knownDatabase(db, lines);
+  });
+
+  it('connectivity: the active uplink per site is 4G on wwan0 since the switch', async () => {
+    const { query, dashboard } = panelQuery(dashboards, 'ioc-connectivity', 'Active uplink per site');
+    const rows = rowsOf(await rawQuery(interpolateInfluxQL(query, { from: dashboard.time.from, interval: '1m', vars: { target: 'hub' } }), db));
+    expect(rows).toEqual([expect.objectContaining({ site: 'known-xa', agent: 'pi-1', uplink: '4g', iface: 'wwan0', uplink_since: since, on_4g: 1 })]);
+  });
+
+  it('connectivity: interface errors and drops are the counters’ increase over the range (10 and 3)', async () => {
+    const { query, dashboard } = panelQuery(dashboards, 'ioc-connectivity', 'Interface errors and drops');
+    const rows = rowsOf(await rawQuery(interpolateInfluxQL(query, { from: dashboard.time.from, interval: '1m', vars: { target: 'hub' } }), db));
+    expect(rows).toEqual([expect.objectContaining({ site: 'known-xa', iface: 'eth0', errors: 10, drops: 3 })]);
+  });
+
+  it('site detail: displays show the hall down and the lobby on and no longer frozen', async () => {
+    const { query, dashboard } = panelQuery(dashboards, 'ioc-site', 'Queue displays');
+    const rows = rowsOf(await rawQuery(interpolateInfluxQL(query, { from: dashboard.time.from, interval: '1m', vars: { site: 'known-xa' } }), db));
+    const byDisplay = Object.fromEntries(rows.map((r) => [String(r.display), r]));
+    expect(byDisplay.hall).toMatchObject({ alive: 0, frozen: 0, last_seen_s: 900 });
+    expect(byDisplay.lobby).toMatchObject({ alive: 1, frozen: 0, shown_number: 9, expected_number: 9 });
+    expect(rows).toHaveLength(2);
+  });
+
+  it('site detail: the uplink is 4G and interface errors add up to 10 (drops 3) on eth0', async () => {
+    const uplink = panelQuery(dashboards, 'ioc-site', 'Uplink');
+    const rows = rowsOf(await rawQuery(interpolateInfluxQL(uplink.query, { from: uplink.dashboard.time.from, interval: '1m', vars: { site: 'known-xa' } }), db));
+    expect(rows).toEqual([expect.objectContaining({ uplink: '4g', on_4g: 1, uplink_since: since })]);
+    const iface = panelQuery(dashboards, 'ioc-site', 'Interface errors and drops');
+    const series = await rawQuery(interpolateInfluxQL(iface.query, { from: iface.dashboard.time.from, interval: '1m', vars: { site: 'known-xa' } }), db);
+    expect(series.map((s) => s.tags?.iface)).toEqual(['eth0']);
+    const sum = (col: string): number => series.flatMap((s) => (s.values ?? []).map((row) => Number(row[s.columns.indexOf(col)] ?? 0))).reduce((a, b) => a + b, 0);
+    expect(sum('errors')).toBe(10);
+    expect(sum('drops')).toBe(3);
+  });
+});
