@@ -20,6 +20,7 @@ import {
   tableTarget,
   tile,
   timeFilter,
+  placePanels,
 } from './common.ts';
 import type { SEVERITIES } from '../protocol/schemas.ts';
 
@@ -47,6 +48,6 @@ function firingOverTime(): cog.Builder<dashboard.Panel> {
 
 export function alertsDashboard(): dashboard.Dashboard {
   const d = baseDashboard(DASHBOARDS.alerts, bilingual('Cảnh báo', 'Alerts'), { from: 'now-7d', refresh: '30s' });
-  for (const p of [openBySeverity('critical', 'red'), openBySeverity('warning', 'orange'), openBySeverity('info', 'blue'), openTable(), recentTable(), firingOverTime()]) d.withPanel(p);
+  placePanels(d, [openBySeverity('critical', 'red'), openBySeverity('warning', 'orange'), openBySeverity('info', 'blue'), openTable(), recentTable(), firingOverTime()]);
   return d.build();
 }

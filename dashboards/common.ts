@@ -1,5 +1,6 @@
 // Shared presets for every IOC dashboard: the datasource, uids, one helper per InfluxQL selector, panel presets,
 // the site link, the alert annotation and the site variable. Dashboards compose these; no query text is pasted.
+import type * as cog from '@grafana/grafana-foundation-sdk/cog';
 import * as common from '@grafana/grafana-foundation-sdk/common';
 import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import * as stat from '@grafana/grafana-foundation-sdk/stat';
@@ -67,6 +68,15 @@ export const alertStateIs = (state: AlertState): string => `${ident('state')} = 
 /** Alerts of one severity. */
 export const severityIs = (severity: Severity): string => `${ident('severity')} = ${literal(severity)}`;
 export const fieldEquals = (field: string, value: number): string => `${ident(field)} = ${value}`;
+/**
+ * `counter` tag of the queue collector's office-wide point (edge/collectors/queue: OFFICE_COUNTER). Office figures read
+ * that point alone: summing every counter would count each ticket twice (once at its counter, once in `all`).
+ */
+export const OFFICE_COUNTER = 'all';
+/** Queue points of the whole office (not its counters). */
+export const officeQueue = (): string => `${ident('counter')} = ${literal(OFFICE_COUNTER)}`;
+/** Queue points of single counters (not the office total). */
+export const counterQueue = (): string => `${ident('counter')} != ${literal(OFFICE_COUNTER)}`;
 /** GROUP BY bucket following Grafana's interval. */
 export const autoInterval = (): string => 'time($__interval)';
 /** One local (UTC+7) calendar day. */
@@ -188,6 +198,55 @@ export function upDownMappings(): dashboard.ValueMapping[] {
   ];
 }
 
+/** uplink.on_4g: 1 = on the 4G backup (orange), 0 = on the office's fixed line. */
+export function on4gMappings(): dashboard.ValueMapping[] {
+  return [
+    {
+      type: dashboard.MappingType.ValueToText,
+      options: { '1': { text: '4G (dự phòng / backup)', color: 'orange', index: 0 }, '0': { text: 'Đường cố định / Fixed line', color: 'green', index: 1 } },
+    },
+  ];
+}
+
+/** display.alive and display.frozen as a state. */
+export function displayStateMappings(field: 'alive' | 'frozen'): dashboard.ValueMapping[] {
+  const options =
+    field === 'alive'
+      ? { '1': { text: 'Sáng / On', color: 'green', index: 0 }, '0': { text: 'Tắt / Down', color: 'red', index: 1 } }
+      : { '1': { text: 'Treo / Frozen', color: 'red', index: 0 }, '0': { text: 'Bình thường / OK', color: 'green', index: 1 } };
+  return [{ type: dashboard.MappingType.ValueToText, options }];
+}
+
+/** The last uplink of every agent in range: link kind, interface, since when, on 4G. One row per (site, agent). */
+export function uplinkQuery(extraWhere: readonly string[] = []): string {
+  return influxql({
+    fields: [agg('last', 'uplink'), agg('last', 'iface'), agg('last', 'uplink_since'), agg('last', 'on_4g')],
+    from: 'uplink',
+    where: [timeFilter(), upToNow(), ...extraWhere],
+    groupBy: ['site', 'agent'],
+  });
+}
+
+/** Overrides of an uplink table: "on 4G since …" reads as a local date-time and a coloured link state. */
+export const UPLINK_OVERRIDES: readonly (readonly [string, { id: string; value: unknown }[]])[] = [
+  ['uplink_since', [{ id: 'unit', value: 'dateTimeAsIso' }, { id: 'displayName', value: 'Từ lúc / Since' }]],
+  ['on_4g', [{ id: 'mappings', value: on4gMappings() }, { id: 'custom.cellOptions', value: { type: 'color-background' } }, { id: 'displayName', value: 'Đường truyền / Link' }]],
+  ['uplink', [{ id: 'displayName', value: 'Loại / Kind' }]],
+];
+
+/**
+ * net_iface errors and drops are the kernel's cumulative counters: their increase per `bucket` (resets, as after a
+ * reboot, dropped), per (site, agent, iface).
+ */
+export function ifaceIncreaseSubquery(bucket: string, extraWhere: readonly string[] = []): string {
+  return subquery({
+    fields: ['non_negative_difference(last("errors")) AS "errors"', 'non_negative_difference(last("drops")) AS "drops"'],
+    from: 'net_iface',
+    where: [timeFilter(), ...extraWhere],
+    groupBy: [bucket, 'site', 'agent', 'iface'],
+  });
+}
+
 /** No data is never green: it shows as "blind". */
 export function blindMapping(): dashboard.ValueMapping {
   return {
@@ -271,6 +330,33 @@ export function tablePanel(title: string, targets: readonly InfluxQueryBuilder[]
 }
 
 // ---- dashboard-level ------------------------------------------------------------------------
+
+export const GRID_COLUMNS = 24;
+
+/**
+ * Adds panels left to right, wrapping to a new row when the next one does not fit in the 24 columns (the SDK's own
+ * placement wraps only after a row is full, so a wide panel after a half-width one overflowed the grid).
+ */
+export function placePanels(d: dashboard.DashboardBuilder, panels: readonly cog.Builder<dashboard.Panel>[]): dashboard.DashboardBuilder {
+  let x = 0;
+  let y = 0;
+  let rowHeight = 0;
+  for (const p of panels) {
+    const built = p.build();
+    const w = Math.min(built.gridPos?.w ?? 12, GRID_COLUMNS);
+    const h = built.gridPos?.h ?? 8;
+    if (x + w > GRID_COLUMNS) {
+      x = 0;
+      y += rowHeight;
+      rowHeight = 0;
+    }
+    const placed: dashboard.Panel = { ...built, gridPos: { ...built.gridPos, x, y, w, h } };
+    d.withPanel({ build: () => placed });
+    x += w;
+    rowHeight = Math.max(rowHeight, h);
+  }
+  return d;
+}
 
 /** Alerts as annotations on every dashboard (text: rule, tags: site + severity + state). */
 export function alertAnnotation(extraWhere: readonly string[] = []): dashboard.AnnotationQueryBuilder {

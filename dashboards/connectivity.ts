@@ -1,7 +1,9 @@
-// Kết nối / Connectivity: latency, loss and up/down per site, uptime over the range and per month (1h rollups).
+// Kết nối / Connectivity: latency, loss and up/down per site, uptime over the range and per calendar month (1h rollups),
+// the active uplink of every office (on 4G since …) and interface errors.
 import type * as cog from '@grafana/grafana-foundation-sdk/cog';
 import * as common from '@grafana/grafana-foundation-sdk/common';
 import type * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
+import type * as table from '@grafana/grafana-foundation-sdk/table';
 import {
   DASHBOARDS,
   RP,
@@ -10,6 +12,10 @@ import {
   baseDashboard,
   bilingual,
   influxql,
+  ifaceIncreaseSubquery,
+  uplinkQuery,
+  UPLINK_OVERRIDES,
+  localDay,
   methodFilter,
   seriesPanel,
   seriesTarget,
@@ -21,6 +27,7 @@ import {
   timeFilter,
   timelinePanel,
   upDownMappings,
+  placePanels,
 } from './common.ts';
 
 const perSite = ['site'];
@@ -53,11 +60,68 @@ function uptimeTable(): cog.Builder<dashboard.Panel> {
     .sortBy([new common.TableSortByFieldStateBuilder().displayName('uptime_pct').desc(false)]);
 }
 
-/** Long range from the 1h rollups (mean of the hourly means); 30-day buckets over the last year. */
+/**
+ * Uptime per calendar month in Vietnam (UTC+7) over the last year, from the 1h rollups. InfluxQL's GROUP BY time()
+ * has no calendar months (time(30d) bins count from the epoch and cross month ends), so the query sums the hourly
+ * means per local day (`time(1d, -7h)`: day bins start at local midnight) and Grafana groups those days by their
+ * month in the dashboard's time zone: the month's uptime is its up-hours over its hours, every hour weighing the same.
+ */
 function monthlyUptime(): cog.Builder<dashboard.Panel> {
-  const q = influxql({ fields: [agg('mean', 'mean_up', 'uptime_pct', 100)], from: 'net_probe', rp: RP.rollup1h, where: [timeFilter(), targetFilter()], groupBy: ['time(30d)', ...perSite], fill: 'none' });
-  return seriesPanel(bilingual('Tỉ lệ hoạt động theo tháng (30 ngày, dữ liệu 1 giờ)', 'Uptime per month (1h rollups)'), [seriesTarget(q, 'A', '$tag_site')], { unit: 'percent', siteLinks: true, bars: false, min: 0, max: 100 })
-    .timeFrom('365d');
+  const q = influxql({
+    fields: [agg('sum', 'mean_up', 'up_hours'), agg('count', 'mean_up', 'hours')],
+    from: 'net_probe',
+    rp: RP.rollup1h,
+    where: [timeFilter(), targetFilter()],
+    groupBy: [localDay(), ...perSite],
+    fill: 'none',
+  });
+  return tablePanel(bilingual('Tỉ lệ hoạt động theo tháng (giờ Việt Nam, dữ liệu 1 giờ)', 'Uptime per calendar month (UTC+7, 1h rollups)'), [tableTarget(q)], { siteLinks: true })
+    .timeFrom('365d')
+    .transformations(MONTHLY_TRANSFORMATIONS)
+    .overrideByName('Time', [{ id: 'custom.hidden', value: false }, { id: 'displayName', value: 'Tháng / Month' }])
+    .overrideByName(MONTH_UPTIME, [
+      { id: 'unit', value: 'percentunit' },
+      { id: 'decimals', value: 2 },
+      { id: 'custom.cellOptions', value: { type: 'color-background' } },
+    ])
+    .thresholds(thresholds([[null, 'red'], [0.95, 'orange'], [0.99, 'green']]));
+}
+
+const MONTH_UPTIME = 'uptime';
+/** Day rows → one row per (local month, site): merge the sites' frames, label each day with its month, sum, divide. */
+export const MONTHLY_TRANSFORMATIONS: { id: string; options: Record<string, unknown> }[] = [
+  { id: 'merge', options: {} },
+  { id: 'formatTime', options: { timeField: 'Time', outputFormat: 'YYYY-MM', useTimezone: true } },
+  {
+    id: 'groupBy',
+    options: {
+      fields: {
+        Time: { aggregations: [], operation: 'groupby' },
+        site: { aggregations: [], operation: 'groupby' },
+        up_hours: { aggregations: ['sum'], operation: 'aggregate' },
+        hours: { aggregations: ['sum'], operation: 'aggregate' },
+      },
+    },
+  },
+  { id: 'calculateField', options: { mode: 'binary', binary: { left: 'up_hours (sum)', operator: '/', right: 'hours (sum)' }, alias: MONTH_UPTIME } },
+  { id: 'organize', options: { excludeByName: { 'up_hours (sum)': true, 'hours (sum)': true } } },
+];
+
+/** Which link each office is on ("4G since 09:12"), the ones on the 4G backup first. */
+function uplinkTable(): table.PanelBuilder {
+  const p = tablePanel(bilingual('Đường truyền đang dùng', 'Active uplink per site'), [tableTarget(uplinkQuery())], { siteLinks: true })
+    .sortBy([new common.TableSortByFieldStateBuilder().displayName('Đường truyền / Link').desc(true)]);
+  for (const [name, props] of UPLINK_OVERRIDES) p.overrideByName(name, props);
+  return p;
+}
+
+/** Interface errors and drops over the range per site and interface (increase of the kernel counters). */
+function ifaceErrorsTable(): table.PanelBuilder {
+  const q = influxql({ fields: [agg('sum', 'errors'), agg('sum', 'drops')], from: ifaceIncreaseSubquery('time(5m)'), where: [timeFilter()], groupBy: ['site', 'iface'] });
+  return tablePanel(bilingual('Lỗi và gói bị bỏ trên giao diện mạng', 'Interface errors and drops'), [tableTarget(q)], { siteLinks: true })
+    .thresholds(thresholds([[null, 'green'], [1, 'orange'], [100, 'red']]))
+    .overrideByName('errors', [{ id: 'custom.cellOptions', value: { type: 'color-background' } }])
+    .sortBy([new common.TableSortByFieldStateBuilder().displayName('errors').desc(true)]);
 }
 
 /** Long range latency from the 1m rollups. */
@@ -70,6 +134,6 @@ function rttLongRange(): cog.Builder<dashboard.Panel> {
 
 export function connectivityDashboard(): dashboard.Dashboard {
   const d = baseDashboard(DASHBOARDS.connectivity, bilingual('Kết nối', 'Connectivity'), { from: 'now-24h', refresh: '1m' }).withVariable(targetVariable());
-  for (const p of [rttPanel(), lossPanel(), upTimeline(), uptimeTable(), monthlyUptime(), rttLongRange()]) d.withPanel(p);
+  placePanels(d, [rttPanel(), lossPanel(), upTimeline(), uptimeTable(), monthlyUptime(), rttLongRange(), uplinkTable(), ifaceErrorsTable()]);
   return d.build();
 }

@@ -19,6 +19,7 @@ import {
   timeFilter,
   timelinePanel,
   type Steps,
+  placePanels,
 } from './common.ts';
 
 /** mean(field) of one equipment kind per site and bucket. */
@@ -75,7 +76,7 @@ function energyPerDay(): cog.Builder<dashboard.Panel> {
 
 export function equipmentDashboard(): dashboard.Dashboard {
   const d = baseDashboard(DASHBOARDS.equipment, bilingual('Thiết bị', 'Equipment'), { from: 'now-24h', refresh: '1m' });
-  for (const p of [
+  placePanels(d, [
     series(bilingual('Pin UPS', 'UPS battery'), 'ups', 'battery_pct', 'percent'),
     series(bilingual('Tải UPS', 'UPS load'), 'ups', 'load_pct', 'percent'),
     series(bilingual('Điện áp vào', 'UPS input voltage'), 'ups', 'input_v', 'volt'),
@@ -85,7 +86,6 @@ export function equipmentDashboard(): dashboard.Dashboard {
     energyPerDay(),
     series(bilingual('Nhiệt độ phòng', 'Room temperature'), 'env', 'temp_c', 'celsius'),
     series(bilingual('Độ ẩm', 'Humidity'), 'env', 'humidity_pct', 'humidity'),
-  ])
-    d.withPanel(p);
+  ]);
   return d.build();
 }

@@ -11,6 +11,7 @@ import {
   baseDashboard,
   bilingual,
   influxql,
+  officeQueue,
   seriesPanel,
   seriesTarget,
   subquery,
@@ -18,13 +19,14 @@ import {
   tableTarget,
   timeFilter,
   upToNow,
+  placePanels,
 } from './common.ts';
 
 const perCounter = ['site', 'agent', 'counter'];
 
-/** Each counter's mean per bucket, summed per site. */
+/** The office point's (`counter=all`) mean per bucket, summed over the site's agents (not over its counters: `all` already is their sum). */
 function waitingPanel(): cog.Builder<dashboard.Panel> {
-  const inner = subquery({ fields: [agg('mean', 'waiting')], from: 'queue', where: [timeFilter()], groupBy: [autoInterval(), ...perCounter] });
+  const inner = subquery({ fields: [agg('mean', 'waiting')], from: 'queue', where: [timeFilter(), officeQueue()], groupBy: [autoInterval(), ...perCounter] });
   const q = influxql({ fields: [agg('sum', 'waiting')], from: inner, where: [timeFilter()], groupBy: [autoInterval(), 'site'], fill: 'null' });
   return seriesPanel(bilingual('Người đang chờ theo xã', 'People waiting per site'), [seriesTarget(q, 'A', '$tag_site')], { unit: 'none', siteLinks: true, min: 0 });
 }
@@ -46,12 +48,13 @@ function waitDistribution(): cog.Builder<dashboard.Panel> {
 }
 
 /**
- * served_total is cumulative per counter and resets at local midnight: per-hour increase, resets dropped. Grouped by
+ * served_total is cumulative per counter and resets at local midnight: per-hour increase of each office point
+ * (`counter=all`; the counters' own points would count every person twice), resets dropped. Grouped by
  * province and district: a registry with districts gets one series per district; one without (the 2025 list, no
  * `area` tag) gets one series for its province.
  */
 function servedPerHour(): cog.Builder<dashboard.Panel> {
-  const inner = subquery({ fields: ['non_negative_difference(last("served_total")) AS "served"'], from: 'queue', where: [timeFilter()], groupBy: ['time(1h)', ...perCounter, 'province', 'area'] });
+  const inner = subquery({ fields: ['non_negative_difference(last("served_total")) AS "served"'], from: 'queue', where: [timeFilter(), officeQueue()], groupBy: ['time(1h)', ...perCounter, 'province', 'area'] });
   const q = influxql({ fields: [agg('sum', 'served')], from: inner, where: [timeFilter()], groupBy: ['time(1h)', 'province', 'area'], fill: '0' });
   return seriesPanel(bilingual('Hồ sơ đã phục vụ mỗi giờ (theo huyện, hoặc tỉnh khi không có huyện)', 'Served per hour (by district, or province without districts)'), [seriesTarget(q, 'A', '$tag_province $tag_area')], { unit: 'none', bars: true }).interval('1h');
 }
@@ -74,6 +77,6 @@ function countersTable(): cog.Builder<dashboard.Panel> {
 
 export function queuesDashboard(): dashboard.Dashboard {
   const d = baseDashboard(DASHBOARDS.queues, bilingual('Một cửa', 'One-stop queues'), { from: 'now-12h', refresh: '1m' });
-  for (const p of [waitingPanel(), waitDistribution(), servedPerHour(), eventsPerHour(), countersTable()]) d.withPanel(p);
+  placePanels(d, [waitingPanel(), waitDistribution(), servedPerHour(), eventsPerHour(), countersTable()]);
   return d.build();
 }

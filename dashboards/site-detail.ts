@@ -11,6 +11,11 @@ import {
   bilingual,
   col,
   influxql,
+  ifaceIncreaseSubquery,
+  uplinkQuery,
+  UPLINK_OVERRIDES,
+  displayStateMappings,
+  upToNow,
   kindFilter,
   lastAlertStateSubquery,
   openAlertFilter,
@@ -24,6 +29,7 @@ import {
   tile,
   timeFilter,
   upDownMappings,
+  placePanels,
 } from './common.ts';
 
 /** `fn(field)` of a measurement for the chosen site, per bucket and per `by` tag. */
@@ -48,6 +54,32 @@ function openAlertsTile(): cog.Builder<dashboard.Panel> {
   return tile(bilingual('Cảnh báo đang mở', 'Open alerts'), [seriesTarget(q)], { steps: [[null, 'green'], [1, 'red']], noValue: '0' }).span(6);
 }
 
+/** Every queue display of the site: on, frozen (the shown number lags the queue), last answer, numbers. */
+function displaysTable(): cog.Builder<dashboard.Panel> {
+  const q = influxql({
+    fields: [agg('last', 'alive'), agg('last', 'frozen'), agg('last', 'last_seen_s'), agg('last', 'shown_number'), agg('last', 'expected_number')],
+    from: 'display',
+    where: [timeFilter(), upToNow(), siteFilter()],
+    groupBy: ['display'],
+  });
+  return tablePanel(bilingual('Màn hình xếp hàng', 'Queue displays'), [tableTarget(q)], { span: 12, height: 6 })
+    .overrideByName('alive', [{ id: 'mappings', value: displayStateMappings('alive') }, { id: 'custom.cellOptions', value: { type: 'color-background' } }])
+    .overrideByName('frozen', [{ id: 'mappings', value: displayStateMappings('frozen') }, { id: 'custom.cellOptions', value: { type: 'color-background' } }])
+    .overrideByName('last_seen_s', [{ id: 'unit', value: 's' }]);
+}
+
+function uplinkTable(): cog.Builder<dashboard.Panel> {
+  const p = tablePanel(bilingual('Đường truyền', 'Uplink'), [tableTarget(uplinkQuery([siteFilter()]))], { span: 12, height: 6 });
+  for (const [name, props] of UPLINK_OVERRIDES) p.overrideByName(name, props);
+  return p;
+}
+
+/** Interface errors and drops per bucket (increase of the kernel counters) per interface. */
+function ifaceErrors(): cog.Builder<dashboard.Panel> {
+  const q = influxql({ fields: [agg('sum', 'errors'), agg('sum', 'drops')], from: ifaceIncreaseSubquery(autoInterval(), [siteFilter()]), where: [timeFilter()], groupBy: [autoInterval(), 'iface'], fill: 'null' });
+  return seriesPanel(bilingual('Lỗi giao diện mạng', 'Interface errors and drops'), [seriesTarget(q, 'A', '$tag_iface $col')], { unit: 'none', min: 0, bars: true });
+}
+
 function alertsTable(): cog.Builder<dashboard.Panel> {
   const q = influxql({ fields: [col('state'), col('value'), col('rule'), col('severity')], from: 'alert', where: [timeFilter(), siteFilter()], orderByTimeDesc: true, limit: 200 });
   return tablePanel(bilingual('Cảnh báo gần đây', 'Recent alerts'), [tableTarget(q)], { span: 24, height: 8 }).overrideByName('Time', [{ id: 'custom.hidden', value: false }]);
@@ -55,7 +87,7 @@ function alertsTable(): cog.Builder<dashboard.Panel> {
 
 export function siteDetailDashboard(): dashboard.Dashboard {
   const d = baseDashboard(DASHBOARDS.site, bilingual('Chi tiết xã: $site', 'Site detail'), { from: 'now-24h', refresh: '1m', annotationWhere: [siteFilter()] }).withVariable(siteVariable());
-  for (const p of [
+  placePanels(d, [
     infoTable(),
     stateTile(),
     openAlertsTile(),
@@ -73,8 +105,10 @@ export function siteDetailDashboard(): dashboard.Dashboard {
       seriesTarget(siteSeries('host', 'max', 'disk_pct', 'agent'), 'C', 'disk $tag_agent'),
     ], { unit: 'percent', min: 0, max: 100 }),
     seriesPanel(bilingual('Hàng đợi gửi của Pi', 'Agent outbox depth'), [seriesTarget(siteSeries('agent', 'max', 'outbox_depth', 'agent'), 'A', '$tag_agent')], { unit: 'none', min: 0 }),
+    displaysTable(),
+    uplinkTable(),
+    ifaceErrors(),
     alertsTable(),
-  ])
-    d.withPanel(p);
+  ]);
   return d.build();
 }

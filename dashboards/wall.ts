@@ -19,6 +19,7 @@ import {
   influxql,
   lastAlertStateSubquery,
   openAlertFilter,
+  officeQueue,
   linkTo,
   recentFilter,
   registrySitesSubquery,
@@ -77,9 +78,13 @@ function mapPanel(): geomap.PanelBuilder {
     .basemap(new common.MapLayerOptionsBuilder().type('osm-standard').name('OpenStreetMap'))
     .layers([markers])
     .tooltip(new geomap.TooltipOptionsBuilder().mode(geomap.TooltipMode.Details))
-    .thresholds(thresholds([[null, 'red'], [0.5, 'orange'], [0.99, 'green']]))
-    .mappings([blindMapping()])
-    .unit('percentunit')
+    // Unit, colours and the blind mapping belong to the state alone: as panel defaults they also turned lat/lon
+    // into percentages (21.3 shown as 2130%) and a missing coordinate into "Blind" in the tooltip.
+    .overrideByName('state', [
+      { id: 'unit', value: 'percentunit' },
+      { id: 'thresholds', value: thresholds([[null, 'red'], [0.5, 'orange'], [0.99, 'green']]).build() },
+      { id: 'mappings', value: [blindMapping()] },
+    ])
     .dataLinks([siteLink('table')])
     .gridPos({ x: 0, y: 0, w: 8, h: 20 });
 }
@@ -146,9 +151,12 @@ function openIncidentsTile(): stat.PanelBuilder {
     .span(5);
 }
 
-/** issued_total resets at local midnight: the day's tickets are the max of each counter since then. */
+/**
+ * issued_total resets at local midnight: the day's tickets are the max of each office point (`counter=all`) since
+ * then, summed over agents; the counters' own points are left out (`all` is already their sum).
+ */
 function ticketsTodayTile(): stat.PanelBuilder {
-  const perCounter = influxql({ fields: [agg('max', 'issued_total', 'issued')], from: 'queue', where: [timeFilter(), upToNow()], groupBy: ['site', 'agent', 'counter'] });
+  const perCounter = influxql({ fields: [agg('max', 'issued_total', 'issued')], from: 'queue', where: [timeFilter(), upToNow(), officeQueue()], groupBy: ['site', 'agent', 'counter'] });
   const q = influxql({ fields: [agg('sum', 'issued', 'tickets')], from: `(${perCounter})` });
   return tile(bilingual('Phiếu hôm nay', 'Tickets today'), [seriesTarget(q)], { steps: [[null, 'blue']], noValue: '0', link: linkTo(DASHBOARDS.queues, 'Một cửa / Queues') })
     .span(5)

@@ -61,6 +61,8 @@ beforeAll(async () => {
     clients.push(client);
     const points: Point[] = SERVED.flatMap((served, i): Point[] => [
       { m: 'queue', t: base + i * hour, tags: { counter: '1' }, fields: { waiting: 1, issued_total: served + 1, served_total: served, current_number: served } },
+      // The office point the queue collector writes beside its counters (one counter here: the same figures).
+      { m: 'queue', t: base + i * hour, tags: { counter: 'all' }, fields: { waiting: 1, issued_total: served + 1, served_total: served, current_number: served } },
       { m: 'net_probe', t: base + i * hour, tags: { target: 'hub', method: 'tcp' }, fields: { up: 1, rtt_ms: 10 } },
     ]);
     const r = await publishQos1(client, telemetryTopic(a.site, a.agent), JSON.stringify({ seq: 1, sentAt: Date.now(), late: true, backlog: { depth: 1, oldestT: base }, points }));

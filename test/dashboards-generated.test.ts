@@ -32,4 +32,40 @@ describe('dashboards/generated', () => {
       expect(uids.has(item.value)).toBe(true);
     }
   });
+
+  it('places every panel of every dashboard inside the 24-column grid, none overlapping another', () => {
+    for (const [file, content] of generateAll()) {
+      if (file === 'playlist.json') continue;
+      const d = JSON.parse(content) as { panels: { title: string; gridPos: { x: number; y: number; w: number; h: number } }[] };
+      for (const p of d.panels) {
+        const g = p.gridPos;
+        expect(g.x, `${file} / ${p.title}`).toBeGreaterThanOrEqual(0);
+        expect(g.w, `${file} / ${p.title}`).toBeGreaterThan(0);
+        expect(g.x + g.w, `${file} / ${p.title}: x + w`).toBeLessThanOrEqual(24);
+      }
+      for (const [i, a] of d.panels.entries()) {
+        for (const b of d.panels.slice(i + 1)) {
+          const overlap = a.gridPos.x < b.gridPos.x + b.gridPos.w && b.gridPos.x < a.gridPos.x + a.gridPos.w && a.gridPos.y < b.gridPos.y + b.gridPos.h && b.gridPos.y < a.gridPos.y + a.gridPos.h;
+          expect(overlap, `${file}: ${a.title} overlaps ${b.title}`).toBe(false);
+        }
+      }
+    }
+  });
+
+  it("the wall map's percent unit, colours and blind mapping apply to the state only, not to lat/lon", () => {
+    const wall = JSON.parse(generateAll().get('wall.json') ?? '{}') as {
+      panels: { type: string; fieldConfig: { defaults: Record<string, unknown>; overrides: { matcher: { id: string; options: string }; properties: { id: string; value: unknown }[] }[] } }[];
+    };
+    const map = wall.panels.find((p) => p.type === 'geomap');
+    expect(map).toBeDefined();
+    const defaults = map?.fieldConfig.defaults ?? {};
+    expect(defaults.unit).toBeUndefined();
+    expect(defaults.mappings ?? []).toEqual([]);
+    const byName = (name: string): string[] => (map?.fieldConfig.overrides ?? []).filter((o) => o.matcher.id === 'byName' && o.matcher.options === name).flatMap((o) => o.properties.map((x) => x.id));
+    expect(byName('state')).toEqual(expect.arrayContaining(['unit', 'thresholds', 'mappings']));
+    expect(byName('lat')).toEqual([]);
+    expect(byName('lon')).toEqual([]);
+    const stateUnit = map?.fieldConfig.overrides.find((o) => o.matcher.options === 'state')?.properties.find((x) => x.id === 'unit')?.value;
+    expect(stateUnit).toBe('percentunit');
+  });
 });

@@ -16,6 +16,7 @@ import { COMMUNES_CSV, PROVINCE, startStack, type AgentCredentials, type Stack }
 import { waitUntil } from '../testkit/wait.ts';
 import { parseCsv } from '../hub/agents/csv.ts';
 import type { InfluxSeries } from '../testkit/influxd.ts';
+import { localDayStart } from '../common/local-day.ts';
 
 const LIVE_AGENTS = 4;
 const HISTORY_AGENTS = 2;
@@ -47,6 +48,7 @@ interface Panel {
 }
 interface Dashboard {
   uid: string;
+  timezone?: string;
   title: string;
   time: { from: string };
   panels: Panel[];
@@ -119,8 +121,8 @@ async function writeAlerts(sites: readonly string[], now: number): Promise<void>
   if (res.status !== 204) throw new Error(`alert write failed: ${res.status} ${await res.text()}`);
 }
 
-async function rawQuery(q: string): Promise<InfluxSeries[]> {
-  const body = await stack.influx.query(q, 'ioc');
+async function rawQuery(q: string, db = 'ioc'): Promise<InfluxSeries[]> {
+  const body = await stack.influx.query(q, db);
   if (body.error !== undefined) throw new Error(`${body.error}\n  in: ${q}`);
   const r = body.results[0];
   if (r?.error !== undefined) throw new Error(`${r.error}\n  in: ${q}`);
@@ -183,6 +185,12 @@ function fieldsUsedBy(panel: Panel): { columns: Set<string>; labels: Set<string>
   }
   for (const layer of panel.options?.layers ?? []) {
     for (const f of [layer.location?.latitude, layer.location?.longitude, layer.config?.style?.color?.field]) if (f !== undefined) columns.add(f);
+  }
+  // Fields a transformation makes (groupBy's "field (sum)", calculateField's alias) come from no target.
+  for (const t of panel.transformations ?? []) {
+    if (t.id === 'calculateField' && typeof t.options.alias === 'string') columns.delete(t.options.alias);
+    const grouped = t.id === 'groupBy' ? (t.options.fields as Record<string, { aggregations: string[] }> | undefined) : undefined;
+    for (const [field, spec] of Object.entries(grouped ?? {})) for (const a of spec.aggregations) columns.delete(`${field} (${a})`);
   }
   return { columns, labels };
 }
@@ -298,5 +306,165 @@ describe('generated dashboards against a real InfluxDB', () => {
     const mapSites = await rawQuery(interpolateInfluxQL(map?.targets?.find((t) => t.refId === 'SITES')?.query ?? '', { from: 'now-6h', interval: '10s', vars: {} }));
     expect(mapSites).toHaveLength(PROVINCE.communes);
     for (const s of mapSites) expect(s.values?.[0]?.[s.columns.indexOf('lat')]).toBeNull();
+  });
+});
+
+/** A database of its own holding only the points a case writes: a panel's query then has one known answer. */
+async function knownDatabase(db: string, lines: readonly string[], retentionPolicies: readonly string[] = []): Promise<void> {
+  await rawQuery(`CREATE DATABASE "${db}"`, db);
+  for (const rp of retentionPolicies) await rawQuery(`CREATE RETENTION POLICY "${rp}" ON "${db}" DURATION INF REPLICATION 1`, db);
+  // Into the last policy created (the rollup the panel reads), else the default one.
+  const rp = retentionPolicies.at(-1);
+  const res = await fetch(`${stack.influx.url}/write?db=${db}&precision=ms${rp === undefined ? '' : `&rp=${rp}`}`, { method: 'POST', body: lines.join('\n') });
+  if (res.status !== 204) throw new Error(`write to ${db} failed: ${res.status} ${await res.text()}`);
+}
+
+function panelQuery(dashboards: readonly Dashboard[], uid: string, title: string): { panel: Panel; query: string; dashboard: Dashboard } {
+  const d = dashboards.find((x) => x.uid === uid);
+  const panel = d?.panels.find((p) => p.title.includes(title));
+  const query = panel?.targets?.[0]?.query;
+  if (d === undefined || panel === undefined || query === undefined) throw new Error(`no panel "${title}" in ${uid}`);
+  return { panel, query, dashboard: d };
+}
+
+const values = (series: readonly InfluxSeries[]): number[] => series.flatMap((s) => (s.values ?? []).flatMap((row) => row.slice(1).filter((v): v is number => typeof v === 'number')));
+
+describe('queue figures are the office figures, not doubled by the office total (counter=all)', () => {
+  const dashboards = loadDashboards();
+  const db = 'known_queue';
+  const now = Date.now();
+  // Two counters and the office point (their sum), as the queue collector writes them; an earlier reading an hour before.
+  const t0 = now - 65 * 60_000;
+  const t1 = Math.max(localDayStart(now), now - 2 * 60_000);
+  const point = (counter: string, t: number, waiting: number, issued: number, served: number): string =>
+    `queue,site=known-xa,agent=pi-1,counter=${counter},province=known-tinh waiting=${waiting},issued_total=${issued},served_total=${served} ${t}`;
+  const lines = [
+    point('quay-1', t0, 1, 2, 1), point('quay-2', t0, 1, 1, 1), point('all', t0, 2, 3, 2),
+    point('quay-1', t1, 2, 5, 4), point('quay-2', t1, 3, 4, 3), point('all', t1, 5, 9, 7),
+  ];
+
+  beforeAll(async () => {
+    await knownDatabase(db, lines);
+  });
+
+  it('tickets today (wall) = the office issued_total: 9, not 18', async () => {
+    const { query } = panelQuery(dashboards, 'ioc-wall', 'Tickets today');
+    const series = await rawQuery(interpolateInfluxQL(query, { from: 'now/d', interval: '10s', vars: {} }), db);
+    expect(values(series)).toEqual([9]);
+  });
+
+  it('people waiting per site (queues) = the office waiting: 5, not 10', async () => {
+    const { query, dashboard } = panelQuery(dashboards, 'ioc-queues', 'People waiting per site');
+    const series = await rawQuery(interpolateInfluxQL(query, { from: dashboard.time.from, interval: '1m', vars: {} }), db);
+    expect(series.map((s) => s.tags?.site)).toEqual(['known-xa']);
+    const v = values(series);
+    expect(v.at(-1)).toBe(5);
+    expect(Math.max(...v)).toBe(5);
+  });
+
+  it('served per hour (queues) = the office served_total increase: 5, not 10', async () => {
+    const { query, dashboard } = panelQuery(dashboards, 'ioc-queues', 'Served per hour');
+    const series = await rawQuery(interpolateInfluxQL(query, { from: dashboard.time.from, interval: '1h', vars: {} }), db);
+    expect(series.map((s) => s.tags?.province)).toEqual(['known-tinh']);
+    const v = values(series);
+    expect(v.reduce((a, b) => a + b, 0)).toBe(5);
+    expect(Math.max(...v)).toBe(5);
+  });
+});
+
+describe('uptime per month is per calendar month in UTC+7', () => {
+  const dashboards = loadDashboards();
+  const db = 'known_month';
+  // 2026-10-31 23:30 +07 (up) and 2026-11-01 00:30 +07 (down): one hour apart, two local months (and one UTC day).
+  const lastOfOctober = Date.UTC(2026, 9, 31, 16, 30);
+  const firstOfNovember = Date.UTC(2026, 9, 31, 17, 30);
+  const lines = [`net_probe,site=known-xa,target=hub mean_up=1 ${lastOfOctober}`, `net_probe,site=known-xa,target=hub mean_up=0.5 ${firstOfNovember}`];
+
+  beforeAll(async () => {
+    await knownDatabase(db, lines, ['rollup_1h']);
+  });
+
+  it('two readings either side of local midnight on 31 October land in October and November', async () => {
+    const { panel, query, dashboard } = panelQuery(dashboards, 'ioc-connectivity', 'Uptime per calendar month');
+    expect(Date.now() - lastOfOctober, 'the points lie inside the panel range (the last 365 days)').toBeLessThan(365 * 86_400_000);
+    const series = await rawQuery(interpolateInfluxQL(query, { from: `now-${panel.timeFrom ?? ''}`, interval: '1h', vars: { target: 'hub' } }), db);
+    // Day bins start at local midnight: the two readings are in two of them.
+    const rows = series.flatMap((s) => (s.values ?? []).map((row) => ({ t: typeof row[0] === 'number' ? row[0] : Date.parse(String(row[0])), site: s.tags?.site, up: Number(row[1]), hours: Number(row[2]) })));
+    expect(rows.map((r) => r.t)).toEqual([localDayStart(lastOfOctober), localDayStart(firstOfNovember)]);
+    // What Grafana then does: the month of each day in the dashboard's zone (UTC+7), up-hours over hours.
+    expect(dashboard).toMatchObject({ timezone: 'Asia/Ho_Chi_Minh' });
+    expect(panel.transformations?.find((t) => t.id === 'formatTime')?.options).toEqual({ timeField: 'Time', outputFormat: 'YYYY-MM', useTimezone: true });
+    const months = new Map<string, { up: number; hours: number }>();
+    for (const r of rows) {
+      const month = new Date(r.t + 7 * 3_600_000).toISOString().slice(0, 7);
+      const m = months.get(month) ?? { up: 0, hours: 0 };
+      months.set(month, { up: m.up + r.up, hours: m.hours + r.hours });
+    }
+    expect([...months].map(([month, m]) => [month, m.up / m.hours])).toEqual([
+      ['2026-10', 1],
+      ['2026-11', 0.5],
+    ]);
+  });
+});
+
+
+describe('display, uplink and interface panels show the known readings', () => {
+  const dashboards = loadDashboards();
+  const db = 'known_health';
+  const now = Date.now();
+  const t0 = now - 30 * 60_000;
+  const tMid = now - 20 * 60_000;
+  const t1 = now - 2 * 60_000;
+  const since = now - 3 * 60_000;
+  const tags = 'site=known-xa,agent=pi-1';
+  const lines = [
+    `display,${tags},display=lobby alive=1,frozen=1,last_seen_s=2,shown_number=5,expected_number=9 ${t0}`,
+    `display,${tags},display=lobby alive=1,frozen=0,last_seen_s=3,shown_number=9,expected_number=9 ${t1}`,
+    `display,${tags},display=hall alive=1,frozen=0,last_seen_s=1 ${t0}`,
+    `display,${tags},display=hall alive=0,frozen=0,last_seen_s=900 ${t1}`,
+    `uplink,${tags} uplink="fibre",iface="eth0",uplink_since=${t0 - 3_600_000},since_s=3600,on_4g=0 ${t0}`,
+    `uplink,${tags} uplink="4g",iface="wwan0",uplink_since=${since},since_s=60,on_4g=1 ${t1}`,
+    `net_iface,${tags},iface=eth0 errors=10,drops=1,rx_bps=1000 ${t0}`,
+    `net_iface,${tags},iface=eth0 errors=13,drops=1,rx_bps=1000 ${tMid}`,
+    `net_iface,${tags},iface=eth0 errors=20,drops=4,rx_bps=1000 ${t1}`,
+  ];
+  const rowsOf = (series: readonly InfluxSeries[]): Record<string, unknown>[] =>
+    series.flatMap((s) => (s.values ?? []).map((row) => ({ ...s.tags, ...Object.fromEntries(s.columns.map((c, i) => [c, row[i]])) })));
+
+  beforeAll(async () => {
+    await knownDatabase(db, lines);
+  });
+
+  it('connectivity: the active uplink per site is 4G on wwan0 since the switch', async () => {
+    const { query, dashboard } = panelQuery(dashboards, 'ioc-connectivity', 'Active uplink per site');
+    const rows = rowsOf(await rawQuery(interpolateInfluxQL(query, { from: dashboard.time.from, interval: '1m', vars: { target: 'hub' } }), db));
+    expect(rows).toEqual([expect.objectContaining({ site: 'known-xa', agent: 'pi-1', uplink: '4g', iface: 'wwan0', uplink_since: since, on_4g: 1 })]);
+  });
+
+  it('connectivity: interface errors and drops are the counters’ increase over the range (10 and 3)', async () => {
+    const { query, dashboard } = panelQuery(dashboards, 'ioc-connectivity', 'Interface errors and drops');
+    const rows = rowsOf(await rawQuery(interpolateInfluxQL(query, { from: dashboard.time.from, interval: '1m', vars: { target: 'hub' } }), db));
+    expect(rows).toEqual([expect.objectContaining({ site: 'known-xa', iface: 'eth0', errors: 10, drops: 3 })]);
+  });
+
+  it('site detail: displays show the hall down and the lobby on and no longer frozen', async () => {
+    const { query, dashboard } = panelQuery(dashboards, 'ioc-site', 'Queue displays');
+    const rows = rowsOf(await rawQuery(interpolateInfluxQL(query, { from: dashboard.time.from, interval: '1m', vars: { site: 'known-xa' } }), db));
+    const byDisplay = Object.fromEntries(rows.map((r) => [String(r.display), r]));
+    expect(byDisplay.hall).toMatchObject({ alive: 0, frozen: 0, last_seen_s: 900 });
+    expect(byDisplay.lobby).toMatchObject({ alive: 1, frozen: 0, shown_number: 9, expected_number: 9 });
+    expect(rows).toHaveLength(2);
+  });
+
+  it('site detail: the uplink is 4G and interface errors add up to 10 (drops 3) on eth0', async () => {
+    const uplink = panelQuery(dashboards, 'ioc-site', 'Uplink');
+    const rows = rowsOf(await rawQuery(interpolateInfluxQL(uplink.query, { from: uplink.dashboard.time.from, interval: '1m', vars: { site: 'known-xa' } }), db));
+    expect(rows).toEqual([expect.objectContaining({ uplink: '4g', on_4g: 1, uplink_since: since })]);
+    const iface = panelQuery(dashboards, 'ioc-site', 'Interface errors and drops');
+    const series = await rawQuery(interpolateInfluxQL(iface.query, { from: iface.dashboard.time.from, interval: '1m', vars: { site: 'known-xa' } }), db);
+    expect(series.map((s) => s.tags?.iface)).toEqual(['eth0']);
+    const sum = (col: string): number => series.flatMap((s) => (s.values ?? []).map((row) => Number(row[s.columns.indexOf(col)] ?? 0))).reduce((a, b) => a + b, 0);
+    expect(sum('errors')).toBe(10);
+    expect(sum('drops')).toBe(3);
   });
 });
