@@ -9,10 +9,12 @@ import { InfluxdProcess } from '../scripts/lib/influxd-process.ts';
 import { freePort } from '../scripts/lib/free-port.ts';
 import { startProgram } from '../scripts/lib/child-process.ts';
 import { importAndEnroll, writeHubConfig } from '../scripts/lib/hub-setup.ts';
-import { fmt, percentile, rssMiB } from './stats.ts';
+import { fmt, groupCpuSeconds, percentile, rssMiB } from './stats.ts';
 
 export interface IngestFigures {
   agents: number;
+  /** Points per MQTT message. */
+  batchPoints: number;
   points: number;
   hubPointsPerSec: number;
   directPointsPerSec: number;
@@ -21,8 +23,10 @@ export interface IngestFigures {
   latencyP99Ms: number;
   hubRssPeakMiB: number;
   storedPoints: number;
-  /** Realistic load: every agent reports once a second. */
-  steady: { agents: number; pointsPerSec: number; latencyP50Ms: number; latencyP99Ms: number };
+  /** CPU during the flood, in cores (CPU seconds / wall seconds): the hub, influxd, and this process (the load generator). */
+  cpu: { hub: number; influxd: number; generator: number };
+  /** Realistic load: every agent reports once a second (not run for every shape). */
+  steady?: { agents: number; pointsPerSec: number; latencyP50Ms: number; latencyP99Ms: number };
 }
 
 const T_BASE = Date.now() - 3_600_000;
@@ -53,7 +57,7 @@ async function directPeer(influx: InfluxdProcess, points: number): Promise<numbe
   return (points * 1000) / (performance.now() - t0);
 }
 
-export async function runIngestBench(opts: { agents?: number; batches?: number; batchPoints?: number } = {}): Promise<IngestFigures> {
+export async function runIngestBench(opts: { agents?: number; batches?: number; batchPoints?: number; steady?: boolean } = {}): Promise<IngestFigures> {
   const agents = opts.agents ?? 50;
   const batchesPerAgent = opts.batches ?? 40;
   const batchPoints = opts.batchPoints ?? 100;
@@ -87,10 +91,17 @@ export async function runIngestBench(opts: { agents?: number; batches?: number; 
         if (m?.[1] !== undefined) latencies.push(ack.ackedAt - Number(m[1]));
       };
       const sim = new Simulator({ hubUrl: `mqtt://127.0.0.1:${mqttPort}`, agents: creds, mode: 'flood', floodBatches: batchesPerAgent, floodBatchPoints: batchPoints, maxInflight: 8, onAck });
+      const cpu0 = { hub: groupCpuSeconds(hub.pid), influxd: groupCpuSeconds(influx.pid), generator: process.cpuUsage() };
       const t0 = performance.now();
       sim.start();
       await sim.done();
       const seconds = (performance.now() - t0) / 1000;
+      const generatorUs = process.cpuUsage(cpu0.generator);
+      const cpu = {
+        hub: (groupCpuSeconds(hub.pid) - cpu0.hub) / seconds,
+        influxd: (groupCpuSeconds(influx.pid) - cpu0.influxd) / seconds,
+        generator: (generatorUs.user + generatorUs.system) / 1e6 / seconds,
+      };
       clearInterval(sampler);
       const acked = sim.stats().pointsAcked;
       await sim.stop();
@@ -103,9 +114,10 @@ export async function runIngestBench(opts: { agents?: number; batches?: number; 
         storedPoints += Math.max(0, ...counts);
       }
       const hubPointsPerSec = acked / seconds;
-      const steady = await steadyPhase(`mqtt://127.0.0.1:${mqttPort}`, creds);
+      const steady = opts.steady === false ? undefined : await steadyPhase(`mqtt://127.0.0.1:${mqttPort}`, creds);
       return {
         agents,
+        batchPoints,
         points: acked,
         hubPointsPerSec,
         directPointsPerSec,
@@ -114,7 +126,8 @@ export async function runIngestBench(opts: { agents?: number; batches?: number; 
         latencyP99Ms: percentile(latencies, 99),
         hubRssPeakMiB: rssPeak,
         storedPoints,
-        steady,
+        cpu,
+        ...(steady === undefined ? {} : { steady }),
       };
     } finally {
       await hub.stop();
@@ -153,13 +166,15 @@ async function steadyPhase(hubUrl: string, creds: { site: string; agent: string;
 }
 
 export function printIngest(f: IngestFigures): void {
-  console.log('ingest (agents → broker → ingest → influxd; PUBACK only after the write)');
+  console.log(`ingest, ${f.batchPoints === 1 ? 'one point per message' : `batches of ${f.batchPoints} points`} (agents → broker → ingest → influxd; PUBACK only after the write)`);
   console.log(`  agents ${f.agents}, points acknowledged ${fmt(f.points)}, stored ${fmt(f.storedPoints)} (approx. by the densest field)`);
   console.log(`  hub end to end        ${fmt(f.hubPointsPerSec)} points/s`);
   console.log(`  influxd direct (peer) ${fmt(f.directPointsPerSec)} points/s`);
   console.log(`  ratio hub / direct    ${fmt(f.ratio, 2)}`);
   console.log(`  latency collection → acknowledged (= queryable): p50 ${fmt(f.latencyP50Ms, 1)} ms, p99 ${fmt(f.latencyP99Ms, 1)} ms`);
   console.log(`  hub RSS peak          ${fmt(f.hubRssPeakMiB, 1)} MiB`);
+  console.log(`  CPU during the flood (cores): hub ${fmt(f.cpu.hub, 2)}, influxd ${fmt(f.cpu.influxd, 2)}, generator (this process) ${fmt(f.cpu.generator, 2)}`);
+  if (f.steady === undefined) return;
   console.log(`  steady load (${f.steady.agents} agents reporting every second, ${fmt(f.steady.pointsPerSec)} points/s):`);
   console.log(`    latency collection → acknowledged: p50 ${fmt(f.steady.latencyP50Ms, 1)} ms, p99 ${fmt(f.steady.latencyP99Ms, 1)} ms`);
 }

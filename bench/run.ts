@@ -6,6 +6,7 @@ import { printIngest, runIngestBench } from './ingest.ts';
 import { printOutbox, runOutboxBench } from './outbox.ts';
 
 printIngest(await runIngestBench());
+printIngest(await runIngestBench({ batchPoints: 1, batches: 400, steady: false }));
 printOutbox(await runOutboxBench());
 const alert = await runAlertLatency();
 console.log(`\nalert latency (condition true → e-mail in the SMTP sink, through ingest, the alert engine, MQTT, Node-RED, SMTP)`);

@@ -88,6 +88,8 @@ export class HubMetrics {
   readonly retainRefused = new Counter('ioc_hub_retain_refused_total', 'Publishes whose retain flag was refused (retain is for status only)');
   readonly cmdResultRefused = new Counter('ioc_hub_cmd_result_refused_total', 'cmd-result publishes for ids the hub did not issue, acknowledged and dropped');
   readonly writeLatency = new Histogram('ioc_hub_write_latency_seconds', 'Latency of one batch write to the sink', [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]);
+  readonly writesStarted = new Counter('ioc_hub_writes_started_total', 'Sink writes started (slot_free: a slot was free and the batch took every queued point; size_bound: cut at influx.batchSize, points left queued)', 'trigger');
+  readonly writeBatchPoints = new Histogram('ioc_hub_write_batch_points', 'Points in one sink write', [1, 10, 100, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000]);
   private readonly gauges: GaugeSource[] = [];
   private readonly extraCounters: Counter[] = [];
 
@@ -107,6 +109,7 @@ export class HubMetrics {
     }
     for (const c of [this.connRefused, this.takeovers, this.flappingBans]) lines.push(...c.render());
     lines.push(...this.writeLatency.render());
+    lines.push(...this.writesStarted.render(), ...this.writeBatchPoints.render());
     for (const c of this.extraCounters) lines.push(...c.render());
     for (const g of this.gauges) lines.push(`# HELP ${g.name} ${g.help}`, `# TYPE ${g.name} gauge`, `${g.name} ${g.read()}`);
     return `${lines.join('\n')}\n`;

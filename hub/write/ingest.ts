@@ -1,4 +1,7 @@
 // Batches points from many MQTT messages into bounded sink writes; each submit resolves once all its points are stored.
+// A batch goes out as soon as a write slot is free (submits of the same tick are combined, nothing waits for a
+// timer): at low load a point is written at once, and while every slot is busy points accumulate, so that when one
+// frees everything queued goes in one write, cut only at batchSize. Load sets the batch size, not a clock.
 // Fair: each agent (submit key) has its own queue and a batch is filled round-robin over them (deficit
 // round-robin with a quantum of batchSize / active agents), and each agent has its own pending bound,
 // so one agent's flood waits behind its own points and never in front of another agent's.
@@ -13,8 +16,11 @@ export interface IngestOptions {
   logger: Logger;
   /** Most points in one sink write. */
   batchSize: number;
-  /** Longest a point waits for its batch to fill. */
-  flushIntervalMs: number;
+  /**
+   * No longer delays a write: a batch goes out as soon as a slot is free. Accepted so that existing
+   * configurations (`influx.flushIntervalMs`) keep working.
+   */
+  flushIntervalMs?: number;
   /** Sink writes running at once. */
   maxInflightWrites: number;
   /** Points queued or being written; past it, submit waits (back-pressure on the publishers). */
@@ -61,10 +67,9 @@ export class Ingest {
   private queuedPoints = 0;
   private inflight = 0;
   private inflightPoints = 0;
-  private due = false;
-  private draining = false;
+  /** A pump is queued as a microtask: submits of the same tick go in one write. */
+  private pumpQueued = false;
   private stopped = false;
-  private timer: NodeJS.Timeout | undefined;
   private waiters: (() => void)[] = [];
   private idleWaiters: (() => void)[] = [];
   private readonly log: Logger;
@@ -104,7 +109,7 @@ export class Ingest {
       q.entries.push({ points, offset: 0, sub });
       q.pending += points.length;
       this.queuedPoints += points.length;
-      this.pump();
+      this.schedulePump();
     });
   }
 
@@ -115,17 +120,23 @@ export class Ingest {
     return this.pendingPoints > 0 && this.pendingPoints + count > this.opts.maxPendingPoints;
   }
 
+  private schedulePump(): void {
+    if (this.pumpQueued) return;
+    this.pumpQueued = true;
+    queueMicrotask(() => {
+      this.pumpQueued = false;
+      this.pump();
+    });
+  }
+
+  /** Starts writes while a slot is free and points are queued. */
   private pump(): void {
-    while (this.inflight < this.opts.maxInflightWrites && this.queuedPoints > 0 && (this.due || this.draining || this.queuedPoints >= this.opts.batchSize)) {
-      this.write(this.take());
-    }
-    if (this.queuedPoints === 0) this.due = false;
-    else if (!this.due && this.timer === undefined) {
-      this.timer = setTimeout(() => {
-        this.timer = undefined;
-        this.due = true;
-        this.pump();
-      }, this.opts.flushIntervalMs);
+    while (this.inflight < this.opts.maxInflightWrites && this.queuedPoints > 0) {
+      const batch = this.take();
+      // size_bound: the batch was cut at batchSize with points left queued; slot_free: it took everything queued.
+      this.opts.metrics.writesStarted.inc(1, this.queuedPoints > 0 ? 'size_bound' : 'slot_free');
+      this.opts.metrics.writeBatchPoints.observe(batch.points.length);
+      this.write(batch);
     }
   }
 
@@ -241,9 +252,6 @@ export class Ingest {
   /** Writes everything queued and waits for it; later submits are refused. Idempotent. */
   async stop(): Promise<void> {
     this.stopped = true;
-    this.draining = true;
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timer = undefined;
     this.wake();
     this.pump();
     if (this.pendingPoints > 0) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
