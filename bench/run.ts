@@ -4,6 +4,7 @@ import { printAgentRss, runAgentRssBench } from './agent-rss.ts';
 import { run as runAlertLatency } from './alert-latency.ts';
 import { printIngest, runIngestBench } from './ingest.ts';
 import { printOutbox, runOutboxBench } from './outbox.ts';
+import { printTokenVerify, runTokenVerifyBench } from './token-verify.ts';
 
 printIngest(await runIngestBench());
 printOutbox(await runOutboxBench());
@@ -11,3 +12,4 @@ const alert = await runAlertLatency();
 console.log(`\nalert latency (condition true → e-mail in the SMTP sink, through ingest, the alert engine, MQTT, Node-RED, SMTP)`);
 console.log(`  ${alert.samples} samples: median ${alert.medianMs} ms, p90 ${alert.p90Ms} ms, max ${alert.maxMs} ms`);
 printAgentRss(await runAgentRssBench());
+printTokenVerify(await runTokenVerifyBench());
