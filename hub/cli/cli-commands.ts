@@ -71,7 +71,7 @@ const COMMANDS: readonly CommandSpec[] = [
       'enroll --site xa-lap-thach --agent pi-1 > agent.yaml',
       'enroll --all-sites --limit 30 --out creds.json',
     ],
-    notes: ['The token is shown only once (the registry keeps its scrypt hash); enrolling again rotates it.', 'Without --out the agent.yaml goes to stdout: valid YAML, ready for `ioc-edge check-config`.'],
+    notes: ['The token is shown only once (the registry keeps its HMAC under the hub secret); enrolling again rotates it.', 'Without --out the agent.yaml goes to stdout: valid YAML, ready for `ioc-edge check-config`.'],
   },
   {
     command: 'sites import',
