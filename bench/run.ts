@@ -1,5 +1,6 @@
 // `npm run bench`: prints figures; it asserts nothing (speed is not a test on a shared 2-core machine).
 // The reconnect storm at 1,000+ agents is separate (`npx tsx bench/storm.ts`): it takes minutes to set up.
+// Agents connecting at once after a restart, scrypt records against HMAC ones (hub CPU): `npx tsx bench/connect-restart.ts`.
 import { printAgentRss, runAgentRssBench } from './agent-rss.ts';
 import { run as runAlertLatency } from './alert-latency.ts';
 import { printIngest, runIngestBench } from './ingest.ts';
