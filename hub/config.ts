@@ -65,6 +65,8 @@ const influxSchema = z.strictObject({
 const registrySchema = z.strictObject({
   /** Default: $XDG_STATE_HOME/ioc-hub/registry.json (~/.local/state when unset), outside any checkout. */
   path: z.string().min(1).default(() => defaultRegistryPath()),
+  /** The key of the agents' token HMACs (32 random bytes, made once, mode 0600); default: `hub-secret` beside the registry. */
+  secretPath: z.string().min(1).optional(),
 });
 
 const limitsSchema = z.strictObject({
@@ -166,6 +168,7 @@ export const ENV_OVERRIDES: Readonly<Record<string, readonly string[]>> = {
   IOC_HUB_INFLUX_USERNAME: ['influx', 'username'],
   IOC_HUB_INFLUX_PASSWORD: ['influx', 'password'],
   IOC_HUB_REGISTRY_PATH: ['registry', 'path'],
+  IOC_HUB_REGISTRY_SECRET_PATH: ['registry', 'secretPath'],
   IOC_HUB_LOG_LEVEL: ['log', 'level'],
   IOC_HUB_ALERTS_RULES_FILE: ['alerts', 'rulesFile'],
   IOC_HUB_ALERTS_STATE_PATH: ['alerts', 'statePath'],

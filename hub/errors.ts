@@ -5,6 +5,8 @@ export type HubErrorCode =
   | 'E_CONFIG'
   | 'E_REGISTRY_IO'
   | 'E_REGISTRY_CORRUPT'
+  | 'E_REGISTRY_LOCKED'
+  | 'E_HUB_SECRET'
   | 'E_UNKNOWN_SITE'
   | 'E_BAD_SLUG'
   | 'E_CSV'

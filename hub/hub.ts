@@ -80,7 +80,9 @@ export class Hub {
     const logger = this.opts.logger ?? silentLogger();
     const alertRules = loadAlertRules(config);
     const services = serviceAccounts(config);
-    const registry = await Registry.open(config.registry.path, this.opts.registry);
+    const registry = await Registry.open(config.registry.path, { ...registrySecret(config), ...this.opts.registry });
+    metrics.addGauge({ name: 'ioc_hub_registry_scrypt_tokens', help: 'Agents whose token record is still scrypt (migrated to HMAC on their next connect)', read: () => registry.scryptRecordCount });
+    metrics.addGauge({ name: 'ioc_hub_registry_migration_write_errors_total', help: 'Batched token-migration writes of the registry that failed (retried with the next write)', read: () => registry.migrationWriteErrors });
     const influx = new InfluxSink({ ...config.influx, logger });
     const onRejected = influxRejectionHandler({ metrics, agentState, log: this.log });
     const spool = this.opts.sink === undefined ? this.openSpool(influx, logger, onRejected) : undefined;
@@ -222,6 +224,7 @@ export class Hub {
     await parts.spool?.close();
     if (alertsStarted) await parts.alerts.stop();
     await parts.http.close();
+    await parts.registry.close(); // token migrations still pending
   }
 
   private get live(): Parts {
@@ -273,6 +276,11 @@ export class Hub {
       writeErrors: m.writeErrors.get(),
     };
   }
+}
+
+/** Where the hub secret is, when the config says. */
+export function registrySecret(config: HubConfig): { secretPath?: string } {
+  return config.registry.secretPath === undefined ? {} : { secretPath: config.registry.secretPath };
 }
 
 /** An InfluxDB duration (90d, 12w, 720h) in ms; INF: undefined (no lower bound but the schema's). */

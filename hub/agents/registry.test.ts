@@ -58,19 +58,19 @@ describe('parseCsv', () => {
 });
 
 describe('Registry', () => {
-  it('enrolls, verifies with scrypt and rejects wrong tokens', async () => {
+  it('enrolls, verifies with HMAC and rejects wrong tokens', async () => {
     const reg = await Registry.open(tmpPath(), { scrypt: fastScrypt });
     await reg.upsertSite(site);
     const { token } = await reg.enroll(site.slug, 'pi-1');
     expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(await reg.verify(site.slug, 'pi-1', token)).toBe(true);
-    expect(await reg.verify(site.slug, 'pi-1', token)).toBe(true); // cached path
+    expect(await reg.verify(site.slug, 'pi-1', token)).toBe(true);
     expect(await reg.verify(site.slug, 'pi-1', `${token}x`)).toBe(false);
     expect(await reg.verify(site.slug, 'pi-2', token)).toBe(false);
     expect(await reg.verify('other', 'pi-1', token)).toBe(false);
   });
 
-  it('stores only scrypt hashes and rotates on re-enroll', async () => {
+  it('stores only HMAC records and rotates on re-enroll', async () => {
     const path = tmpPath();
     const reg = await Registry.open(path, { scrypt: fastScrypt });
     await reg.upsertSite(site);
@@ -80,7 +80,8 @@ describe('Registry', () => {
     const text = readFileSync(path, 'utf8');
     expect(text).not.toContain(first.token);
     expect(text).not.toContain(second.token);
-    expect(text).toMatch(/"tokenHash": "scrypt\$1024\$8\$1\$[^$]+\$[^$"]+"/);
+    expect(text).toMatch(/"tokenHash": "hmac-sha256:[0-9a-f]{64}"/);
+    expect(text).not.toContain('scrypt$');
     expect(await reg.verify(site.slug, 'pi-1', first.token)).toBe(false);
     expect(await reg.verify(site.slug, 'pi-1', second.token)).toBe(true);
     expect(statSync(path).mode & 0o777).toBe(0o600);

@@ -1,10 +1,15 @@
-// Registry of sites and enrolled agents, kept in one JSON file replaced atomically on every change.
+// Registry of sites and enrolled agents, kept in one JSON file replaced atomically on every change. Every write is
+// a read-merge-write under a lock file (registry-lock.ts): this process's changes since it last read or wrote the
+// file are applied onto the file as it is now, so the CLI and a running hub (which migrates token records) never
+// lose each other's changes.
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { describeIssues, isSiteSlug, isSlug, slugSchema } from '../../protocol/index.ts';
 import { writeFileAtomic } from '../../common/atomic-file.ts';
 import { HubError, errorCode, errorMessage } from '../errors.ts';
-import { DEFAULT_SCRYPT, decoyHash, generateToken, hashToken, sha256, verifyToken, type ScryptParams } from './token.ts';
+import { DEFAULT_SCRYPT, decoyHash, decoyHmac, generateToken, hmacToken, isHmacHash, isScryptHash, verifyHmacToken, verifyToken, type ScryptParams } from './token.ts';
+import { defaultHubSecretPath, loadOrCreateHubSecret } from './hub-secret.ts';
+import { withFileLock } from './registry-lock.ts';
 import { describeProvinces, provincesOf, readCommunesCsv, selectProvince, type CommuneFormat, type CommuneSite } from './communes-csv.ts';
 
 export const siteSchema = z.strictObject({
@@ -25,7 +30,8 @@ export type Site = z.infer<typeof siteSchema>;
 const agentRecordSchema = z.strictObject({
   site: slugSchema,
   agent: slugSchema,
-  tokenHash: z.string().startsWith('scrypt$'),
+  /** `hmac-sha256:<hex>` (token.ts); `scrypt$…` in registries written before, migrated on the agent's next connect. */
+  tokenHash: z.string().refine((h) => isHmacHash(h) || isScryptHash(h), 'a hmac-sha256: or scrypt$ token hash'),
   createdAt: z.string(),
 });
 export type AgentRecord = z.infer<typeof agentRecordSchema>;
@@ -61,63 +67,112 @@ export interface ImportOptions {
 }
 
 export interface RegistryOptions {
+  /** Parameters of the decoy check while the registry still holds scrypt records without any to copy (tests). */
   scrypt?: ScryptParams;
-  /** Successful verifications kept in memory (keyed by sha256(token)). */
-  verifyCacheSize?: number;
-}
-
-interface CachedVerification {
-  identity: string;
-  tokenHash: string;
+  /** The key of the token HMACs; default: read (or created) at `secretPath`. */
+  secret?: Buffer;
+  /** Default: `hub-secret` beside the registry file. */
+  secretPath?: string;
+  /** scrypt records verified in this window are migrated to HMAC with one file write (default 1000 ms). */
+  migrationFlushMs?: number;
 }
 
 export class Registry {
   private readonly sites = new Map<string, Site>();
   private readonly agents = new Map<string, AgentRecord>();
-  private readonly verified = new Map<string, CachedVerification>();
+  /** Each site and agent as this process last read or wrote it (JSON): what differs in memory is this process's change. */
+  private readonly baseSites = new Map<string, string>();
+  private readonly baseAgents = new Map<string, string>();
+  /** Agents migrated from scrypt to HMAC and not yet written: identity → the scrypt record replaced. */
+  private readonly migrations = new Map<string, string>();
+  private migrationTimer: NodeJS.Timeout | undefined;
+  private scryptRecords = 0;
+  /** Writes of the registry file by this process. */
+  fileWrites = 0;
+  /** Batched migration writes that failed (ioc_hub_registry_migration_write_errors_total). */
+  migrationWriteErrors = 0;
   private saving: Promise<void> = Promise.resolve();
 
   private constructor(
     readonly path: string,
-    private readonly opts: Required<RegistryOptions>,
+    private readonly secret: Buffer,
+    private readonly opts: { scrypt: ScryptParams; migrationFlushMs: number },
   ) {}
 
-  /** Opens the registry file; a missing file is an empty registry. */
+  /** Opens the registry file; a missing file is an empty registry. Reads or creates the hub secret. */
   static async open(path: string, opts: RegistryOptions = {}): Promise<Registry> {
-    const reg = new Registry(path, { scrypt: opts.scrypt ?? DEFAULT_SCRYPT, verifyCacheSize: opts.verifyCacheSize ?? 10_000 });
-    await reg.load();
+    const secret = opts.secret ?? (await loadOrCreateHubSecret(opts.secretPath ?? defaultHubSecretPath(path)));
+    const reg = new Registry(path, secret, { scrypt: opts.scrypt ?? DEFAULT_SCRYPT, migrationFlushMs: opts.migrationFlushMs ?? 1000 });
+    const file = await readRegistryFile(path);
+    for (const site of file.sites) reg.sites.set(site.slug, site);
+    for (const agent of file.agents) reg.setAgent(agent);
+    reg.rebase();
     return reg;
   }
 
-  private async load(): Promise<void> {
-    let text: string;
-    try {
-      text = await readFile(this.path, 'utf8');
-    } catch (err: unknown) {
-      if (errorCode(err) === 'ENOENT') return;
-      throw new HubError('E_REGISTRY_IO', `cannot read registry ${this.path}: ${errorMessage(err)}`, { cause: err });
-    }
-    let raw: unknown;
-    try {
-      raw = JSON.parse(text);
-    } catch (err: unknown) {
-      throw new HubError('E_REGISTRY_CORRUPT', `registry ${this.path} is not valid JSON`, { cause: err });
-    }
-    const parsed = registryFileSchema.safeParse(raw);
-    if (!parsed.success) {
-      throw new HubError('E_REGISTRY_CORRUPT', `registry ${this.path}: ${describeIssues(parsed.error.issues)}`, { cause: parsed.error });
-    }
-    for (const site of parsed.data.sites) this.sites.set(site.slug, site);
-    for (const agent of parsed.data.agents) this.agents.set(agentKey(agent.site, agent.agent), agent);
+  /** Agents whose stored record is still scrypt (migrated on their next successful connect). */
+  get scryptRecordCount(): number {
+    return this.scryptRecords;
   }
 
+  /** Migrations verified but not yet written. */
+  get pendingMigrations(): number {
+    return this.migrations.size;
+  }
+
+  private setAgent(rec: AgentRecord): void {
+    const key = agentKey(rec.site, rec.agent);
+    const old = this.agents.get(key);
+    if (old !== undefined && isScryptHash(old.tokenHash)) this.scryptRecords--;
+    if (isScryptHash(rec.tokenHash)) this.scryptRecords++;
+    this.agents.set(key, rec);
+  }
+
+  private rebase(): void {
+    this.baseSites.clear();
+    this.baseAgents.clear();
+    for (const [slug, site] of this.sites) this.baseSites.set(slug, JSON.stringify(site));
+    for (const [key, rec] of this.agents) this.baseAgents.set(key, JSON.stringify(rec));
+  }
+
+  /**
+   * Under the lock: reads the file as it is now, applies what this process changed since it last read or wrote it
+   * (a migration only where the file still holds the scrypt record it replaces: a rotation by the CLI wins), writes it.
+   */
   private save(): Promise<void> {
-    const snapshot = JSON.stringify({ version: 1, sites: this.listSites(), agents: [...this.agents.values()] }, null, 2);
-    const next = this.saving.then(() => writeFileAtomic(this.path, `${snapshot}\n`));
+    const next = this.saving.then(() => withFileLock(this.path, () => this.mergeAndWrite()));
     this.saving = next.catch(() => undefined);
     return next.catch((err: unknown) => {
+      if (err instanceof HubError) throw err;
       throw new HubError('E_REGISTRY_IO', `cannot write registry ${this.path}: ${errorMessage(err)}`, { cause: err });
     });
+  }
+
+  private async mergeAndWrite(): Promise<void> {
+    const file = await readRegistryFile(this.path);
+    const sites = new Map(file.sites.map((s) => [s.slug, s]));
+    const agents = new Map(file.agents.map((a) => [agentKey(a.site, a.agent), a]));
+    const migrations = new Map(this.migrations);
+    for (const [slug, site] of this.sites) if (JSON.stringify(site) !== this.baseSites.get(slug)) sites.set(slug, site);
+    for (const [key, rec] of this.agents) {
+      if (JSON.stringify(rec) === this.baseAgents.get(key)) continue;
+      const from = migrations.get(key);
+      if (from !== undefined && agents.get(key)?.tokenHash !== from) continue;
+      agents.set(key, rec);
+    }
+    const snapshot = JSON.stringify({ version: 1, sites: [...sites.values()].sort((a, b) => a.slug.localeCompare(b.slug)), agents: [...agents.values()] }, null, 2);
+    await writeFileAtomic(this.path, `${snapshot}\n`);
+    this.fileWrites++;
+    this.rebase();
+    for (const [key, from] of migrations) if (this.migrations.get(key) === from) this.migrations.delete(key);
+  }
+
+  /** Writes the migrations still pending (the hub's stop). */
+  async close(): Promise<void> {
+    if (this.migrationTimer !== undefined) clearTimeout(this.migrationTimer);
+    this.migrationTimer = undefined;
+    if (this.migrations.size > 0) await this.save();
+    await this.saving;
   }
 
   listSites(): Site[] {
@@ -159,8 +214,8 @@ export class Registry {
     const out: EnrolledAgent[] = [];
     for (const { site, agent } of list) {
       const token = generateToken();
-      const tokenHash = await hashToken(token, this.opts.scrypt);
-      this.agents.set(agentKey(site, agent), { site, agent, tokenHash, createdAt: new Date().toISOString() });
+      this.setAgent({ site, agent, tokenHash: hmacToken(token, this.secret), createdAt: new Date().toISOString() });
+      this.migrations.delete(agentKey(site, agent)); // a new token: nothing of the old record to migrate
       out.push({ site, agent, token });
     }
     await this.save();
@@ -173,40 +228,46 @@ export class Registry {
   }
 
   /**
-   * True when the token belongs to the agent. Successful checks are cached so mass reconnects cost no
-   * scrypt; every other answer costs one scrypt, for an unknown agent too (against a decoy hash), so
-   * the time of a refusal does not tell which identities exist.
+   * True when the token belongs to the agent: one HMAC-SHA-256, compared in constant time. A record still in scrypt
+   * form costs one scrypt and, once verified, is migrated to HMAC (written within `migrationFlushMs`, many agents in
+   * one write). A refusal costs what any other refusal costs, for an unknown identity too (a decoy record), so its
+   * time does not tell which identities exist; while scrypt records remain, every refusal also runs one scrypt.
    */
   async verify(site: string, agent: string, token: string): Promise<boolean> {
     if (token.length === 0 || token.length > 1024) return false;
     const identity = agentKey(site, agent);
     const rec = this.agents.get(identity);
-    const key = sha256(token);
-    const cached = this.verified.get(key);
-    if (rec !== undefined && cached !== undefined && cached.identity === identity && cached.tokenHash === rec.tokenHash) return true;
-    if (rec === undefined) {
-      await verifyToken(token, this.decoy());
-      return false;
+    if (rec !== undefined && isScryptHash(rec.tokenHash)) {
+      if (!(await verifyToken(token, rec.tokenHash))) return false;
+      this.migrate(identity, rec, token);
+      return true;
     }
-    if (!(await verifyToken(token, rec.tokenHash))) return false;
-    this.remember(key, { identity, tokenHash: rec.tokenHash });
-    return true;
+    const ok = verifyHmacToken(token, rec?.tokenHash ?? this.decoyHmac, this.secret) && rec !== undefined;
+    if (!ok && this.scryptRecords > 0) await verifyToken(token, this.decoy());
+    return ok;
   }
 
+  private readonly decoyHmac = decoyHmac();
   private decoyHash: string | undefined;
 
-  /** Made once, with the parameters of an enrolled agent's hash (they cost what a real check costs). */
+  /** Made once, with the parameters of a scrypt record (they cost what a real check costs). */
   private decoy(): string {
-    this.decoyHash ??= decoyHash(this.agents.values().next().value?.tokenHash ?? `scrypt$${this.opts.scrypt.N}$${this.opts.scrypt.r}$${this.opts.scrypt.p}$x$x`);
+    const like = [...this.agents.values()].find((a) => isScryptHash(a.tokenHash))?.tokenHash;
+    this.decoyHash ??= decoyHash(like ?? `scrypt$${this.opts.scrypt.N}$${this.opts.scrypt.r}$${this.opts.scrypt.p}$x$x`);
     return this.decoyHash;
   }
 
-  private remember(key: string, entry: CachedVerification): void {
-    if (this.verified.size >= this.opts.verifyCacheSize) {
-      const oldest = this.verified.keys().next();
-      if (oldest.done !== true) this.verified.delete(oldest.value);
-    }
-    this.verified.set(key, entry);
+  private migrate(identity: string, rec: AgentRecord, token: string): void {
+    if (!this.migrations.has(identity)) this.migrations.set(identity, rec.tokenHash);
+    this.setAgent({ ...rec, tokenHash: hmacToken(token, this.secret) });
+    this.migrationTimer ??= setTimeout(() => {
+      this.migrationTimer = undefined;
+      // On failure they stay pending: written with the next change or at close, or migrated again after a restart.
+      this.save().catch(() => {
+        this.migrationWriteErrors++;
+      });
+    }, this.opts.migrationFlushMs);
+    this.migrationTimer.unref();
   }
 
   /**
@@ -269,4 +330,25 @@ function toSite(row: CommuneSite, slug: string, existing: Site | undefined): Sit
 
 function agentKey(site: string, agent: string): string {
   return `${site}/${agent}`;
+}
+
+async function readRegistryFile(path: string): Promise<z.infer<typeof registryFileSchema>> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err: unknown) {
+    if (errorCode(err) === 'ENOENT') return { version: 1, sites: [], agents: [] };
+    throw new HubError('E_REGISTRY_IO', `cannot read registry ${path}: ${errorMessage(err)}`, { cause: err });
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err: unknown) {
+    throw new HubError('E_REGISTRY_CORRUPT', `registry ${path} is not valid JSON`, { cause: err });
+  }
+  const parsed = registryFileSchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new HubError('E_REGISTRY_CORRUPT', `registry ${path}: ${describeIssues(parsed.error.issues)}`, { cause: parsed.error });
+  }
+  return parsed.data;
 }

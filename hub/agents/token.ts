@@ -1,5 +1,7 @@
-// Agent tokens: 32 random bytes (base64url), stored only as `scrypt$N$r$p$salt$hash`.
-import { createHash, randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+// Agent tokens: 32 random bytes (base64url), stored only as a keyed hash: `hmac-sha256:<hex>` (HMAC-SHA-256 with the
+// hub secret, see hub-secret.ts). A 256-bit random token cannot be guessed, so a slow hash adds nothing but CPU: a
+// connect costs microseconds. Older registries hold `scrypt$N$r$p$salt$hash`; those still verify and are migrated.
+import { createHash, createHmac, randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 
 export interface ScryptParams {
   N: number;
@@ -58,4 +60,37 @@ export function decoyHash(like?: string): string {
 
 export function sha256(text: string): string {
   return createHash('sha256').update(text).digest('base64url');
+}
+
+export const HMAC_PREFIX = 'hmac-sha256:';
+const HMAC_HEX = /^[0-9a-f]{64}$/;
+
+/** `hmac-sha256:<hex>` of the token under the hub secret. */
+export function hmacToken(token: string, secret: Buffer): string {
+  return `${HMAC_PREFIX}${createHmac('sha256', secret).update(token, 'utf8').digest('hex')}`;
+}
+
+export function isHmacHash(stored: string): boolean {
+  return stored.startsWith(HMAC_PREFIX);
+}
+
+export function isScryptHash(stored: string): boolean {
+  return stored.startsWith('scrypt$');
+}
+
+/**
+ * True when `stored` is the token's HMAC under `secret`, compared in constant time. False for a wrong token of any
+ * length and for a malformed record; never throws.
+ */
+export function verifyHmacToken(token: string, stored: string, secret: Buffer): boolean {
+  const hex = stored.slice(HMAC_PREFIX.length);
+  // A digest is always 32 bytes, whatever the token's length: the comparison never sees a length difference.
+  const actual = createHmac('sha256', secret).update(token, 'utf8').digest();
+  const expected = isHmacHash(stored) && HMAC_HEX.test(hex) ? Buffer.from(hex, 'hex') : Buffer.alloc(32);
+  return timingSafeEqual(actual, expected) && isHmacHash(stored) && HMAC_HEX.test(hex);
+}
+
+/** An HMAC record no token matches (the decoy of an unknown identity). */
+export function decoyHmac(): string {
+  return `${HMAC_PREFIX}${randomBytes(32).toString('hex')}`;
 }

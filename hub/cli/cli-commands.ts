@@ -22,7 +22,7 @@ import {
 import { loadHubConfig, type HubConfig } from '../config.ts';
 import { edgeConfigYaml } from './edge-config-template.ts';
 import { HubError } from '../errors.ts';
-import { Hub } from '../hub.ts';
+import { Hub, registrySecret } from '../hub.ts';
 import { createLogger } from '../logger.ts';
 import { Registry } from '../agents/registry.ts';
 
@@ -71,7 +71,7 @@ const COMMANDS: readonly CommandSpec[] = [
       'enroll --site xa-lap-thach --agent pi-1 > agent.yaml',
       'enroll --all-sites --limit 30 --out creds.json',
     ],
-    notes: ['The token is shown only once (the registry keeps its scrypt hash); enrolling again rotates it.', 'Without --out the agent.yaml goes to stdout: valid YAML, ready for `ioc-edge check-config`.'],
+    notes: ['The token is shown only once (the registry keeps its HMAC under the hub secret); enrolling again rotates it.', 'Without --out the agent.yaml goes to stdout: valid YAML, ready for `ioc-edge check-config`.'],
   },
   {
     command: 'sites import',
@@ -213,7 +213,7 @@ async function enroll(config: HubConfig, values: OptionValues, io: CliIo): Promi
   const host = config.mqtt.host === '0.0.0.0' ? '127.0.0.1' : config.mqtt.host;
   const hubUrl = stringOption(values, 'hub-url') ?? (config.mqtt.tls === undefined ? `mqtt://${host}:${config.mqtt.port}` : `mqtts://${host}:${config.mqtt.tls.port}`);
   if (!/^mqtts?:\/\/[^/]+/.test(hubUrl)) throw usageError('ioc-hub', enrollSpec, `--hub-url must look like mqtt://host:1883, got ${hubUrl}`);
-  const registry = await Registry.open(config.registry.path);
+  const registry = await Registry.open(config.registry.path, registrySecret(config));
   const { token } = await registry.enroll(site, agent);
   await audit(config, io, 'agent.enroll', `${site}/${agent}`);
   const yaml = edgeConfigYaml({ site, agent, token, hubUrl, clientCertificate: config.mqtt.tls?.caFile !== undefined });
@@ -234,7 +234,7 @@ async function enrollAll(config: HubConfig, values: OptionValues, io: CliIo): Pr
   if (!(limit >= 1) || (Number.isFinite(limit) && !Number.isInteger(limit))) {
     throw usageError('ioc-hub', COMMANDS.find((c) => c.command === 'enroll'), `--limit must be a positive integer, got ${limitText}`);
   }
-  const registry = await Registry.open(config.registry.path);
+  const registry = await Registry.open(config.registry.path, registrySecret(config));
   const sites = registry.listSites().slice(0, limit);
   if (sites.length === 0) throw new HubError('E_UNKNOWN_SITE', `the registry has no sites: run \`${LAUNCHER} sites import --csv FILE\` first`);
   const agents = await registry.enrollMany(sites.map((s) => ({ site: s.slug, agent })));
@@ -246,7 +246,7 @@ async function enrollAll(config: HubConfig, values: OptionValues, io: CliIo): Pr
 
 async function sitesImport(config: HubConfig, values: OptionValues, io: CliIo): Promise<number> {
   const csv = need('sites import', stringOption(values, 'csv'), '--csv');
-  const registry = await Registry.open(config.registry.path);
+  const registry = await Registry.open(config.registry.path, registrySecret(config));
   const province = stringOption(values, 'province');
   const allProvinces = values['all-provinces'] === true;
   if (province !== undefined && allProvinces) throw new HubError('E_USAGE', '--province and --all-provinces exclude each other');
@@ -258,7 +258,7 @@ async function sitesImport(config: HubConfig, values: OptionValues, io: CliIo): 
 }
 
 async function sitesList(config: HubConfig, io: CliIo): Promise<number> {
-  const registry = await Registry.open(config.registry.path);
+  const registry = await Registry.open(config.registry.path, registrySecret(config));
   const agents = registry.listAgents();
   const lines = registry.listSites().map((s) => {
     const mine = agents.filter((a) => a.site === s.slug).map((a) => a.agent);
