@@ -1,11 +1,13 @@
 // Hostile: many sockets from one address and in all, and a password guesser. The hub refuses past its
 // connection caps and, past an address's failed-auth budget, answers at once without running scrypt;
 // a well-behaved agent beside them keeps landing every point.
+import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { agentIdentity } from '../../protocol/index.ts';
 import { bystanderProblems, startBystander } from '../../testkit/bystander.ts';
 import { connectOnce, median, metricValue, openRaw, type RawSocket } from '../../testkit/raw-mqtt.ts';
 import { startStack, type Stack } from '../../testkit/stack.ts';
+import { toScryptRecords } from '../../testkit/legacy-registry.ts';
 
 let stack: Stack;
 beforeAll(async () => {
@@ -46,6 +48,11 @@ it('caps connections per source address and in all, counting each refusal', asyn
 it('past the failed-auth budget of an address, refuses at once without scrypt, the right token too; other addresses go on', async () => {
   const [victim, bystanderAgent] = stack.agents;
   if (victim === undefined || bystanderAgent === undefined) throw new Error('no agents');
+  // A registry from before HMAC records: a wrong guess then costs one scrypt (tens of ms), so a refusal that runs
+  // no token check at all is visible in time. (With HMAC records every check costs microseconds.)
+  await stack.hub.stop();
+  await toScryptRecords(join(stack.dir, 'registry.json'), stack.agents);
+  await stack.restartHub();
   const b = await startBystander({ mqttUrl: stack.mqttUrl, influx: stack.influx, agent: bystanderAgent });
   const id = agentIdentity(victim.site, victim.agent);
   const guesses: { code: number | string; ms: number }[] = [];
