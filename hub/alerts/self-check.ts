@@ -1,0 +1,230 @@
+// The hub's self-check: when a large share of the online agents drop within seconds, or the hub's own uplink is down
+// (uplink-probe.ts), the cause is the hub's side — its link to the IOC network — not N communes. One `hub-link`
+// incident then stands for it (site `ioc-hub`), and the site-offline alerts of the agents that dropped are muted as
+// its parts (`hub-link`). Pure logic on the clock it is given; fed by the engine with stored `agent` points.
+import { z } from 'zod';
+import { MAX_ALERT_PARTS, SEVERITIES, slugSchema, type AlertPart } from '../../protocol/index.ts';
+import { alertKey, type Alert, type AlertSignal } from './alert.ts';
+import type { DeepReadonly } from '../../common/deep-freeze.ts';
+import { durationSchema } from './duration.ts';
+
+export const HUB_LINK_RULE = 'hub-link';
+/** The `site` of the hub's own incident (alert topic ioc/v1/alerts/ioc-hub/{id}). */
+export const HUB_SITE = 'ioc-hub';
+
+export const uplinkTargetSchema = z.strictObject({
+  name: slugSchema,
+  host: z.string().min(1).max(253),
+  port: z.int().min(1).max(65_535),
+});
+
+export const selfCheckSchema = z.strictObject({
+  enabled: z.boolean().default(true),
+  severity: z.enum(SEVERITIES).default('critical'),
+  /** The incident fires once its condition held this long (a blip of the hub's link pages no one). */
+  for: durationSchema.prefault('30s'),
+  massDrop: z
+    .strictObject({
+      /** Share of the online agents that must go offline within `window`. */
+      share: z.number().gt(0).max(1).default(0.3),
+      window: durationSchema.prefault('10s'),
+      /** Fewer drops than this are never a hub incident, whatever the share (a hub with 3 agents). */
+      minAgents: z.int().min(2).default(5),
+      /** The incident resolves once this share of its agents is back online (the rest alert on their own). */
+      recovered: z.number().gt(0).max(1).default(0.8),
+    })
+    .prefault({}),
+  uplink: z
+    .strictObject({
+      /** TCP connects the hub makes to see its own uplink (the provincial portal, a gateway); none: no probe. */
+      targets: z.array(uplinkTargetSchema).max(16).default([]),
+      interval: durationSchema.prefault('10s'),
+      timeout: durationSchema.prefault('3s'),
+      /** Rounds in a row in which every target failed before the uplink counts as down. */
+      failures: z.int().min(1).max(100).default(2),
+    })
+    .prefault({}),
+});
+export type SelfCheckConfig = DeepReadonly<z.output<typeof selfCheckSchema>>;
+
+export interface SelfCheckStats {
+  /** Agents the self-check sees online. */
+  agentsOnline: number;
+  /** Mass drops detected (the incident condition began). */
+  massDrops: number;
+  /** Times the uplink was found down (after `failures` rounds). */
+  uplinkDowns: number;
+  /** 1 up, 0 down, -1 not probed (no targets). */
+  uplinkUp: number;
+  /** Drop records forgotten because the window held too many (bound: the agents seen). */
+  dropsForgotten: number;
+}
+
+interface Drop {
+  key: string;
+  site: string;
+  agent: string;
+  at: number;
+}
+
+const MAX_TRACKED_AGENTS = 100_000;
+
+export class SelfCheck {
+  private readonly online = new Set<string>();
+  /** Online → offline transitions within the window, oldest first. */
+  private drops: Drop[] = [];
+  /** Agents of the current incident (site/agent → part); empty when there is none. */
+  private readonly parts = new Map<string, Drop>();
+  /** Parts still offline. */
+  private readonly partsDown = new Set<string>();
+  private dropping = false;
+  private uplinkFailedRounds = 0;
+  private uplinkDown = false;
+  private uplinkUnreachable: readonly string[] = [];
+  private probed = false;
+  /** Online agents just before the drop began (the share's base). */
+  private base = 0;
+  readonly counts = { massDrops: 0, uplinkDowns: 0, dropsForgotten: 0 };
+
+  constructor(private readonly config: SelfCheckConfig) {}
+
+  get enabled(): boolean {
+    return this.config.enabled;
+  }
+
+  /** The hub's `agent` points with `online`: transitions are counted on the hub's clock when they arrive. */
+  onAgentStatus(site: string, agent: string, online: boolean, now: number): void {
+    if (!this.config.enabled) return;
+    const key = `${site}/${agent}`;
+    if (online) {
+      if (this.online.size < MAX_TRACKED_AGENTS) this.online.add(key);
+      this.partsDown.delete(key);
+      return;
+    }
+    if (!this.online.delete(key)) return;
+    const d: Drop = { key, site, agent, at: now };
+    if (this.active()) this.addPart(d);
+    this.drops.push(d);
+    if (this.drops.length > MAX_TRACKED_AGENTS) {
+      this.drops.shift();
+      this.counts.dropsForgotten++;
+    }
+  }
+
+  /** One round of the uplink probe: `unreachable` lists the targets that failed; up when any target answered. */
+  onUplinkRound(up: boolean, unreachable: readonly string[]): void {
+    if (!this.config.enabled) return;
+    this.probed = true;
+    if (up) {
+      this.uplinkFailedRounds = 0;
+      this.uplinkDown = false;
+      this.uplinkUnreachable = [];
+      return;
+    }
+    this.uplinkFailedRounds++;
+    this.uplinkUnreachable = [...unreachable];
+    if (!this.uplinkDown && this.uplinkFailedRounds >= this.config.uplink.failures) {
+      this.uplinkDown = true;
+      this.counts.uplinkDowns++;
+    }
+  }
+
+  /** Moves the mass-drop state on at `now` and says what the `hub-link` alert is, and its parts; undefined: disabled. */
+  evaluate(now: number): { signal: AlertSignal; parts: AlertPart[] } | undefined {
+    if (!this.config.enabled) return undefined;
+    const m = this.config.massDrop;
+    const from = now - m.window;
+    let i = 0;
+    while (i < this.drops.length && (this.drops[i]?.at ?? now) < from) i++;
+    if (i > 0) this.drops = this.drops.slice(i);
+    if (!this.dropping) {
+      // Only drops still offline count: an agent that reconnected at once did not drop.
+      const recent = this.drops.filter((d) => !this.online.has(d.key));
+      const base = this.online.size + recent.length;
+      if (recent.length >= m.minAgents && recent.length >= m.share * base) {
+        this.dropping = true;
+        this.base = base;
+        this.counts.massDrops++;
+        for (const d of recent) this.addPart(d);
+      }
+    } else if (this.parts.size - this.partsDown.size >= m.recovered * this.parts.size) {
+      this.dropping = false;
+    }
+    if (!this.active()) {
+      this.parts.clear();
+      this.partsDown.clear();
+      this.base = 0;
+      return { signal: this.signal(false), parts: [] };
+    }
+    return { signal: this.signal(true), parts: this.listParts() };
+  }
+
+  /** Is this alert the site-offline alert of an agent that is part of the standing incident? */
+  claims(a: Pick<Alert, 'site' | 'labels' | 'marksSiteDown' | 'derived'>): boolean {
+    if (!a.marksSiteDown || a.derived || this.parts.size === 0) return false;
+    return this.parts.has(`${a.site}/${a.labels.agent ?? ''}`);
+  }
+
+  /** Key of the hub's own incident in the alert table. */
+  get key(): string {
+    return alertKey(HUB_LINK_RULE, HUB_SITE, '');
+  }
+
+  stats(): SelfCheckStats {
+    return { agentsOnline: this.online.size, massDrops: this.counts.massDrops, uplinkDowns: this.counts.uplinkDowns, uplinkUp: this.probed ? (this.uplinkDown ? 0 : 1) : -1, dropsForgotten: this.counts.dropsForgotten };
+  }
+
+  private active(): boolean {
+    return this.dropping || this.uplinkDown;
+  }
+
+  private addPart(d: Drop): void {
+    if (this.parts.size >= MAX_TRACKED_AGENTS) return;
+    this.parts.set(d.key, d);
+    this.partsDown.add(d.key);
+  }
+
+  private signal(active: boolean): AlertSignal {
+    const causes = [...(this.uplinkDown ? ['uplink'] : []), ...(this.dropping ? ['agents-dropped'] : [])];
+    const down = this.partsDown.size;
+    const windowS = Math.round(this.config.massDrop.window / 1000);
+    const vi: string[] = [];
+    const en: string[] = [];
+    if (this.uplinkDown) {
+      const where = this.uplinkUnreachable.join(', ');
+      vi.push(`hub mất đường truyền (không kết nối được: ${where})`);
+      en.push(`the hub's uplink is down (unreachable: ${where})`);
+    }
+    if (this.dropping || down > 0) {
+      vi.push(`${down}/${this.base || this.online.size + down} thiết bị mất kết nối cùng lúc (trong ${windowS} giây)`);
+      en.push(`${down} of ${this.base || this.online.size + down} agents dropped at once (within ${windowS} s)`);
+    }
+    return {
+      rule: HUB_LINK_RULE,
+      site: HUB_SITE,
+      instance: '',
+      severity: this.config.severity,
+      active,
+      value: down,
+      labels: { scope: 'hub', cause: causes.join(',') || 'none', agents: String(down), ...(this.uplinkDown ? { unreachable: this.uplinkUnreachable.join(',') } : {}) },
+      summary: { vi: `Sự cố kết nối IOC / hub: ${vi.join('; ') || 'đã khôi phục'}`, en: `IOC link / hub incident: ${en.join('; ') || 'recovered'}` },
+      forMs: this.config.for,
+      clearForMs: 0,
+      holdMs: 0,
+      marksSiteDown: false,
+      derived: true,
+    };
+  }
+
+  /** The agents still offline, at most MAX_ALERT_PARTS of them. */
+  private listParts(): AlertPart[] {
+    const parts: AlertPart[] = [];
+    for (const key of this.partsDown) {
+      const p = this.parts.get(key);
+      if (p === undefined) continue;
+      if (parts.length >= MAX_ALERT_PARTS) break;
+      parts.push({ site: p.site, agent: p.agent });
+    }
+    return parts;
+  }
+}
