@@ -176,13 +176,17 @@ export class Grouping {
     if (!existed) this.formed.set(s.rule, (this.formed.get(s.rule) ?? 0) + 1);
     a.parts = parts;
     const sig = `${a.value ?? ''}|${parts.map((p) => `${p.site}/${p.rule ?? p.agent ?? ''}`).join(',')}`;
-    const prev = this.published.get(key);
+    let prev = this.published.get(key);
     if (!a.announced) {
       this.published.set(key, { sig, at: now, announced: false });
-    } else if (prev === undefined || !prev.announced) {
-      // Announced since the last pass, with the parts of that pass.
-      this.published.set(key, { sig: prev?.sig ?? sig, at: now, announced: true });
-    } else if (prev.sig !== sig && now - prev.at >= this.rules.storm.groupInterval && this.opts.republish !== undefined) {
+      return;
+    }
+    if (prev === undefined || !prev.announced) {
+      // Announced at the end of the last pass, with the parts of that pass.
+      prev = { sig: prev?.sig ?? sig, at: prev?.at ?? now, announced: true };
+      this.published.set(key, prev);
+    }
+    if (prev.sig !== sig && now - prev.at >= this.rules.storm.groupInterval && this.opts.republish !== undefined) {
       this.opts.republish(a);
       this.republished++;
       this.published.set(key, { sig, at: now, announced: true });
@@ -204,8 +208,10 @@ export class Grouping {
       const province = values[0]?.[1] ?? '';
       return { spec, key: alertKey(spec.name, province, series), site: province, instance: series, values };
     }
-    const first = values[0]?.[1] ?? '';
-    const site = SLUG_PATTERN.test(first) ? first : SLUG_PATTERN.test(a.labels.province ?? '') ? (a.labels.province ?? '') : 'ioc';
+    // The incident's `site` (its topic, and where the wall and the page show it): the place it is about — its area,
+    // else its province, else the first value that is a slug (a cause), else the members' province.
+    const value = (l: string): string | undefined => values.find(([k]) => k === l)?.[1];
+    const site = [value('area'), value('province'), ...values.map(([, v]) => v), a.labels.province].find((v) => v !== undefined && SLUG_PATTERN.test(v)) ?? 'ioc';
     const instance = [...values.map(([l, v]) => `${l}=${v}`), ...(series === '' ? [] : [series])].join(',');
     return { spec, key: alertKey(spec.name, site, instance), site, instance, values };
   }

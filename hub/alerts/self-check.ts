@@ -68,6 +68,8 @@ interface Drop {
 }
 
 const MAX_TRACKED_AGENTS = 100_000;
+/** How long a part that came back stays one (its alert resolves within its clearFor, minutes). */
+const RETURNED_MS = 3_600_000;
 
 export class SelfCheck {
   private readonly online = new Set<string>();
@@ -77,6 +79,12 @@ export class SelfCheck {
   private readonly parts = new Map<string, Drop>();
   /** Parts still offline. */
   private readonly partsDown = new Set<string>();
+  /**
+   * Parts that came back (→ when): their site-offline alerts stay muted as parts until they resolve, also after the
+   * incident ended — an alert damping its resolution would otherwise be announced as it clears. Forgotten when the
+   * agent drops again (that is its own outage) or after RETURNED_MS.
+   */
+  private readonly returned = new Map<string, number>();
   private dropping = false;
   private uplinkFailedRounds = 0;
   private uplinkDown = false;
@@ -98,9 +106,13 @@ export class SelfCheck {
     const key = `${site}/${agent}`;
     if (online) {
       if (this.online.size < MAX_TRACKED_AGENTS) this.online.add(key);
-      this.partsDown.delete(key);
+      if (this.partsDown.delete(key)) {
+        this.returned.delete(key); // kept in the order they came back
+        this.returned.set(key, now);
+      }
       return;
     }
+    this.returned.delete(key);
     if (!this.online.delete(key)) return;
     const d: Drop = { key, site, agent, at: now };
     if (this.active()) this.addPart(d);
@@ -150,6 +162,10 @@ export class SelfCheck {
     } else if (this.parts.size - this.partsDown.size >= m.recovered * this.parts.size) {
       this.dropping = false;
     }
+    for (const [key, at] of this.returned) {
+      if (now - at < RETURNED_MS) break;
+      this.returned.delete(key);
+    }
     if (!this.active()) {
       this.parts.clear();
       this.partsDown.clear();
@@ -159,10 +175,11 @@ export class SelfCheck {
     return { signal: this.signal(true), parts: this.listParts() };
   }
 
-  /** Is this alert the site-offline alert of an agent that is part of the standing incident? */
+  /** Is this alert the site-offline alert of an agent that is part of the standing incident (or was, and is back)? */
   claims(a: Pick<Alert, 'site' | 'labels' | 'marksSiteDown' | 'derived'>): boolean {
-    if (!a.marksSiteDown || a.derived || this.parts.size === 0) return false;
-    return this.parts.has(`${a.site}/${a.labels.agent ?? ''}`);
+    if (!a.marksSiteDown || a.derived || (this.parts.size === 0 && this.returned.size === 0)) return false;
+    const key = `${a.site}/${a.labels.agent ?? ''}`;
+    return this.parts.has(key) || this.returned.has(key);
   }
 
   /** Key of the hub's own incident in the alert table. */
