@@ -54,14 +54,17 @@ describe('self-check: mass drop', () => {
     expect(blip.evaluate(T0 + 1000)?.signal.active).toBe(false);
   });
 
-  it('resolves once the recovered share of its parts is back; those still down are then their own alerts', () => {
+  it('resolves once the recovered share of its parts has been back for clearFor; those still down are then their own alerts', () => {
     const s = withOnline(10);
     for (let i = 0; i < 10; i++) s.onAgentStatus(`xa-${i}`, 'pi-1', false, T0);
     expect(s.evaluate(T0)?.signal.active).toBe(true);
     for (let i = 0; i < 7; i++) s.onAgentStatus(`xa-${i}`, 'pi-1', true, T0 + 60_000);
     expect(s.evaluate(T0 + 60_000)?.parts.map((p) => p.site)).toEqual(['xa-7', 'xa-8', 'xa-9']); // 70% < 80%
     s.onAgentStatus('xa-7', 'pi-1', true, T0 + 61_000);
-    expect(s.evaluate(T0 + 61_000)?.signal.active).toBe(false);
+    expect(s.evaluate(T0 + 61_000)?.signal.active).toBe(true); // 80%, not yet for clearFor (1m)
+    expect(s.evaluate(T0 + 120_999)?.signal.active).toBe(true);
+    expect(s.claims(siteOffline(9))).toBe(true);
+    expect(s.evaluate(T0 + 121_000)?.signal.active).toBe(false);
     expect(s.claims(siteOffline(9))).toBe(false);
     // those that came back stay its parts while their alerts damp their resolution, until they drop again
     expect(s.claims(siteOffline(0))).toBe(true);
@@ -96,8 +99,18 @@ describe('self-check: uplink', () => {
     expect(s.evaluate(T0 + 1000)?.parts).toEqual([{ site: 'xa-1', agent: 'pi-1' }]);
     expect(s.stats()).toMatchObject({ uplinkUp: 0, uplinkDowns: 1 });
     s.onUplinkRound(true, []);
-    expect(s.evaluate(T0 + 2000)?.signal.active).toBe(false);
     expect(s.stats().uplinkUp).toBe(1);
+    expect(s.evaluate(T0 + 2000)?.signal).toMatchObject({ active: true, labels: { cause: 'uplink' } }); // its agent is not back
+    s.onAgentStatus('xa-1', 'pi-1', true, T0 + 3000);
+    expect(s.evaluate(T0 + 3000)?.signal.active).toBe(true);
+    expect(s.evaluate(T0 + 63_000)?.signal.active).toBe(false);
+    // a flap of the uplink alone (no agent lost) is damped the same way
+    s.onUplinkRound(false, ['portal']);
+    s.onUplinkRound(false, ['portal']);
+    expect(s.evaluate(T0 + 70_000)?.signal.active).toBe(true);
+    s.onUplinkRound(true, []);
+    expect(s.evaluate(T0 + 71_000)?.signal.active).toBe(true);
+    expect(s.evaluate(T0 + 131_000)?.signal.active).toBe(false);
   });
 
   it('the probe runs rounds over its targets: up when any answers, the failed ones named and counted', async () => {
@@ -168,6 +181,9 @@ describe('self-check in the engine', () => {
     expect(engine.stats().selfCheck).toMatchObject({ massDrops: 1, agentsOnline: 20 });
     engine.onPoints(dropped.map((i) => status(i, true)));
     t = T(401_000);
+    engine.tick();
+    expect(out.resolved).toEqual([]); // back, for its clearFor (1m)
+    t = T(461_000);
     engine.tick();
     expect(out.resolved.map((r) => r.rule)).toEqual([HUB_LINK_RULE]);
     t = T(470_000);

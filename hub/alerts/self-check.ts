@@ -23,6 +23,11 @@ export const selfCheckSchema = z.strictObject({
   severity: z.enum(SEVERITIES).default('critical'),
   /** The incident fires once its condition held this long (a blip of the hub's link pages no one). */
   for: durationSchema.prefault('30s'),
+  /**
+   * It resolves once the uplink answers and `massDrop.recovered` of its agents are back, both for this long: agents
+   * reconnect with jittered back-off, and one still on its way must not come out as a site (or area) alert.
+   */
+  clearFor: durationSchema.prefault('1m'),
   massDrop: z
     .strictObject({
       /** Share of the online agents that must go offline within `window`. */
@@ -85,7 +90,12 @@ export class SelfCheck {
    * agent drops again (that is its own outage) or after RETURNED_MS.
    */
   private readonly returned = new Map<string, number>();
-  private dropping = false;
+  /** The incident's condition: begun by a mass drop or the uplink down, ended once recovered for `clearFor`. */
+  private standing = false;
+  /** Causes seen during the standing incident. */
+  private dropped = false;
+  private uplinkSeen = false;
+  private recoveredSince: number | undefined;
   private uplinkFailedRounds = 0;
   private uplinkDown = false;
   private uplinkUnreachable: readonly string[] = [];
@@ -115,7 +125,7 @@ export class SelfCheck {
     this.returned.delete(key);
     if (!this.online.delete(key)) return;
     const d: Drop = { key, site, agent, at: now };
-    if (this.active()) this.addPart(d);
+    if (this.standing) this.addPart(d);
     this.drops.push(d);
     if (this.drops.length > MAX_TRACKED_AGENTS) {
       this.drops.shift();
@@ -149,27 +159,35 @@ export class SelfCheck {
     let i = 0;
     while (i < this.drops.length && (this.drops[i]?.at ?? now) < from) i++;
     if (i > 0) this.drops = this.drops.slice(i);
-    if (!this.dropping) {
-      // Only drops still offline count: an agent that reconnected at once did not drop.
-      const recent = this.drops.filter((d) => !this.online.has(d.key));
-      const base = this.online.size + recent.length;
-      if (recent.length >= m.minAgents && recent.length >= m.share * base) {
-        this.dropping = true;
-        this.base = base;
-        this.counts.massDrops++;
-        for (const d of recent) this.addPart(d);
-      }
-    } else if (this.parts.size - this.partsDown.size >= m.recovered * this.parts.size) {
-      this.dropping = false;
+    // Only drops still offline count: an agent that reconnected at once did not drop.
+    const recent = this.drops.filter((d) => !this.online.has(d.key));
+    const base = this.online.size + recent.length;
+    if (!this.dropped && recent.length >= m.minAgents && recent.length >= m.share * base) {
+      this.dropped = true;
+      this.base = base;
+      this.counts.massDrops++;
+    }
+    if (this.uplinkDown) this.uplinkSeen = true;
+    if (!this.standing && (this.dropped || this.uplinkDown)) {
+      this.standing = true;
+      // The agents that dropped just before the uplink was found down went with it.
+      for (const d of recent) this.addPart(d);
+    } else if (this.standing) {
+      const recovered = !this.uplinkDown && this.parts.size - this.partsDown.size >= m.recovered * this.parts.size;
+      if (!recovered) this.recoveredSince = undefined;
+      else if (now - (this.recoveredSince ??= now) >= this.config.clearFor) this.standing = false;
     }
     for (const [key, at] of this.returned) {
       if (now - at < RETURNED_MS) break;
       this.returned.delete(key);
     }
-    if (!this.active()) {
+    if (!this.standing) {
       this.parts.clear();
       this.partsDown.clear();
       this.base = 0;
+      this.dropped = false;
+      this.uplinkSeen = false;
+      this.recoveredSince = undefined;
       return { signal: this.signal(false), parts: [] };
     }
     return { signal: this.signal(true), parts: this.listParts() };
@@ -191,10 +209,6 @@ export class SelfCheck {
     return { agentsOnline: this.online.size, massDrops: this.counts.massDrops, uplinkDowns: this.counts.uplinkDowns, uplinkUp: this.probed ? (this.uplinkDown ? 0 : 1) : -1, dropsForgotten: this.counts.dropsForgotten };
   }
 
-  private active(): boolean {
-    return this.dropping || this.uplinkDown;
-  }
-
   private addPart(d: Drop): void {
     if (this.parts.size >= MAX_TRACKED_AGENTS) return;
     this.parts.set(d.key, d);
@@ -202,7 +216,7 @@ export class SelfCheck {
   }
 
   private signal(active: boolean): AlertSignal {
-    const causes = [...(this.uplinkDown ? ['uplink'] : []), ...(this.dropping ? ['agents-dropped'] : [])];
+    const causes = [...(this.uplinkSeen ? ['uplink'] : []), ...(this.dropped ? ['agents-dropped'] : [])];
     const down = this.partsDown.size;
     const windowS = Math.round(this.config.massDrop.window / 1000);
     const vi: string[] = [];
@@ -212,7 +226,7 @@ export class SelfCheck {
       vi.push(`hub mất đường truyền (không kết nối được: ${where})`);
       en.push(`the hub's uplink is down (unreachable: ${where})`);
     }
-    if (this.dropping || down > 0) {
+    if (this.dropped || down > 0) {
       vi.push(`${down}/${this.base || this.online.size + down} thiết bị mất kết nối cùng lúc (trong ${windowS} giây)`);
       en.push(`${down} of ${this.base || this.online.size + down} agents dropped at once (within ${windowS} s)`);
     }
