@@ -129,7 +129,7 @@ export class Grouping {
     const hub = selfCheck?.evaluate(now);
     if (selfCheck !== undefined && hub !== undefined) {
       this.emit(hub.signal, hub.parts, now, signal);
-      if (hub.signal.active) seen.add(selfCheck.key);
+      seen.add(selfCheck.key);
     }
     const live = [...this.table.values()].filter((a) => !a.derived && (a.state === 'firing' || a.state === 'acknowledged') && selfCheck?.claims(a) !== true);
     for (const g of this.groups(live)) {

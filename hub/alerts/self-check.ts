@@ -151,9 +151,13 @@ export class SelfCheck {
     }
   }
 
-  /** Moves the mass-drop state on at `now` and says what the `hub-link` alert is, and its parts; undefined: disabled. */
+  /**
+   * Moves the state on at `now`; while the incident stands, what the `hub-link` alert is and its parts. Undefined
+   * otherwise (disabled, or nothing stands: the grouping clears a derived alert it is not told of).
+   */
   evaluate(now: number): { signal: AlertSignal; parts: AlertPart[] } | undefined {
     if (!this.config.enabled) return undefined;
+    if (!this.standing && this.drops.length === 0 && !this.uplinkDown && this.returned.size === 0) return undefined;
     const m = this.config.massDrop;
     const from = now - m.window;
     let i = 0;
@@ -188,9 +192,9 @@ export class SelfCheck {
       this.dropped = false;
       this.uplinkSeen = false;
       this.recoveredSince = undefined;
-      return { signal: this.signal(false), parts: [] };
+      return undefined;
     }
-    return { signal: this.signal(true), parts: this.listParts() };
+    return { signal: this.signal(), parts: this.listParts() };
   }
 
   /** Is this alert the site-offline alert of an agent that is part of the standing incident (or was, and is back)? */
@@ -215,7 +219,7 @@ export class SelfCheck {
     this.partsDown.add(d.key);
   }
 
-  private signal(active: boolean): AlertSignal {
+  private signal(): AlertSignal {
     const causes = [...(this.uplinkSeen ? ['uplink'] : []), ...(this.dropped ? ['agents-dropped'] : [])];
     const down = this.partsDown.size;
     const windowS = Math.round(this.config.massDrop.window / 1000);
@@ -235,7 +239,7 @@ export class SelfCheck {
       site: HUB_SITE,
       instance: '',
       severity: this.config.severity,
-      active,
+      active: true,
       value: down,
       labels: { scope: 'hub', cause: causes.join(',') || 'none', agents: String(down), ...(this.uplinkDown ? { unreachable: this.uplinkUnreachable.join(',') } : {}) },
       summary: { vi: `Sự cố kết nối IOC / hub: ${vi.join('; ') || 'đã khôi phục'}`, en: `IOC link / hub incident: ${en.join('; ') || 'recovered'}` },
