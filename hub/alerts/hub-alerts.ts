@@ -104,6 +104,7 @@ export function createAlertEngine(opts: { config: HubConfig; rules: RulesFile; b
     m.addCounter(new ReadTotal('ioc_hub_selfcheck_mass_drops_total', 'Times selfCheck.massDrop.share of the online agents dropped within selfCheck.massDrop.window', () => engine.stats().selfCheck.massDrops));
     m.addCounter(new ReadTotal('ioc_hub_selfcheck_uplink_downs_total', "Times the hub's uplink was found down (every target failed selfCheck.uplink.failures rounds in a row)", () => engine.stats().selfCheck.uplinkDowns));
     m.addCounter(new ReadTotal('ioc_hub_selfcheck_drops_forgotten_total', 'Agent drops the self-check forgot because its window held its bound of them', () => engine.stats().selfCheck.dropsForgotten));
+    m.addCounter(new ReadTotal('ioc_hub_selfcheck_agents_untracked_total', 'Online statuses of agents the self-check did not track (it tracks at most 100,000 agents)', () => engine.stats().selfCheck.agentsUntracked));
     m.addCounter(new ReadCounter('ioc_hub_selfcheck_uplink_failures_total', 'Failed TCP connects of the uplink probe, per target', 'target', () => engine.stats().uplinkFailures));
     m.addGauge({ name: 'ioc_hub_selfcheck_uplink_up', help: "The hub's uplink: 1 up, 0 down, -1 not probed (no selfCheck.uplink.targets)", read: () => engine.stats().selfCheck.uplinkUp });
     m.addGauge({ name: 'ioc_hub_selfcheck_agents_online', help: 'Agents the self-check sees online (the base of the mass-drop share)', read: () => engine.stats().selfCheck.agentsOnline });

@@ -6,7 +6,7 @@ import type { AlertRecord } from '../../protocol/index.ts';
 import type { HubPoint } from '../write/sink.ts';
 import { AlertEngine } from './engine.ts';
 import { parseRulesFile } from './rules-file.ts';
-import { HUB_LINK_RULE, HUB_SITE, SelfCheck, selfCheckSchema } from './self-check.ts';
+import { HUB_LINK_RULE, HUB_SITE, MAX_TRACKED_AGENTS, SelfCheck, selfCheckSchema } from './self-check.ts';
 import { UplinkProbe } from './uplink-probe.ts';
 
 const T0 = Date.parse('2025-06-02T02:00:00Z');
@@ -73,6 +73,14 @@ describe('self-check: mass drop', () => {
     expect(s.claims(siteOffline(1))).toBe(true);
     s.evaluate(T0 + 61_000 + 3_600_000);
     expect(s.claims(siteOffline(1))).toBe(false);
+  });
+
+  it('tracks at most MAX_TRACKED_AGENTS agents, counting those it did not', () => {
+    const s = withOnline(MAX_TRACKED_AGENTS + 3);
+    expect(s.stats()).toMatchObject({ agentsOnline: MAX_TRACKED_AGENTS, agentsUntracked: 3 });
+    s.onAgentStatus(`xa-${MAX_TRACKED_AGENTS + 1}`, 'pi-1', false, T0); // not tracked: no drop
+    s.onAgentStatus('xa-0', 'pi-1', true, T0); // tracked already: not counted again
+    expect(s.stats()).toMatchObject({ agentsOnline: MAX_TRACKED_AGENTS, agentsUntracked: 3 });
   });
 
   it('an agent never seen online (a hub that just started) does not count as a drop', () => {

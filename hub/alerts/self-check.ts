@@ -63,6 +63,8 @@ export interface SelfCheckStats {
   uplinkUp: number;
   /** Drop records forgotten because the window held too many (bound: the agents seen). */
   dropsForgotten: number;
+  /** Agents not tracked because MAX_TRACKED_AGENTS were (their drops are not counted). */
+  agentsUntracked: number;
 }
 
 interface Drop {
@@ -72,7 +74,7 @@ interface Drop {
   at: number;
 }
 
-const MAX_TRACKED_AGENTS = 100_000;
+export const MAX_TRACKED_AGENTS = 100_000;
 /** How long a part that came back stays one (its alert resolves within its clearFor, minutes). */
 const RETURNED_MS = 3_600_000;
 
@@ -102,7 +104,7 @@ export class SelfCheck {
   private probed = false;
   /** Online agents just before the drop began (the share's base). */
   private base = 0;
-  readonly counts = { massDrops: 0, uplinkDowns: 0, dropsForgotten: 0 };
+  readonly counts = { massDrops: 0, uplinkDowns: 0, dropsForgotten: 0, agentsUntracked: 0 };
 
   constructor(private readonly config: SelfCheckConfig) {}
 
@@ -116,6 +118,7 @@ export class SelfCheck {
     const key = `${site}/${agent}`;
     if (online) {
       if (this.online.size < MAX_TRACKED_AGENTS) this.online.add(key);
+      else if (!this.online.has(key)) this.counts.agentsUntracked++;
       if (this.partsDown.delete(key)) {
         this.returned.delete(key); // kept in the order they came back
         this.returned.set(key, now);
@@ -210,7 +213,7 @@ export class SelfCheck {
   }
 
   stats(): SelfCheckStats {
-    return { agentsOnline: this.online.size, massDrops: this.counts.massDrops, uplinkDowns: this.counts.uplinkDowns, uplinkUp: this.probed ? (this.uplinkDown ? 0 : 1) : -1, dropsForgotten: this.counts.dropsForgotten };
+    return { agentsOnline: this.online.size, massDrops: this.counts.massDrops, uplinkDowns: this.counts.uplinkDowns, uplinkUp: this.probed ? (this.uplinkDown ? 0 : 1) : -1, dropsForgotten: this.counts.dropsForgotten, agentsUntracked: this.counts.agentsUntracked };
   }
 
   private addPart(d: Drop): void {
