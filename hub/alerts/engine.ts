@@ -1,6 +1,7 @@
 // The alert engine: stored points → rule signals → one alert per dedup key (lifecycle.ts), grouped into incidents by
-// labels and composites (grouping.ts), the hub's own link checked (self-check.ts, uplink-probe.ts), announced unless a muter says why not (mute/), kept over restarts
-// (state-store.ts), read by the API (alert-queries.ts, http-routes.ts). All work runs time-sliced (slicer.ts).
+// labels and composites (grouping.ts), the hub's own link checked (self-check.ts, uplink-probe.ts), announced unless
+// a muter says why not (mute/), kept over restarts (state-store.ts), read by the API (alert-queries.ts,
+// http-routes.ts). All work runs time-sliced (slicer.ts).
 import type { Logger } from 'pino';
 import type { AlertRecord } from '../../protocol/index.ts';
 import { errorMessage } from '../errors.ts';
