@@ -190,7 +190,7 @@ export class AlertEngine {
     for (const p of points) {
       const online = p.fields.online;
       const { site, agent } = p.tags;
-      if (p.measurement === 'agent' && typeof online === 'boolean' && site !== undefined && agent !== undefined) this.selfCheck.onAgentStatus(site, agent, online, now);
+      if (p.measurement === 'agent' && typeof online === 'boolean' && site !== undefined && agent !== undefined) this.selfCheck.onAgentStatus(site, agent, online, now, p.tags.area ?? p.tags.province);
     }
   }
 

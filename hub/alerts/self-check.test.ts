@@ -11,20 +11,22 @@ import { UplinkProbe } from './uplink-probe.ts';
 
 const T0 = Date.parse('2025-06-02T02:00:00Z');
 const config = (over: Record<string, unknown> = {}) => selfCheckSchema.parse(over);
+/** Sites in 4 areas, as a province has them. */
+const areaOf = (site: string): string => `area-${Number(site.slice(3)) % 4}`;
 const siteOffline = (i: number) => ({ site: `xa-${i}`, labels: { agent: 'pi-1' }, marksSiteDown: true, derived: false });
 
 function withOnline(n: number, c = config()): SelfCheck {
   const s = new SelfCheck(c);
-  for (let i = 0; i < n; i++) s.onAgentStatus(`xa-${i}`, 'pi-1', true, T0);
+  for (let i = 0; i < n; i++) s.onAgentStatus(`xa-${i}`, 'pi-1', true, T0, areaOf(`xa-${i}`));
   return s;
 }
 
 describe('self-check: mass drop', () => {
   it('30% of the online agents dropping within the window is one incident whose parts are those agents', () => {
     const s = withOnline(20);
-    for (let i = 0; i < 5; i++) s.onAgentStatus(`xa-${i}`, 'pi-1', false, T0 + i * 1000);
+    for (let i = 0; i < 5; i++) s.onAgentStatus(`xa-${i}`, 'pi-1', false, T0 + i * 1000, areaOf(`xa-${i}`));
     expect(s.evaluate(T0 + 5000)?.signal.active).toBeUndefined(); // 5 of 20 = 25%
-    s.onAgentStatus('xa-5', 'pi-1', false, T0 + 6000);
+    s.onAgentStatus('xa-5', 'pi-1', false, T0 + 6000, areaOf('xa-5'));
     const r = s.evaluate(T0 + 6000);
     expect(r?.signal).toMatchObject({ rule: HUB_LINK_RULE, site: HUB_SITE, active: true, value: 6, derived: true, forMs: 30_000, labels: { cause: 'agents-dropped', scope: 'hub', agents: '6' } });
     expect(r?.signal.summary.vi).toContain('Sự cố kết nối IOC / hub: 6/20 thiết bị mất kết nối cùng lúc');
@@ -34,7 +36,7 @@ describe('self-check: mass drop', () => {
     expect(s.claims(siteOffline(10))).toBe(false);
     expect(s.claims({ ...siteOffline(3), marksSiteDown: false })).toBe(false); // only the site-offline alert
     // a straggler that drops while it stands joins it
-    s.onAgentStatus('xa-15', 'pi-1', false, T0 + 60_000);
+    s.onAgentStatus('xa-15', 'pi-1', false, T0 + 60_000, areaOf('xa-15'));
     expect(s.evaluate(T0 + 60_000)?.parts).toHaveLength(7);
     expect(s.claims(siteOffline(15))).toBe(true);
     expect(s.stats()).toMatchObject({ massDrops: 1, agentsOnline: 13 });
@@ -42,25 +44,27 @@ describe('self-check: mass drop', () => {
 
   it('drops spread over more than the window, or fewer than minAgents, are no incident', () => {
     const s = withOnline(20);
-    for (let i = 0; i < 10; i++) s.onAgentStatus(`xa-${i}`, 'pi-1', false, T0 + i * 11_000);
-    expect(s.evaluate(T0 + 99_000)?.signal.active).toBeUndefined();
+    for (let i = 0; i < 10; i++) {
+      s.onAgentStatus(`xa-${i}`, 'pi-1', false, T0 + i * 8_000, areaOf(`xa-${i}`));
+      expect(s.evaluate(T0 + i * 8_000)?.signal.active).toBeUndefined(); // at most 4 in any 30 s (< minAgents 5)
+    }
     const small = withOnline(4);
-    for (let i = 0; i < 4; i++) small.onAgentStatus(`xa-${i}`, 'pi-1', false, T0);
+    for (let i = 0; i < 4; i++) small.onAgentStatus(`xa-${i}`, 'pi-1', false, T0, areaOf(`xa-${i}`));
     expect(small.evaluate(T0)?.signal.active).toBeUndefined(); // 100% but 4 < minAgents 5
     // agents that reconnected at once did not drop
     const blip = withOnline(10);
-    for (let i = 0; i < 6; i++) blip.onAgentStatus(`xa-${i}`, 'pi-1', false, T0);
-    for (let i = 0; i < 6; i++) blip.onAgentStatus(`xa-${i}`, 'pi-1', true, T0 + 500);
+    for (let i = 0; i < 6; i++) blip.onAgentStatus(`xa-${i}`, 'pi-1', false, T0, areaOf(`xa-${i}`));
+    for (let i = 0; i < 6; i++) blip.onAgentStatus(`xa-${i}`, 'pi-1', true, T0 + 500, areaOf(`xa-${i}`));
     expect(blip.evaluate(T0 + 1000)?.signal.active).toBeUndefined();
   });
 
   it('resolves once the recovered share of its parts has been back for clearFor; those still down are then their own alerts', () => {
     const s = withOnline(10);
-    for (let i = 0; i < 10; i++) s.onAgentStatus(`xa-${i}`, 'pi-1', false, T0);
+    for (let i = 0; i < 10; i++) s.onAgentStatus(`xa-${i}`, 'pi-1', false, T0, areaOf(`xa-${i}`));
     expect(s.evaluate(T0)?.signal.active).toBe(true);
-    for (let i = 0; i < 7; i++) s.onAgentStatus(`xa-${i}`, 'pi-1', true, T0 + 60_000);
+    for (let i = 0; i < 7; i++) s.onAgentStatus(`xa-${i}`, 'pi-1', true, T0 + 60_000, areaOf(`xa-${i}`));
     expect(s.evaluate(T0 + 60_000)?.parts.map((p) => p.site)).toEqual(['xa-7', 'xa-8', 'xa-9']); // 70% < 80%
-    s.onAgentStatus('xa-7', 'pi-1', true, T0 + 61_000);
+    s.onAgentStatus('xa-7', 'pi-1', true, T0 + 61_000, areaOf('xa-7'));
     expect(s.evaluate(T0 + 61_000)?.signal.active).toBe(true); // 80%, not yet for clearFor (1m)
     expect(s.evaluate(T0 + 120_999)?.signal.active).toBe(true);
     expect(s.claims(siteOffline(9))).toBe(true);
@@ -68,7 +72,7 @@ describe('self-check: mass drop', () => {
     expect(s.claims(siteOffline(9))).toBe(false);
     // those that came back stay its parts while their alerts damp their resolution, until they drop again
     expect(s.claims(siteOffline(0))).toBe(true);
-    s.onAgentStatus('xa-0', 'pi-1', false, T0 + 62_000);
+    s.onAgentStatus('xa-0', 'pi-1', false, T0 + 62_000, areaOf('xa-0'));
     expect(s.claims(siteOffline(0))).toBe(false);
     expect(s.claims(siteOffline(1))).toBe(true);
     s.evaluate(T0 + 61_000 + 3_600_000);
@@ -78,14 +82,23 @@ describe('self-check: mass drop', () => {
   it('tracks at most MAX_TRACKED_AGENTS agents, counting those it did not', () => {
     const s = withOnline(MAX_TRACKED_AGENTS + 3);
     expect(s.stats()).toMatchObject({ agentsOnline: MAX_TRACKED_AGENTS, agentsUntracked: 3 });
-    s.onAgentStatus(`xa-${MAX_TRACKED_AGENTS + 1}`, 'pi-1', false, T0); // not tracked: no drop
-    s.onAgentStatus('xa-0', 'pi-1', true, T0); // tracked already: not counted again
+    s.onAgentStatus(`xa-${MAX_TRACKED_AGENTS + 1}`, 'pi-1', false, T0, areaOf(`xa-${MAX_TRACKED_AGENTS + 1}`)); // not tracked: no drop
+    s.onAgentStatus('xa-0', 'pi-1', true, T0, areaOf('xa-0')); // tracked already: not counted again
     expect(s.stats()).toMatchObject({ agentsOnline: MAX_TRACKED_AGENTS, agentsUntracked: 3 });
+  });
+
+  it("a drop within one area is not the hub, however large its share: it is that area's incident", () => {
+    const s = new SelfCheck(config());
+    for (let i = 0; i < 20; i++) s.onAgentStatus(`xa-${i}`, 'pi-1', true, T0, i < 10 ? 'song-lo' : 'tam-dao');
+    for (let i = 0; i < 10; i++) s.onAgentStatus(`xa-${i}`, 'pi-1', false, T0, 'song-lo');
+    expect(s.evaluate(T0)).toBeUndefined(); // 50%, one area
+    s.onAgentStatus('xa-10', 'pi-1', false, T0 + 1000, 'tam-dao');
+    expect(s.evaluate(T0 + 1000)?.signal).toMatchObject({ active: true, value: 11 }); // two areas
   });
 
   it('an agent never seen online (a hub that just started) does not count as a drop', () => {
     const s = new SelfCheck(config());
-    for (let i = 0; i < 10; i++) s.onAgentStatus(`xa-${i}`, 'pi-1', false, T0);
+    for (let i = 0; i < 10; i++) s.onAgentStatus(`xa-${i}`, 'pi-1', false, T0, areaOf(`xa-${i}`));
     expect(s.evaluate(T0)?.signal.active).toBeUndefined();
     expect(new SelfCheck(config({ enabled: false })).evaluate(T0)).toBeUndefined();
   });
@@ -103,13 +116,13 @@ describe('self-check: uplink', () => {
     expect(r?.signal.summary.en).toBe("IOC link / hub incident: the hub's uplink is down (unreachable: portal)");
     expect(r?.signal.summary.vi).toBe('Sự cố kết nối IOC / hub: hub mất đường truyền (không kết nối được: portal)');
     // agents that drop while the uplink is down are its parts, whatever their share
-    s.onAgentStatus('xa-1', 'pi-1', false, T0 + 1000);
+    s.onAgentStatus('xa-1', 'pi-1', false, T0 + 1000, areaOf('xa-1'));
     expect(s.evaluate(T0 + 1000)?.parts).toEqual([{ site: 'xa-1', agent: 'pi-1' }]);
     expect(s.stats()).toMatchObject({ uplinkUp: 0, uplinkDowns: 1 });
     s.onUplinkRound(true, []);
     expect(s.stats().uplinkUp).toBe(1);
     expect(s.evaluate(T0 + 2000)?.signal).toMatchObject({ active: true, labels: { cause: 'uplink' } }); // its agent is not back
-    s.onAgentStatus('xa-1', 'pi-1', true, T0 + 3000);
+    s.onAgentStatus('xa-1', 'pi-1', true, T0 + 3000, areaOf('xa-1'));
     expect(s.evaluate(T0 + 3000)?.signal.active).toBe(true);
     expect(s.evaluate(T0 + 63_000)?.signal.active).toBeUndefined();
     // a flap of the uplink alone (no agent lost) is damped the same way

@@ -32,9 +32,18 @@ export const selfCheckSchema = z.strictObject({
     .strictObject({
       /** Share of the online agents that must go offline within `window`. */
       share: z.number().gt(0).max(1).default(0.3),
-      window: durationSchema.prefault('10s'),
+      /**
+       * A silent cut of the hub's link is noticed per agent 1.5 keepalives after its last packet (agents: 30 s), so
+       * its drops spread over up to one keepalive: the window covers that.
+       */
+      window: durationSchema.prefault('30s'),
       /** Fewer drops than this are never a hub incident, whatever the share (a hub with 3 agents). */
       minAgents: z.int().min(2).default(5),
+      /**
+       * Areas (their province where none) the drops must span: the hub's side takes every area down with it, an ISP
+       * outage one area — which is that area's incident (grouping), however large a share of the agents it holds.
+       */
+      minAreas: z.int().min(1).default(2),
       /** The incident resolves once this share of its agents is back online (the rest alert on their own). */
       recovered: z.number().gt(0).max(1).default(0.8),
     })
@@ -71,12 +80,23 @@ interface Drop {
   key: string;
   site: string;
   agent: string;
+  area: string;
   at: number;
 }
 
 export const MAX_TRACKED_AGENTS = 100_000;
 /** How long a part that came back stays one (its alert resolves within its clearFor, minutes). */
 const RETURNED_MS = 3_600_000;
+
+function spansAreas(drops: readonly Drop[], min: number): boolean {
+  if (min <= 1) return true;
+  const areas = new Set<string>();
+  for (const d of drops) {
+    areas.add(d.area);
+    if (areas.size >= min) return true;
+  }
+  return false;
+}
 
 export class SelfCheck {
   private readonly online = new Set<string>();
@@ -113,7 +133,7 @@ export class SelfCheck {
   }
 
   /** The hub's `agent` points with `online`: transitions are counted on the hub's clock when they arrive. */
-  onAgentStatus(site: string, agent: string, online: boolean, now: number): void {
+  onAgentStatus(site: string, agent: string, online: boolean, now: number, area = ''): void {
     if (!this.config.enabled) return;
     const key = `${site}/${agent}`;
     if (online) {
@@ -127,7 +147,7 @@ export class SelfCheck {
     }
     this.returned.delete(key);
     if (!this.online.delete(key)) return;
-    const d: Drop = { key, site, agent, at: now };
+    const d: Drop = { key, site, agent, area, at: now };
     if (this.standing) this.addPart(d);
     this.drops.push(d);
     if (this.drops.length > MAX_TRACKED_AGENTS) {
@@ -169,7 +189,7 @@ export class SelfCheck {
     // Only drops still offline count: an agent that reconnected at once did not drop.
     const recent = this.drops.filter((d) => !this.online.has(d.key));
     const base = this.online.size + recent.length;
-    if (!this.dropped && recent.length >= m.minAgents && recent.length >= m.share * base) {
+    if (!this.dropped && recent.length >= m.minAgents && recent.length >= m.share * base && spansAreas(recent, m.minAreas)) {
       this.dropped = true;
       this.base = base;
       this.counts.massDrops++;
