@@ -164,6 +164,20 @@ describe('grouping by labels', () => {
     expect(engine.stats().grouping.formed.get('incident-site-offline')).toBe(1);
   });
 
+  it('groups by `rule` and `site` too (they are fields of an alert, not labels)', async () => {
+    const { engine, out, at } = setup({
+      rules: [
+        { name: 'disk-full', type: 'threshold', measurement: 'host', field: 'disk_pct', above: 90 },
+        { name: 'too-hot', type: 'threshold', measurement: 'host', field: 'temp_c', above: 80 },
+      ],
+      storm: { groups: [{ name: 'host-trouble', rules: ['disk-full', 'too-hot'], by: ['rule'], min: 2 }] },
+    });
+    await engine.start();
+    engine.onPoints([0, 1].map((i): HubPoint => ({ measurement: 'host', tags: { site: `xa-${i}`, agent: 'pi-1', province: 'vinh-phuc' }, fields: { disk_pct: 95, temp_c: 20 }, timestamp: T0 })));
+    at(0);
+    expect(out.active.map((r) => [r.rule, r.site, r.labels.rule, r.value])).toEqual([['host-trouble', 'disk-full', 'disk-full', 2]]);
+  });
+
   it('keeps group: province as groupBy: [province] with storm.groupMinSites', () => {
     const rules = parseRulesFile({ rules: [{ name: 'portal-down', type: 'threshold', measurement: 'net_probe', field: 'up', below: 0.5, group: 'province' }], storm: { groupMinSites: 12 } });
     expect(rules.rules[0]).toMatchObject({ group: 'province' });

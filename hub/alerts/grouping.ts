@@ -8,7 +8,7 @@
 // Members are then muted (mute/grouping-muters.ts); an incident stands while any member does, and lists them
 // (`parts`); its record is published again at most every storm.groupInterval when they change.
 import { MAX_ALERT_PARTS, SLUG_PATTERN, type AlertPart } from '../../protocol/index.ts';
-import { alertKey, type Alert, type AlertSignal } from './alert.ts';
+import { alertKey, labelOf, type Alert, type AlertSignal } from './alert.ts';
 import type { AlertTable } from './alert-table.ts';
 import { render } from './rules/base.ts';
 import type { Composite, RulesFile } from './rules-file.ts';
@@ -199,9 +199,9 @@ export class Grouping {
     if (spec === undefined) return undefined;
     const values: [string, string][] = [];
     for (const alternatives of spec.by) {
-      const label = alternatives.find((l) => (a.labels[l] ?? '') !== '');
+      const label = alternatives.find((l) => (labelOf(a, l) ?? '') !== '');
       if (label === undefined) return undefined;
-      values.push([label, a.labels[label] ?? '']);
+      values.push([label, labelOf(a, label) ?? '']);
     }
     const series = spec.bySeries ? seriesOf(a) : '';
     if (spec.province) {
