@@ -49,6 +49,8 @@ export interface InventoryRecord {
   reportedAt?: number;
   /** Hub time of the last message or connection change, epoch ms. */
   lastSeen?: number;
+  /** Whether the agent had a connection open to the hub when it was last seen. */
+  connected?: boolean;
   inventory?: Inventory;
 }
 

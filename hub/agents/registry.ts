@@ -419,9 +419,9 @@ export class Registry {
     else this.noteReport({ site, agent, lastSeen: at });
   }
 
-  /** The agent was heard of (a message, a connection opened or closed). */
-  noteSeen(site: string, agent: string, at: number): void {
-    this.noteReport({ site, agent, lastSeen: at });
+  /** The agent was heard of at `at`; `connected`: a connection of it is open (or was just closed). */
+  noteSeen(site: string, agent: string, at: number, connected?: boolean): void {
+    this.noteReport({ site, agent, lastSeen: at, ...(connected === undefined ? {} : { connected }) });
   }
 
   private noteReport(r: InventoryRecord): void {

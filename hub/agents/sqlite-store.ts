@@ -20,7 +20,7 @@ export const MIGRATIONS: readonly string[] = [
      token_rev INTEGER NOT NULL DEFAULT 1, rotated_at TEXT, revoked_at TEXT, PRIMARY KEY (site, agent));
    CREATE TABLE changes (seq INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, kind TEXT NOT NULL, site TEXT NOT NULL, agent TEXT NOT NULL);`,
   `CREATE TABLE reports (
-     site TEXT NOT NULL, agent TEXT NOT NULL, version TEXT, config_rev TEXT, reported_at INTEGER, last_seen INTEGER, inventory TEXT,
+     site TEXT NOT NULL, agent TEXT NOT NULL, version TEXT, config_rev TEXT, reported_at INTEGER, last_seen INTEGER, connected INTEGER, inventory TEXT,
      PRIMARY KEY (site, agent));`,
 ];
 
@@ -62,6 +62,7 @@ interface ReportRow {
   config_rev: string | null;
   reported_at: number | null;
   last_seen: number | null;
+  connected: number | null;
   inventory: string | null;
 }
 
@@ -247,10 +248,10 @@ export class SqliteRegistryStore implements RegistryStore {
   putReports(reports: readonly InventoryRecord[]): Promise<void> {
     if (reports.length === 0) return Promise.resolve();
     const upsert = this.db.prepare(
-      `INSERT INTO reports (site, agent, version, config_rev, reported_at, last_seen, inventory) VALUES (@site, @agent, @version, @configRev, @reportedAt, @lastSeen, @inventory)
+      `INSERT INTO reports (site, agent, version, config_rev, reported_at, last_seen, connected, inventory) VALUES (@site, @agent, @version, @configRev, @reportedAt, @lastSeen, @connected, @inventory)
        ON CONFLICT (site, agent) DO UPDATE SET version = coalesce(excluded.version, version), config_rev = coalesce(excluded.config_rev, config_rev),
          reported_at = coalesce(excluded.reported_at, reported_at), last_seen = max(coalesce(excluded.last_seen, 0), coalesce(last_seen, 0)),
-         inventory = coalesce(excluded.inventory, inventory)`,
+         connected = coalesce(excluded.connected, connected), inventory = coalesce(excluded.inventory, inventory)`,
     );
     this.write(() => {
       for (const r of reports) {
@@ -261,6 +262,7 @@ export class SqliteRegistryStore implements RegistryStore {
           configRev: r.configRev ?? null,
           reportedAt: r.reportedAt ?? null,
           lastSeen: r.lastSeen ?? null,
+          connected: r.connected === undefined ? null : Number(r.connected),
           inventory: r.inventory === undefined ? null : JSON.stringify(r.inventory),
         });
       }
@@ -272,7 +274,7 @@ export class SqliteRegistryStore implements RegistryStore {
   listFleet(): Promise<FleetRecord[]> {
     const rows = this.db
       .prepare(
-        `SELECT a.site, a.agent, a.created_at, a.token_rev, a.rotated_at, a.revoked_at, r.version, r.config_rev, r.reported_at, r.last_seen, r.inventory,
+        `SELECT a.site, a.agent, a.created_at, a.token_rev, a.rotated_at, a.revoked_at, r.version, r.config_rev, r.reported_at, r.last_seen, r.connected, r.inventory,
            r.site AS report_site
          FROM agents a LEFT JOIN reports r ON r.site = a.site AND r.agent = a.agent ORDER BY a.site, a.agent`,
       )
@@ -350,6 +352,7 @@ function toReport(r: ReportRow): InventoryRecord {
     ...(r.config_rev === null ? {} : { configRev: r.config_rev }),
     ...(r.reported_at === null ? {} : { reportedAt: r.reported_at }),
     ...(r.last_seen === null ? {} : { lastSeen: r.last_seen }),
+    ...(r.connected === null ? {} : { connected: r.connected === 1 }),
     ...(inventory === undefined ? {} : { inventory }),
   };
 }
