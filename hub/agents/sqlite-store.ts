@@ -107,6 +107,16 @@ export class SqliteRegistryStore implements RegistryStore {
     return readVersion(this.db);
   }
 
+  /** Runs a method's body: its throw becomes the promise's rejection, with a code (the interface is async). */
+  private attempt<T>(fn: () => T): Promise<T> {
+    try {
+      return Promise.resolve(fn());
+    } catch (err: unknown) {
+      if (err instanceof HubError) return Promise.reject(err);
+      return Promise.reject(new HubError('E_REGISTRY_IO', `registry database ${this.path}: ${errorMessage(err)}`, { cause: err }));
+    }
+  }
+
   private write<T>(fn: () => T): T {
     try {
       return this.db.transaction(fn).immediate();
@@ -122,12 +132,14 @@ export class SqliteRegistryStore implements RegistryStore {
   }
 
   loadAll(): Promise<{ sites: SiteRecord[]; agents: AgentRecord[]; changeSeq: number }> {
-    const read = this.db.transaction(() => ({
-      sites: this.readSites(),
-      agents: (this.db.prepare('SELECT * FROM agents WHERE revoked_at IS NULL ORDER BY site, agent').all() as AgentRow[]).map(toAgent),
-      changeSeq: this.lastSeq(),
-    }));
-    return Promise.resolve(read());
+    return this.attempt(() => {
+      const read = this.db.transaction(() => ({
+        sites: this.readSites(),
+        agents: (this.db.prepare('SELECT * FROM agents WHERE revoked_at IS NULL ORDER BY site, agent').all() as AgentRow[]).map(toAgent),
+        changeSeq: this.lastSeq(),
+      }));
+      return read();
+    });
   }
 
   private lastSeq(): number {
@@ -140,95 +152,111 @@ export class SqliteRegistryStore implements RegistryStore {
   }
 
   getAgent(site: string, agent: string): Promise<AgentRecord | undefined> {
-    const row = this.db.prepare('SELECT * FROM agents WHERE site = ? AND agent = ? AND revoked_at IS NULL').get(site, agent) as AgentRow | undefined;
-    return Promise.resolve(row === undefined ? undefined : toAgent(row));
+    return this.attempt(() => {
+      const row = this.db.prepare('SELECT * FROM agents WHERE site = ? AND agent = ? AND revoked_at IS NULL').get(site, agent) as AgentRow | undefined;
+      return row === undefined ? undefined : toAgent(row);
+    });
   }
 
   listSites(): Promise<SiteRecord[]> {
-    return Promise.resolve(this.readSites());
+    return this.attempt(() => {
+      return this.readSites();
+    });
   }
 
   updateSites(compute: (current: readonly SiteRecord[]) => readonly SiteRecord[]): Promise<void> {
-    const upsert = this.db.prepare(
-      `INSERT INTO sites (slug, name, code, province, province_name, area, area_name, lat, lon) VALUES (@slug, @name, @code, @province, @provinceName, @area, @areaName, @lat, @lon)
-       ON CONFLICT (slug) DO UPDATE SET name = excluded.name, code = excluded.code, province = excluded.province, province_name = excluded.province_name,
-         area = excluded.area, area_name = excluded.area_name, lat = excluded.lat, lon = excluded.lon`,
-    );
-    this.write(() => {
-      const changed = compute(this.readSites());
-      for (const s of changed) upsert.run({ ...s, lat: s.lat ?? null, lon: s.lon ?? null });
-      if (changed.length > 0) this.logChange('sites', '', '');
+    return this.attempt(() => {
+      const upsert = this.db.prepare(
+        `INSERT INTO sites (slug, name, code, province, province_name, area, area_name, lat, lon) VALUES (@slug, @name, @code, @province, @provinceName, @area, @areaName, @lat, @lon)
+         ON CONFLICT (slug) DO UPDATE SET name = excluded.name, code = excluded.code, province = excluded.province, province_name = excluded.province_name,
+           area = excluded.area, area_name = excluded.area_name, lat = excluded.lat, lon = excluded.lon`,
+      );
+      this.write(() => {
+        const changed = compute(this.readSites());
+        for (const s of changed) upsert.run({ ...s, lat: s.lat ?? null, lon: s.lon ?? null });
+        if (changed.length > 0) this.logChange('sites', '', '');
+      });
+      this.writes++;
+      return undefined;
     });
-    this.writes++;
-    return Promise.resolve();
   }
 
   putAgents(records: readonly AgentRecord[]): Promise<{ site: string; agent: string; kind: 'enroll' | 'rotate' }[]> {
-    const find = this.db.prepare('SELECT token_rev, revoked_at FROM agents WHERE site = ? AND agent = ?');
-    const siteExists = this.db.prepare('SELECT 1 FROM sites WHERE slug = ?');
-    const insert = this.db.prepare('INSERT INTO agents (site, agent, token_hash, created_at, token_rev) VALUES (?, ?, ?, ?, 1)');
-    const rotate = this.db.prepare('UPDATE agents SET token_hash = ?, token_rev = token_rev + 1, rotated_at = ?, revoked_at = NULL WHERE site = ? AND agent = ?');
-    const done = this.write(() => {
-      const out: { site: string; agent: string; kind: 'enroll' | 'rotate' }[] = [];
-      for (const r of records) {
-        if (siteExists.get(r.site) === undefined) throw new HubError('E_UNKNOWN_SITE', `unknown site ${JSON.stringify(r.site)}: import or add it first`);
-        const existing = find.get(r.site, r.agent) as { token_rev: number; revoked_at: string | null } | undefined;
-        // A revoked agent enrolled again is a new enrollment (with a higher revision: its old connections stay closed).
-        const kind = existing === undefined || existing.revoked_at !== null ? 'enroll' : 'rotate';
-        if (existing === undefined) insert.run(r.site, r.agent, r.tokenHash, r.createdAt);
-        else rotate.run(r.tokenHash, r.rotatedAt ?? r.createdAt, r.site, r.agent);
-        this.logChange(kind, r.site, r.agent);
-        out.push({ site: r.site, agent: r.agent, kind });
-      }
-      return out;
+    return this.attempt(() => {
+      const find = this.db.prepare('SELECT token_rev, revoked_at FROM agents WHERE site = ? AND agent = ?');
+      const siteExists = this.db.prepare('SELECT 1 FROM sites WHERE slug = ?');
+      const insert = this.db.prepare('INSERT INTO agents (site, agent, token_hash, created_at, token_rev) VALUES (?, ?, ?, ?, 1)');
+      const rotate = this.db.prepare('UPDATE agents SET token_hash = ?, token_rev = token_rev + 1, rotated_at = ?, revoked_at = NULL WHERE site = ? AND agent = ?');
+      const done = this.write(() => {
+        const out: { site: string; agent: string; kind: 'enroll' | 'rotate' }[] = [];
+        for (const r of records) {
+          if (siteExists.get(r.site) === undefined) throw new HubError('E_UNKNOWN_SITE', `unknown site ${JSON.stringify(r.site)}: import or add it first`);
+          const existing = find.get(r.site, r.agent) as { token_rev: number; revoked_at: string | null } | undefined;
+          // A revoked agent enrolled again is a new enrollment (with a higher revision: its old connections stay closed).
+          const kind = existing === undefined || existing.revoked_at !== null ? 'enroll' : 'rotate';
+          if (existing === undefined) insert.run(r.site, r.agent, r.tokenHash, r.createdAt);
+          else rotate.run(r.tokenHash, r.rotatedAt ?? r.createdAt, r.site, r.agent);
+          this.logChange(kind, r.site, r.agent);
+          out.push({ site: r.site, agent: r.agent, kind });
+        }
+        return out;
+      });
+      this.writes++;
+      return done;
     });
-    this.writes++;
-    return Promise.resolve(done);
   }
 
   importRecords(sites: readonly SiteRecord[], agents: readonly AgentRecord[]): Promise<{ sitesAdded: number; agentsAdded: number; agentsKept: number }> {
-    const site = this.db.prepare(
-      'INSERT INTO sites (slug, name, code, province, province_name, area, area_name, lat, lon) VALUES (@slug, @name, @code, @province, @provinceName, @area, @areaName, @lat, @lon) ON CONFLICT (slug) DO NOTHING',
-    );
-    const agent = this.db.prepare('INSERT INTO agents (site, agent, token_hash, created_at, token_rev) VALUES (?, ?, ?, ?, 1) ON CONFLICT (site, agent) DO NOTHING');
-    const result = this.write(() => {
-      let sitesAdded = 0;
-      let agentsAdded = 0;
-      for (const s of sites) sitesAdded += site.run({ ...s, lat: s.lat ?? null, lon: s.lon ?? null }).changes;
-      for (const a of agents) {
-        const added = agent.run(a.site, a.agent, a.tokenHash, a.createdAt).changes;
-        agentsAdded += added;
-        if (added > 0) this.logChange('enroll', a.site, a.agent);
-      }
-      if (sitesAdded > 0) this.logChange('sites', '', '');
-      return { sitesAdded, agentsAdded, agentsKept: agents.length - agentsAdded };
+    return this.attempt(() => {
+      const site = this.db.prepare(
+        'INSERT INTO sites (slug, name, code, province, province_name, area, area_name, lat, lon) VALUES (@slug, @name, @code, @province, @provinceName, @area, @areaName, @lat, @lon) ON CONFLICT (slug) DO NOTHING',
+      );
+      const agent = this.db.prepare('INSERT INTO agents (site, agent, token_hash, created_at, token_rev) VALUES (?, ?, ?, ?, 1) ON CONFLICT (site, agent) DO NOTHING');
+      const result = this.write(() => {
+        let sitesAdded = 0;
+        let agentsAdded = 0;
+        for (const s of sites) sitesAdded += site.run({ ...s, lat: s.lat ?? null, lon: s.lon ?? null }).changes;
+        for (const a of agents) {
+          const added = agent.run(a.site, a.agent, a.tokenHash, a.createdAt).changes;
+          agentsAdded += added;
+          if (added > 0) this.logChange('enroll', a.site, a.agent);
+        }
+        if (sitesAdded > 0) this.logChange('sites', '', '');
+        return { sitesAdded, agentsAdded, agentsKept: agents.length - agentsAdded };
+      });
+      this.writes++;
+      return result;
     });
-    this.writes++;
-    return Promise.resolve(result);
   }
 
   revokeAgent(site: string, agent: string, at: string): Promise<boolean> {
-    const revoked = this.write(() => {
-      const r = this.db.prepare('UPDATE agents SET revoked_at = ? WHERE site = ? AND agent = ? AND revoked_at IS NULL').run(at, site, agent);
-      if (r.changes === 0) return false;
-      this.logChange('revoke', site, agent);
-      return true;
+    return this.attempt(() => {
+      const revoked = this.write(() => {
+        const r = this.db.prepare('UPDATE agents SET revoked_at = ? WHERE site = ? AND agent = ? AND revoked_at IS NULL').run(at, site, agent);
+        if (r.changes === 0) return false;
+        this.logChange('revoke', site, agent);
+        return true;
+      });
+      if (revoked) this.writes++;
+      return revoked;
     });
-    if (revoked) this.writes++;
-    return Promise.resolve(revoked);
   }
 
   replaceTokens(updates: readonly { site: string; agent: string; from: string; to: string }[]): Promise<number> {
-    if (updates.length === 0) return Promise.resolve(0);
-    const update = this.db.prepare('UPDATE agents SET token_hash = ? WHERE site = ? AND agent = ? AND token_hash = ? AND revoked_at IS NULL');
-    const n = this.write(() => updates.reduce((sum, u) => sum + update.run(u.to, u.site, u.agent, u.from).changes, 0));
-    this.writes++;
-    return Promise.resolve(n);
+    return this.attempt(() => {
+      if (updates.length === 0) return 0;
+      const update = this.db.prepare('UPDATE agents SET token_hash = ? WHERE site = ? AND agent = ? AND token_hash = ? AND revoked_at IS NULL');
+      const n = this.write(() => updates.reduce((sum, u) => sum + update.run(u.to, u.site, u.agent, u.from).changes, 0));
+      this.writes++;
+      return n;
+    });
   }
 
   changesSince(seq: number): Promise<RegistryChange[]> {
-    const rows = this.db.prepare('SELECT seq, kind, site, agent FROM changes WHERE seq > ? ORDER BY seq').all(seq) as RegistryChange[];
-    return Promise.resolve(rows);
+    return this.attempt(() => {
+      const rows = this.db.prepare('SELECT seq, kind, site, agent FROM changes WHERE seq > ? ORDER BY seq').all(seq) as RegistryChange[];
+      return rows;
+    });
   }
 
   watch(onChange: () => void, intervalMs: number): () => void {
@@ -246,50 +274,52 @@ export class SqliteRegistryStore implements RegistryStore {
   }
 
   putReports(reports: readonly InventoryRecord[]): Promise<void> {
-    if (reports.length === 0) return Promise.resolve();
-    const upsert = this.db.prepare(
-      `INSERT INTO reports (site, agent, version, config_rev, reported_at, last_seen, connected, inventory) VALUES (@site, @agent, @version, @configRev, @reportedAt, @lastSeen, @connected, @inventory)
-       ON CONFLICT (site, agent) DO UPDATE SET version = coalesce(excluded.version, version), config_rev = coalesce(excluded.config_rev, config_rev),
-         reported_at = coalesce(excluded.reported_at, reported_at), last_seen = max(coalesce(excluded.last_seen, 0), coalesce(last_seen, 0)),
-         connected = coalesce(excluded.connected, connected), inventory = coalesce(excluded.inventory, inventory)`,
-    );
-    this.write(() => {
-      for (const r of reports) {
-        upsert.run({
-          site: r.site,
-          agent: r.agent,
-          version: r.version ?? null,
-          configRev: r.configRev ?? null,
-          reportedAt: r.reportedAt ?? null,
-          lastSeen: r.lastSeen ?? null,
-          connected: r.connected === undefined ? null : Number(r.connected),
-          inventory: r.inventory === undefined ? null : JSON.stringify(r.inventory),
-        });
-      }
+    return this.attempt(() => {
+      if (reports.length === 0) return undefined;
+      const upsert = this.db.prepare(
+        `INSERT INTO reports (site, agent, version, config_rev, reported_at, last_seen, connected, inventory) VALUES (@site, @agent, @version, @configRev, @reportedAt, @lastSeen, @connected, @inventory)
+         ON CONFLICT (site, agent) DO UPDATE SET version = coalesce(excluded.version, version), config_rev = coalesce(excluded.config_rev, config_rev),
+           reported_at = coalesce(excluded.reported_at, reported_at), last_seen = max(coalesce(excluded.last_seen, 0), coalesce(last_seen, 0)),
+           connected = coalesce(excluded.connected, connected), inventory = coalesce(excluded.inventory, inventory)`,
+      );
+      this.write(() => {
+        for (const r of reports) {
+          upsert.run({
+            site: r.site,
+            agent: r.agent,
+            version: r.version ?? null,
+            configRev: r.configRev ?? null,
+            reportedAt: r.reportedAt ?? null,
+            lastSeen: r.lastSeen ?? null,
+            connected: r.connected === undefined ? null : Number(r.connected),
+            inventory: r.inventory === undefined ? null : JSON.stringify(r.inventory),
+          });
+        }
+      });
+      this.writes++;
+      return undefined;
     });
-    this.writes++;
-    return Promise.resolve();
   }
 
   listFleet(): Promise<FleetRecord[]> {
-    const rows = this.db
-      .prepare(
-        `SELECT a.site, a.agent, a.created_at, a.token_rev, a.rotated_at, a.revoked_at, r.version, r.config_rev, r.reported_at, r.last_seen, r.connected, r.inventory,
-           r.site AS report_site
-         FROM agents a LEFT JOIN reports r ON r.site = a.site AND r.agent = a.agent ORDER BY a.site, a.agent`,
-      )
-      .all() as (Omit<AgentRow, 'token_hash'> & Omit<ReportRow, 'site' | 'agent'> & { report_site: string | null })[];
-    return Promise.resolve(
-      rows.map((r) => ({
-        site: r.site,
-        agent: r.agent,
-        createdAt: r.created_at,
-        tokenRev: r.token_rev,
-        ...(r.rotated_at === null ? {} : { rotatedAt: r.rotated_at }),
-        ...(r.revoked_at === null ? {} : { revokedAt: r.revoked_at }),
-        report: r.report_site === null ? undefined : toReport({ ...r, site: r.site, agent: r.agent }),
-      })),
-    );
+    return this.attempt(() => {
+      const rows = this.db
+        .prepare(
+          `SELECT a.site, a.agent, a.created_at, a.token_rev, a.rotated_at, a.revoked_at, r.version, r.config_rev, r.reported_at, r.last_seen, r.connected, r.inventory,
+             r.site AS report_site
+           FROM agents a LEFT JOIN reports r ON r.site = a.site AND r.agent = a.agent ORDER BY a.site, a.agent`,
+        )
+        .all() as (Omit<AgentRow, 'token_hash'> & Omit<ReportRow, 'site' | 'agent'> & { report_site: string | null })[];
+      return rows.map((r) => ({
+          site: r.site,
+          agent: r.agent,
+          createdAt: r.created_at,
+          tokenRev: r.token_rev,
+          ...(r.rotated_at === null ? {} : { rotatedAt: r.rotated_at }),
+          ...(r.revoked_at === null ? {} : { revokedAt: r.revoked_at }),
+          report: r.report_site === null ? undefined : toReport({ ...r, site: r.site, agent: r.agent }),
+        }));
+    });
   }
 
   close(): Promise<void> {
