@@ -69,6 +69,7 @@ interface ReportRow {
 export class SqliteRegistryStore implements RegistryStore {
   writes = 0;
   private closed = false;
+  private getAgentStmt: Database.Statement | undefined;
 
   private constructor(
     readonly path: string,
@@ -153,7 +154,9 @@ export class SqliteRegistryStore implements RegistryStore {
 
   getAgent(site: string, agent: string): Promise<AgentRecord | undefined> {
     return this.attempt(() => {
-      const row = this.db.prepare('SELECT * FROM agents WHERE site = ? AND agent = ? AND revoked_at IS NULL').get(site, agent) as AgentRow | undefined;
+      // Every CONNECT runs this: prepared once.
+      this.getAgentStmt ??= this.db.prepare('SELECT * FROM agents WHERE site = ? AND agent = ? AND revoked_at IS NULL');
+      const row = this.getAgentStmt.get(site, agent) as AgentRow | undefined;
       return row === undefined ? undefined : toAgent(row);
     });
   }
