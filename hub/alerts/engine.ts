@@ -12,7 +12,7 @@ import { AlertTable } from './alert-table.ts';
 import { Announcer } from './announcer.ts';
 import type { AlertEngineOptions, AlertEngineStats } from './engine-options.ts';
 import { AlertError } from './errors.ts';
-import { evaluateJob, pointsJob, tickJob, type EvaluationDeps } from './evaluation.ts';
+import { evaluateJob, pointsJob, replayJob, tickJob, type EvaluationDeps } from './evaluation.ts';
 import { Grouping } from './grouping.ts';
 import { Lifecycle } from './lifecycle.ts';
 import { compositeMuter, groupedMuter, groupWaitMuter } from './mute/grouping-muters.ts';
@@ -21,6 +21,7 @@ import { maintenanceMuter } from './mute/maintenance-muter.ts';
 import { mutedBy, type Muter } from './mute/muter.ts';
 import { silenceMuter } from './mute/silence-muter.ts';
 import { OfficeHours } from './office-hours.ts';
+import { ReplayHistory } from './replay.ts';
 import { SeriesCap } from './series-cap.ts';
 import { Silences, type Silence } from './silences.ts';
 import { Slicer } from './slicer.ts';
@@ -48,6 +49,7 @@ export class AlertEngine {
   private readonly saver: StateSaver | undefined;
   private readonly slicer: Slicer;
   private readonly announcer: Announcer;
+  private readonly replay: ReplayHistory;
   private readonly jobs: EvaluationDeps;
   /** The last job queued is an evaluation that has not started: asking again asks for that one. */
   private evaluationAtTail = false;
@@ -63,11 +65,24 @@ export class AlertEngine {
     this.cap = new SeriesCap(this.table, { cap: opts.maxAlertsPerRuleSite ?? 50, clearMs: opts.tooManySeriesClearMs ?? 5 * 60_000, log: this.log });
     this.siteOffline = new InhibitRule(SITE_OFFLINE, this.table);
     this.grouping = new Grouping(opts.rules, this.table);
-    this.lifecycle = new Lifecycle({ table: this.table, cap: this.cap, officeHours: new OfficeHours(opts.rules.officeHours), holdMsOf: (r) => this.grouping.holdMsOf(r) });
+    const officeHours = new OfficeHours(opts.rules.officeHours);
+    this.lifecycle = new Lifecycle({ table: this.table, cap: this.cap, officeHours, holdMsOf: (r) => this.grouping.holdMsOf(r) });
     this.silences = new Silences({ maxSilences: opts.maxSilences ?? 1000, maxSilenceMs: opts.maxSilenceMs ?? 7 * 24 * 3_600_000 });
     this.muters = [silenceMuter(this.silences), maintenanceMuter(opts.rules.maintenance), this.siteOffline, groupedMuter(this.grouping, this.table), compositeMuter(this.grouping, this.table), groupWaitMuter];
     this.announcer = new Announcer(opts.outputs, this.log, opts.historySize ?? 500);
-    this.jobs = { rules: this.rules, table: this.table, lifecycle: this.lifecycle, cap: this.cap, grouping: this.grouping, muters: this.muters, announcer: this.announcer, log: this.log, markDirty: () => this.markDirty() };
+    this.replay = new ReplayHistory({
+      rules: this.rules,
+      officeHours,
+      log: this.log,
+      maxAlertsPerRuleSite: opts.maxAlertsPerRuleSite ?? 50,
+      idleMs: opts.replayIdleMs ?? 60_000,
+      maxSessions: opts.maxReplaySessions ?? 5000,
+      record: (rec) => {
+        this.announcer.replayed(rec);
+        this.markDirty();
+      },
+    });
+    this.jobs = { rules: this.rules, table: this.table, lifecycle: this.lifecycle, cap: this.cap, grouping: this.grouping, muters: this.muters, announcer: this.announcer, replay: this.replay, log: this.log, markDirty: () => this.markDirty() };
     this.queries = new AlertQueries(this.table, () => this.announcer.history, (a, now) => this.view(a, now));
     this.file = opts.statePath === undefined ? undefined : new AlertStateFile(opts.statePath, this.log);
     this.saver = this.file === undefined ? undefined : new StateSaver(this.file, opts.persistIntervalMs ?? 1000, () => this.snapshot(), this.log);
@@ -90,7 +105,7 @@ export class AlertEngine {
       if (n > 0) seriesRefused.set(r.name, n);
     }
     const s = this.slicer;
-    return { active: this.table.size, overCap: this.cap.overCap, capped: this.cap.capped, maxSliceMs: s.maxSliceMs, maxSliceCpuMs: s.maxSliceCpuMs, slices: s.slices, queued: s.pending, seriesRefused, stateFileCorrupt: this.file?.corrupt ?? 0 };
+    return { active: this.table.size, overCap: this.cap.overCap, capped: this.cap.capped, maxSliceMs: s.maxSliceMs, maxSliceCpuMs: s.maxSliceCpuMs, slices: s.slices, queued: s.pending, seriesRefused, stateFileCorrupt: this.file?.corrupt ?? 0, replay: this.replay.stats() };
   }
 
   /** Is the site's agent down (an active alert of a rule that marks sites down)? O(1). */
@@ -158,13 +173,20 @@ export class AlertEngine {
   /**
    * Feeds stored points (called by ingest once they are written); the work is time-sliced. The engine's own
    * `alert` points come back this way too: they are its output, not its input (its transitions are its own state).
+   * Replayed points (`late`) go to the history sessions (replay.ts), never to the live state.
    */
   onPoints(points: readonly HubPoint[]): void {
     if (this.stopped) return;
     const input = points.filter((p) => p.measurement !== 'alert');
     if (input.length === 0 && points.length > 0) return;
     this.evaluationAtTail = false;
-    this.slicer.enqueue(pointsJob(this.jobs, input, this.now()));
+    if (input.some((p) => p.late === true)) {
+      this.slicer.enqueue(replayJob(this.jobs, input.filter((p) => p.late === true), this.now()));
+      const live = input.filter((p) => p.late !== true);
+      if (live.length > 0) this.slicer.enqueue(pointsJob(this.jobs, live, this.now()));
+    } else {
+      this.slicer.enqueue(pointsJob(this.jobs, input, this.now()));
+    }
     this.requestEvaluation();
   }
 

@@ -89,6 +89,8 @@ export function createAlertEngine(opts: { config: HubConfig; rules: RulesFile; b
     tooManySeriesClearMs: a.tooManySeriesClear,
     maxSilenceMs: a.maxSilence,
     maxSilences: a.maxSilences,
+    replayIdleMs: a.replayIdle,
+    maxReplaySessions: a.maxReplaySessions,
     logger: opts.logger,
     onStop: () => loop.stop(),
   });
@@ -98,6 +100,10 @@ export function createAlertEngine(opts: { config: HubConfig; rules: RulesFile; b
     m.addCounter(new ReadCounter('ioc_hub_alerts_capped_total', 'New series-alerts not opened because their rule + site was at alerts.maxAlertsPerRuleSite', 'rule', () => engine.stats().capped));
     m.addCounter(new ReadCounter('ioc_hub_alert_series_refused_total', 'Series a rule did not remember (maxSeriesPerSite / maxSeries of the rule)', 'rule', () => engine.stats().seriesRefused));
     m.addCounter(new ReadTotal('ioc_hub_alert_state_corrupt_total', 'Starts that found the alert state file corrupt, moved it aside (.corrupt) and began with no saved alerts', () => engine.stats().stateFileCorrupt));
+    m.addCounter(new ReadTotal('ioc_hub_alert_replayed_points_total', 'Replayed (late) readings evaluated as history, on their own time', () => engine.stats().replay.points));
+    m.addCounter(new ReadTotal('ioc_hub_alert_replay_episodes_total', 'Alert episodes recorded from replayed readings (history, late=true, never announced)', () => engine.stats().replay.episodes));
+    m.addCounter(new ReadTotal('ioc_hub_alert_replay_refused_total', 'Replayed readings not evaluated: alerts.maxReplaySessions sites were being replayed', () => engine.stats().replay.refused));
+    m.addGauge({ name: 'ioc_hub_alert_replay_sessions', help: 'Sites whose replayed readings are being evaluated as history now', read: () => engine.stats().replay.sessions });
     m.addGauge({ name: 'ioc_hub_alerts_active', help: 'Alerts in the engine (pending, firing, acknowledged)', read: () => engine.stats().active });
     m.addGauge({ name: 'ioc_hub_alerts_over_cap', help: 'Rule + site pairs past alerts.maxAlertsPerRuleSite (each has one too-many-series alert)', read: () => engine.stats().overCap });
     m.addGauge({ name: 'ioc_hub_alert_slice_max_seconds', help: 'Longest slice of alert evaluation work since start', read: () => engine.stats().maxSliceMs / 1000 });
