@@ -138,6 +138,16 @@ const spoolSchema = z.strictObject({
   fsyncIntervalMs: z.int().min(0).max(1000).default(0),
 });
 
+/** Rollup buckets that late points touched (older than the CQs recompute) are recomputed (storage/rollup-backfill.ts). */
+const rollupsSchema = z.strictObject({
+  /** Recompute once no new bucket was touched for this long… */
+  debounce: msDurationSchema.prefault('2s'),
+  /** …but at the latest this long after the first one of a round. */
+  maxDelay: msDurationSchema.prefault('30s'),
+  /** Buckets waiting, both rollups together; past it new ones are dropped (ioc_hub_rollup_windows_dropped_total). */
+  maxWindows: z.int().min(1).max(10_000_000).default(20_000),
+});
+
 const logSchema = z.strictObject({
   level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -153,6 +163,7 @@ export const hubConfigSchema = z.strictObject({
   log: logSchema.prefault({}),
   alerts: alertsSchema.prefault({}),
   audit: auditSchema.prefault({}),
+  rollups: rollupsSchema.prefault({}),
   /** Service accounts (Node-RED…): MQTT user `service:NAME`, API `Bearer NAME:TOKEN`. */
   services: z.array(serviceAccountSchema).default([]),
 });
