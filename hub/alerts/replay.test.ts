@@ -1,5 +1,8 @@
 // Replayed readings (a batch's `late`, after an outage) are evaluated on their own time as history: an episode is
 // recorded with its original window, marked late, and never goes to the outputs that page (MQTT, Node-RED).
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { AlertRecord } from '../../protocol/index.ts';
 import type { HubPoint } from '../write/sink.ts';
@@ -97,5 +100,19 @@ describe('replayed readings', () => {
     expect(out.active).toEqual([]);
     expect(out.history.map((r) => [r.rule, r.since, r.endsAt, r.late])).toEqual([['queue-runaway', t0 + 60_000, t0 + 600_000, true]]);
     await engine.stop();
+  });
+
+  it('keeps the late history rows over a restart, window and mark included', async () => {
+    const statePath = join(mkdtempSync(join(tmpdir(), 'ioc-replay-')), 'alerts-state.json');
+    const make = (): AlertEngine => new AlertEngine({ rules: parseRulesFile(RULES), outputs: { active: () => undefined, resolved: () => undefined }, now: () => NOW, evaluateIntervalMs: 0, sliceBudgetMs: 60_000, statePath });
+    const first = make();
+    await first.start();
+    first.onPoints([ups(1, NOW - 2 * H, true), ups(0, NOW - H, true)]);
+    await first.idle();
+    await first.stop();
+    const again = make();
+    await again.start();
+    expect(again.list({ includeResolved: true }).map((r) => [r.since, r.endsAt, r.late, r.announced])).toEqual([[NOW - 2 * H, NOW - H, true, false]]);
+    await again.stop();
   });
 });
