@@ -96,7 +96,8 @@ export class RollupBackfill {
     this.debounceMs = opts.debounceMs ?? 2000;
     this.maxDelayMs = opts.maxDelayMs ?? 30_000;
     this.maxWindows = opts.maxWindows ?? 20_000;
-    this.maxBucketsPerQuery = opts.maxBucketsPerQuery ?? 360;
+    // An hour of the 1-minute rollup (60 h of the 1-hour one) per query: each reads a bounded slice of raw data.
+    this.maxBucketsPerQuery = opts.maxBucketsPerQuery ?? 60;
   }
 
   /** Buckets waiting to be recomputed. */
