@@ -130,6 +130,8 @@ describe('a replayed outage', () => {
     const keys = await influxRows('SHOW FIELD KEYS FROM "equipment"');
     expect(keys.map((k) => k[0])).toEqual(['on_battery']);
     const after = { sites: await siteView(a.site), alerts: await alerts('?resolved=true') };
+    const m = await stack.metrics();
+    expect([m.get('ioc_hub_alert_replayed_points_total'), m.get('ioc_hub_alert_replay_episodes_total'), m.get('ioc_hub_alert_replay_refused_total')]).toEqual([61, 1, 0]);
 
     // Live after the replay: the UPS goes on battery now, and that is announced as always.
     const t = Date.now();
