@@ -1,7 +1,6 @@
 // The alert engine's options, outputs and stats (engine.ts): what the hub wires in and reads out.
 import type { Logger } from 'pino';
 import type { AlertRecord } from '../../protocol/index.ts';
-import type { ReplayStats } from './replay.ts';
 import type { RulesFile } from './rules-file.ts';
 
 /** Where alert changes go: MQTT (retained record / cleared on resolve) and the `alert` measurement. */
@@ -25,6 +24,10 @@ export interface AlertEngineOptions {
   evaluateIntervalMs?: number;
   /** Resolved alerts kept for the API. */
   historySize?: number;
+  /** A site's replay (its late readings evaluated as history) ends once none came for this long, ms. */
+  replayIdleMs?: number;
+  /** Sites replayed at once; the late readings of more are not evaluated (counted). */
+  maxReplaySessions?: number;
   now?: () => number;
   logger?: Logger;
   /** Longest slice of evaluation work before it yields to the event loop, ms. */
@@ -43,10 +46,6 @@ export interface AlertEngineOptions {
   persistIntervalMs?: number;
   /** Called once the engine has stopped. */
   onStop?: () => void;
-  /** A site's replay (its late readings evaluated as history) ends once none came for this long, ms. */
-  replayIdleMs?: number;
-  /** Sites replayed at once; the late readings of more are not evaluated (counted). */
-  maxReplaySessions?: number;
 }
 
 export interface AlertEngineStats {
@@ -66,6 +65,4 @@ export interface AlertEngineStats {
   seriesRefused: ReadonlyMap<string, number>;
   /** Starts that found the state file corrupt and began afresh. */
   stateFileCorrupt: number;
-  /** Replayed (late) readings: evaluated as history, episodes recorded, refused (too many sites at once), sites now. */
-  replay: ReplayStats;
 }

@@ -21,7 +21,7 @@ import { maintenanceMuter } from './mute/maintenance-muter.ts';
 import { mutedBy, type Muter } from './mute/muter.ts';
 import { silenceMuter } from './mute/silence-muter.ts';
 import { OfficeHours } from './office-hours.ts';
-import { ReplayHistory } from './replay.ts';
+import { ReplayHistory, type ReplayStats } from './replay.ts';
 import { SeriesCap } from './series-cap.ts';
 import { Silences, type Silence } from './silences.ts';
 import { Slicer } from './slicer.ts';
@@ -65,14 +65,13 @@ export class AlertEngine {
     this.cap = new SeriesCap(this.table, { cap: opts.maxAlertsPerRuleSite ?? 50, clearMs: opts.tooManySeriesClearMs ?? 5 * 60_000, log: this.log });
     this.siteOffline = new InhibitRule(SITE_OFFLINE, this.table);
     this.grouping = new Grouping(opts.rules, this.table);
-    const officeHours = new OfficeHours(opts.rules.officeHours);
-    this.lifecycle = new Lifecycle({ table: this.table, cap: this.cap, officeHours, holdMsOf: (r) => this.grouping.holdMsOf(r) });
+    this.lifecycle = new Lifecycle({ table: this.table, cap: this.cap, officeHours: new OfficeHours(opts.rules.officeHours), holdMsOf: (r) => this.grouping.holdMsOf(r) });
     this.silences = new Silences({ maxSilences: opts.maxSilences ?? 1000, maxSilenceMs: opts.maxSilenceMs ?? 7 * 24 * 3_600_000 });
     this.muters = [silenceMuter(this.silences), maintenanceMuter(opts.rules.maintenance), this.siteOffline, groupedMuter(this.grouping, this.table), compositeMuter(this.grouping, this.table), groupWaitMuter];
     this.announcer = new Announcer(opts.outputs, this.log, opts.historySize ?? 500);
     this.replay = new ReplayHistory({
       rules: this.rules,
-      officeHours,
+      officeHours: new OfficeHours(opts.rules.officeHours),
       log: this.log,
       maxAlertsPerRuleSite: opts.maxAlertsPerRuleSite ?? 50,
       idleMs: opts.replayIdleMs ?? 60_000,
@@ -105,7 +104,12 @@ export class AlertEngine {
       if (n > 0) seriesRefused.set(r.name, n);
     }
     const s = this.slicer;
-    return { active: this.table.size, overCap: this.cap.overCap, capped: this.cap.capped, maxSliceMs: s.maxSliceMs, maxSliceCpuMs: s.maxSliceCpuMs, slices: s.slices, queued: s.pending, seriesRefused, stateFileCorrupt: this.file?.corrupt ?? 0, replay: this.replay.stats() };
+    return { active: this.table.size, overCap: this.cap.overCap, capped: this.cap.capped, maxSliceMs: s.maxSliceMs, maxSliceCpuMs: s.maxSliceCpuMs, slices: s.slices, queued: s.pending, seriesRefused, stateFileCorrupt: this.file?.corrupt ?? 0 };
+  }
+
+  /** Replayed (late) readings: evaluated as history, episodes recorded, refused (too many sites at once), sites now. */
+  replayStats(): ReplayStats {
+    return this.replay.stats();
   }
 
   /** Is the site's agent down (an active alert of a rule that marks sites down)? O(1). */
@@ -175,19 +179,22 @@ export class AlertEngine {
    * `alert` points come back this way too: they are its output, not its input (its transitions are its own state).
    * Replayed points (`late`) go to the history sessions (replay.ts), never to the live state.
    */
-  onPoints(points: readonly HubPoint[]): void {
+  onPoints(written: readonly HubPoint[]): void {
     if (this.stopped) return;
+    const points = this.splitReplayed(written);
     const input = points.filter((p) => p.measurement !== 'alert');
     if (input.length === 0 && points.length > 0) return;
     this.evaluationAtTail = false;
-    if (input.some((p) => p.late === true)) {
-      this.slicer.enqueue(replayJob(this.jobs, input.filter((p) => p.late === true), this.now()));
-      const live = input.filter((p) => p.late !== true);
-      if (live.length > 0) this.slicer.enqueue(pointsJob(this.jobs, live, this.now()));
-    } else {
-      this.slicer.enqueue(pointsJob(this.jobs, input, this.now()));
-    }
+    this.slicer.enqueue(pointsJob(this.jobs, input, this.now()));
     this.requestEvaluation();
+  }
+
+  /** Queues the replayed points of a write for the history sessions; returns the live ones. */
+  private splitReplayed(points: readonly HubPoint[]): readonly HubPoint[] {
+    if (!points.some((p) => p.late === true)) return points;
+    const late = points.filter((p) => p.late === true && p.measurement !== 'alert');
+    if (late.length > 0) this.slicer.enqueue(replayJob(this.jobs, late, this.now()));
+    return points.filter((p) => p.late !== true);
   }
 
   /** Time-based evaluation (the timer calls it; tests call it with a fake clock). */

@@ -100,10 +100,6 @@ export function createAlertEngine(opts: { config: HubConfig; rules: RulesFile; b
     m.addCounter(new ReadCounter('ioc_hub_alerts_capped_total', 'New series-alerts not opened because their rule + site was at alerts.maxAlertsPerRuleSite', 'rule', () => engine.stats().capped));
     m.addCounter(new ReadCounter('ioc_hub_alert_series_refused_total', 'Series a rule did not remember (maxSeriesPerSite / maxSeries of the rule)', 'rule', () => engine.stats().seriesRefused));
     m.addCounter(new ReadTotal('ioc_hub_alert_state_corrupt_total', 'Starts that found the alert state file corrupt, moved it aside (.corrupt) and began with no saved alerts', () => engine.stats().stateFileCorrupt));
-    m.addCounter(new ReadTotal('ioc_hub_alert_replayed_points_total', 'Replayed (late) readings evaluated as history, on their own time', () => engine.stats().replay.points));
-    m.addCounter(new ReadTotal('ioc_hub_alert_replay_episodes_total', 'Alert episodes recorded from replayed readings (history, late=true, never announced)', () => engine.stats().replay.episodes));
-    m.addCounter(new ReadTotal('ioc_hub_alert_replay_refused_total', 'Replayed readings not evaluated: alerts.maxReplaySessions sites were being replayed', () => engine.stats().replay.refused));
-    m.addGauge({ name: 'ioc_hub_alert_replay_sessions', help: 'Sites whose replayed readings are being evaluated as history now', read: () => engine.stats().replay.sessions });
     m.addGauge({ name: 'ioc_hub_alerts_active', help: 'Alerts in the engine (pending, firing, acknowledged)', read: () => engine.stats().active });
     m.addGauge({ name: 'ioc_hub_alerts_over_cap', help: 'Rule + site pairs past alerts.maxAlertsPerRuleSite (each has one too-many-series alert)', read: () => engine.stats().overCap });
     m.addGauge({ name: 'ioc_hub_alert_slice_max_seconds', help: 'Longest slice of alert evaluation work since start', read: () => engine.stats().maxSliceMs / 1000 });
@@ -111,6 +107,10 @@ export function createAlertEngine(opts: { config: HubConfig; rules: RulesFile; b
     m.addGauge({ name: 'ioc_hub_alert_queued_jobs', help: 'Alert evaluation jobs waiting for their slices', read: () => engine.stats().queued });
     m.addGauge({ name: 'ioc_hub_event_loop_delay_max_seconds', help: 'Longest event-loop delay over the last 10 s (monitorEventLoopDelay)', read: () => loop.maxSeconds() });
     m.addGauge({ name: 'ioc_hub_event_loop_delay_p99_seconds', help: 'Worst per-second p99 event-loop delay over the last 10 s', read: () => loop.p99Seconds() });
+    m.addCounter(new ReadTotal('ioc_hub_alert_replayed_points_total', 'Replayed (late) readings evaluated as history, on their own time', () => engine.replayStats().points));
+    m.addCounter(new ReadTotal('ioc_hub_alert_replay_episodes_total', 'Alert episodes recorded from replayed readings (history, late=true, never announced)', () => engine.replayStats().episodes));
+    m.addCounter(new ReadTotal('ioc_hub_alert_replay_refused_total', 'Replayed readings not evaluated: alerts.maxReplaySessions sites were being replayed', () => engine.replayStats().refused));
+    m.addGauge({ name: 'ioc_hub_alert_replay_sessions', help: 'Sites whose replayed readings are being evaluated as history now', read: () => engine.replayStats().sessions });
   }
   return engine;
 }
