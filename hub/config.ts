@@ -115,13 +115,13 @@ const alertsSchema = z.strictObject({
   maxSilence: msDurationSchema.prefault('7d'),
   /** Active silences kept at most. */
   maxSilences: z.int().min(1).max(100_000).default(1000),
-  /** GET /api/alerts: page size without `limit`, and the largest `limit`. */
-  pageSize: z.int().min(1).max(10_000).default(100),
-  maxPageSize: z.int().min(1).max(10_000).default(500),
   /** Replayed (late) readings are evaluated as history per site; a site's replay ends once none came for this long. */
   replayIdle: msDurationSchema.prefault('60s'),
   /** Sites replayed at once; the late readings of more are not evaluated (ioc_hub_alert_replay_refused_total). */
   maxReplaySessions: z.int().min(1).max(1_000_000).default(5000),
+  /** GET /api/alerts: page size without `limit`, and the largest `limit`. */
+  pageSize: z.int().min(1).max(10_000).default(100),
+  maxPageSize: z.int().min(1).max(10_000).default(500),
 });
 
 const auditSchema = z.strictObject({

@@ -54,8 +54,6 @@ interface Parts {
   database: DatabaseSetup;
   ingest: Ingest;
   spool: SpoolingSink | undefined;
-  /** Rollup buckets that late points touched, recomputed (none with a sink of the caller's). */
-  rollups: RollupBackfill | undefined;
   broker: MqttBroker;
   alerts: AlertEngine;
   http: HubHttp;
@@ -69,6 +67,8 @@ export class Hub {
   private running: { parts: Parts; httpPort: number } | undefined;
   private starting: Promise<void> | undefined;
   private stopping: Promise<void> | undefined;
+  /** Rollup buckets that late points touched, recomputed (none with a sink of the caller's). */
+  private rollups: RollupBackfill | undefined;
 
   constructor(
     readonly config: HubConfig,
@@ -89,6 +89,7 @@ export class Hub {
     const influx = new InfluxSink({ ...config.influx, logger });
     const onRejected = influxRejectionHandler({ metrics, agentState, log: this.log });
     const rollups = this.opts.sink === undefined ? hubRollupBackfill(config, RAW_RETENTION_POLICY, metrics, logger) : undefined;
+    this.rollups = rollups;
     const spool = this.opts.sink === undefined ? this.openSpool(influx, logger, onRejected, rollups) : undefined;
     // The alert engine stores its points through the write path, and is fed what that path wrote.
     const written: ((points: readonly HubPoint[]) => void)[] = [(points) => countWrittenPerSite(points, this.pointsToday)];
@@ -146,7 +147,7 @@ export class Hub {
     });
     const database = new DatabaseSetup({ influx, conn: config.influx, sites: () => registry.listSites(), log: this.log });
     this.addGauges(broker, ingest);
-    return { registry, database, ingest, spool, rollups, broker, alerts, http };
+    return { registry, database, ingest, spool, broker, alerts, http };
   }
 
   /** Builds, then starts the parts and opens the MQTT and HTTP ports. */
@@ -229,7 +230,7 @@ export class Hub {
     await parts.broker.close();
     await parts.ingest.stop();
     await parts.spool?.close();
-    await parts.rollups?.stop();
+    await this.rollups?.stop();
     if (alertsStarted) await parts.alerts.stop();
     await parts.http.close();
     await parts.registry.close(); // token migrations still pending
