@@ -12,8 +12,6 @@ export function enrichBatch(batch: Batch, site: Site, agent: string): HubPoint[]
   const tags = hubTags(site, agent);
   // Hub tags last: they win over anything (the schema already refuses them from agents). The stored
   // name is a fixed function of the wire name (agent_report → agent), so a replay writes the same point.
-  // A replayed batch's points carry its `late` on to the alert engine (never into InfluxDB: the sink writes fields only).
-  if (batch.late === true) return batch.points.map((p) => ({ measurement: storedMeasurement(p.m), tags: { ...p.tags, ...tags }, fields: p.fields, timestamp: p.t, late: true }));
   return batch.points.map((p) => ({ measurement: storedMeasurement(p.m), tags: { ...p.tags, ...tags }, fields: p.fields, timestamp: p.t }));
 }
 

@@ -13,6 +13,7 @@ import { Announcer } from './announcer.ts';
 import type { AlertEngineOptions, AlertEngineStats } from './engine-options.ts';
 import { AlertError } from './errors.ts';
 import { evaluateJob, pointsJob, replayJob, tickJob, type EvaluationDeps } from './evaluation.ts';
+import { ReplayHistory, type ReplayStats } from './replay.ts';
 import { Grouping } from './grouping.ts';
 import { Lifecycle } from './lifecycle.ts';
 import { compositeMuter, groupedMuter, groupWaitMuter } from './mute/grouping-muters.ts';
@@ -21,7 +22,6 @@ import { maintenanceMuter } from './mute/maintenance-muter.ts';
 import { mutedBy, type Muter } from './mute/muter.ts';
 import { silenceMuter } from './mute/silence-muter.ts';
 import { OfficeHours } from './office-hours.ts';
-import { ReplayHistory, type ReplayStats } from './replay.ts';
 import { SeriesCap } from './series-cap.ts';
 import { Silences, type Silence } from './silences.ts';
 import { Slicer } from './slicer.ts';
@@ -189,20 +189,20 @@ export class AlertEngine {
     this.requestEvaluation();
   }
 
-  /** Queues the replayed points of a write for the history sessions; returns the live ones. */
-  private splitReplayed(points: readonly HubPoint[]): readonly HubPoint[] {
-    if (!points.some((p) => p.late === true)) return points;
-    const late = points.filter((p) => p.late === true && p.measurement !== 'alert');
-    if (late.length > 0) this.slicer.enqueue(replayJob(this.jobs, late, this.now()));
-    return points.filter((p) => p.late !== true);
-  }
-
   /** Time-based evaluation (the timer calls it; tests call it with a fake clock). */
   tick(): void {
     if (this.stopped) return;
     this.evaluationAtTail = false;
     this.slicer.enqueue(tickJob(this.jobs, this.now()));
     this.requestEvaluation();
+  }
+
+  /** Queues the replayed points of a write for the history sessions; returns the live ones. */
+  private splitReplayed(points: readonly HubPoint[]): readonly HubPoint[] {
+    if (!points.some((p) => p.late === true)) return points;
+    const late = points.filter((p) => p.late === true && p.measurement !== 'alert');
+    if (late.length > 0) this.slicer.enqueue(replayJob(this.jobs, late, this.now()));
+    return points.filter((p) => p.late !== true);
   }
 
   /** One evaluation queued behind the work in hand; asking again before more work is queued asks for the same one. */
