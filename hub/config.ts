@@ -121,6 +121,10 @@ const alertsSchema = z.strictObject({
   maxSilence: msDurationSchema.prefault('7d'),
   /** Active silences kept at most. */
   maxSilences: z.int().min(1).max(100_000).default(1000),
+  /** Replayed (late) readings are evaluated as history per site; a site's replay ends once none came for this long. */
+  replayIdle: msDurationSchema.prefault('60s'),
+  /** Sites replayed at once; the late readings of more are not evaluated (ioc_hub_alert_replay_refused_total). */
+  maxReplaySessions: z.int().min(1).max(1_000_000).default(5000),
   /** GET /api/alerts: page size without `limit`, and the largest `limit`. */
   pageSize: z.int().min(1).max(10_000).default(100),
   maxPageSize: z.int().min(1).max(10_000).default(500),
@@ -140,6 +144,16 @@ const spoolSchema = z.strictObject({
   fsyncIntervalMs: z.int().min(0).max(1000).default(0),
 });
 
+/** Rollup buckets that late points touched (older than the CQs recompute) are recomputed (storage/rollup-backfill.ts). */
+const rollupsSchema = z.strictObject({
+  /** Recompute once no new bucket was touched for this long… */
+  debounce: msDurationSchema.prefault('2s'),
+  /** …but at the latest this long after the first one of a round. */
+  maxDelay: msDurationSchema.prefault('30s'),
+  /** Buckets waiting, both rollups together; past it new ones are dropped (ioc_hub_rollup_windows_dropped_total). */
+  maxWindows: z.int().min(1).max(10_000_000).default(20_000),
+});
+
 const logSchema = z.strictObject({
   level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -155,6 +169,7 @@ export const hubConfigSchema = z.strictObject({
   log: logSchema.prefault({}),
   alerts: alertsSchema.prefault({}),
   audit: auditSchema.prefault({}),
+  rollups: rollupsSchema.prefault({}),
   /** Service accounts (Node-RED…): MQTT user `service:NAME`, API `Bearer NAME:TOKEN`. */
   services: z.array(serviceAccountSchema).default([]),
 });

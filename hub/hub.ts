@@ -19,7 +19,8 @@ import { buildHttp, type HubHttp } from './http/http.ts';
 import { silentLogger } from './logger.ts';
 import { HubMetrics } from './metrics.ts';
 import { DatabaseSetup } from './storage/database-setup.ts';
-import { InfluxSink } from './write/influx-sink.ts';
+import { hubRollupBackfill, type RollupBackfill } from './storage/rollup-backfill.ts';
+import { InfluxSink, RAW_RETENTION_POLICY } from './write/influx-sink.ts';
 import { Ingest } from './write/ingest.ts';
 import { countWrittenPerSite, influxRejectionHandler } from './write/outcomes.ts';
 import type { HubPoint, Sink } from './write/sink.ts';
@@ -68,6 +69,8 @@ export class Hub {
   private running: { parts: Parts; httpPort: number } | undefined;
   private starting: Promise<void> | undefined;
   private stopping: Promise<void> | undefined;
+  /** Rollup buckets that late points touched, recomputed (none with a sink of the caller's). */
+  private rollups: RollupBackfill | undefined;
 
   constructor(
     readonly config: HubConfig,
@@ -87,9 +90,12 @@ export class Hub {
     metrics.addGauge({ name: 'ioc_hub_registry_migration_write_errors_total', help: 'Batched token-migration writes of the registry that failed (retried with the next write)', read: () => registry.migrationWriteErrors });
     const influx = new InfluxSink({ ...config.influx, logger });
     const onRejected = influxRejectionHandler({ metrics, agentState, log: this.log });
-    const spool = this.opts.sink === undefined ? this.openSpool(influx, logger, onRejected) : undefined;
+    const rollups = this.opts.sink === undefined ? hubRollupBackfill(config, RAW_RETENTION_POLICY, metrics, logger) : undefined;
+    this.rollups = rollups;
+    const spool = this.opts.sink === undefined ? this.openSpool(influx, logger, onRejected, rollups) : undefined;
     // The alert engine stores its points through the write path, and is fed what that path wrote.
     const written: ((points: readonly HubPoint[]) => void)[] = [(points) => countWrittenPerSite(points, this.pointsToday)];
+    if (rollups !== undefined) written.push((points) => rollups.touch(points));
     const ingest = new Ingest({
       sink: this.opts.sink ?? spool ?? influx,
       metrics,
@@ -176,7 +182,7 @@ export class Hub {
   }
 
   /** InfluxDB behind the durable spool: a batch is acknowledged once it is in one or the other. */
-  private openSpool(influx: InfluxSink, logger: Logger, onRejected: ReturnType<typeof influxRejectionHandler>): SpoolingSink {
+  private openSpool(influx: InfluxSink, logger: Logger, onRejected: ReturnType<typeof influxRejectionHandler>, rollups: RollupBackfill | undefined): SpoolingSink {
     const { config, metrics } = this;
     const spool = SpoolingSink.open({
       dir: config.spool.dir ?? join(dirname(config.registry.path), 'spool'),
@@ -186,6 +192,8 @@ export class Hub {
       drainBatchPoints: config.influx.batchSize,
       logger,
       onRejected,
+      // Drained points reach InfluxDB only now: their rollup buckets are touched now.
+      ...(rollups === undefined ? {} : { onDrained: (points: readonly HubPoint[]) => rollups.touch(points) }),
     });
     metrics.addGauge({ name: 'ioc_hub_spool_depth', help: 'Batches in the durable spool, waiting for InfluxDB', read: () => spool.depth });
     metrics.addGauge({ name: 'ioc_hub_spool_bytes', help: 'Bytes of the batches in the spool', read: () => spool.bytes });
@@ -226,6 +234,7 @@ export class Hub {
     await parts.broker.close();
     await parts.ingest.stop();
     await parts.spool?.close();
+    await this.rollups?.stop();
     if (alertsStarted) await parts.alerts.stop();
     await parts.http.close();
     parts.fleet.stop();

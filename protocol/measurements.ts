@@ -125,7 +125,8 @@ export const MEASUREMENTS = {
   display_event: { owner: 'agent', note: 'event topic', tags: ['site', 'agent', 'display', 'type'], fields: { alive: n, frozen: n, shown_number: n } },
   gpio_event: { owner: 'agent', note: 'event topic', tags: ['site', 'agent', 'pin', 'name'], fields: { state: n } },
   uplink_event: { owner: 'agent', note: 'event topic', tags: ['site', 'agent'], fields: { uplink: s, iface: s, previous: s, previous_iface: s } },
-  alert: { owner: 'hub', tags: ['site', 'rule', 'severity'], fields: { state: s, value: n } },
+  // `late`: an episode of replayed readings, written at its original start and end (hub/alerts/README.md).
+  alert: { owner: 'hub', tags: ['site', 'rule', 'severity'], fields: { state: s, value: n, late: b } },
   // Written by the hub at its own time: live vs replayed points, the agent's backlog, batches expected vs received today.
   delivery: {
     owner: 'hub',

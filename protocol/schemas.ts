@@ -163,6 +163,10 @@ export const alertRecordSchema = z.strictObject({
   value: z.number().optional(),
   summary: z.strictObject({ vi: z.string().max(1024), en: z.string().max(1024) }),
   labels: z.record(z.string(), z.string()).default({}),
+  /** Recorded from replayed readings (an outage's backlog): history, never a current event. */
+  late: z.literal(true).optional(),
+  /** A late record's end, reading time (its start is `since`). */
+  endsAt: epochMsSchema.optional(),
   ackedBy: z.string().max(128).optional(),
   /** An incident's members (a group's alerts, the agents of a hub-link incident), at most MAX_ALERT_PARTS listed. */
   parts: z.array(alertPartSchema).max(MAX_ALERT_PARTS).optional(),

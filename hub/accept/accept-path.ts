@@ -216,7 +216,10 @@ export class AcceptPath implements BrokerPolicyHooks {
 
   /** Step `enrich + write`: the hub's tags on, and the PUBACK waits for it: a batch is acknowledged once stored. */
   private async enrichAndWrite(m: BatchMessage): Promise<undefined> {
-    await this.deps.write.submitAgentBatch(m.key, enrichBatch({ ...m.batch, points: [...m.accepted] }, m.site, m.identity.agent));
+    const points = enrichBatch({ ...m.batch, points: [...m.accepted] }, m.site, m.identity.agent);
+    // A replayed batch's points carry its `late` on to the alert engine (never into InfluxDB: the sink writes fields only).
+    if (m.batch.late === true) for (const p of points) p.late = true;
+    await this.deps.write.submitAgentBatch(m.key, points);
     return undefined;
   }
 

@@ -41,7 +41,8 @@ function decodeCursor(c: string): Position | undefined {
   return m === null ? undefined : { since: Number(m[1]), id: m[2] ?? '' };
 }
 
-const resolvedView = (r: AlertRecord): AlertView => ({ ...r, announced: true });
+/** A resolved alert of the history was announced, unless it was recorded from replayed readings (never paged). */
+const resolvedView = (r: AlertRecord): AlertView => ({ ...r, announced: r.late !== true });
 
 export class AlertQueries {
   /** The open alerts in page order, sorted again only when the table's version moved. */

@@ -1,5 +1,6 @@
 // Announcing: a firing alert that no muter holds back goes to the outputs (MQTT, the `alert` measurement, and so
-// Node-RED); an announced alert that resolves goes out once more and joins the bounded history of the API.
+// Node-RED); an announced alert that resolves goes out once more and joins the bounded history of the API; an episode
+// of replayed readings joins that history and the `alert` measurement only.
 import type { Logger } from 'pino';
 import type { AlertRecord } from '../../protocol/index.ts';
 import { errorMessage } from '../errors.ts';
@@ -35,6 +36,16 @@ export class Announcer {
     this.history = [rec, ...this.history].slice(0, this.historySize);
     this.safely(() => this.outputs.resolved(rec));
     this.log.info({ id: a.id, site: a.site, rule: a.rule }, 'alert resolved');
+  }
+
+  /**
+   * An episode of replayed readings (replay.ts): joins the history as it happened, marked late, and is stored; it is
+   * never published as active, so nothing is paged for it.
+   */
+  replayed(rec: AlertRecord): void {
+    this.history = [rec, ...this.history].slice(0, this.historySize);
+    this.safely(() => this.outputs.history?.(rec));
+    this.log.info({ id: rec.id, site: rec.site, rule: rec.rule, since: rec.since, endsAt: rec.endsAt }, 'replayed alert recorded as history');
   }
 
   private safely(fn: () => void): void {

@@ -12,6 +12,8 @@ export interface AlertOutputs {
   active(record: AlertRecord): void;
   /** A visible alert resolved. */
   resolved(record: AlertRecord): void;
+  /** An episode of replayed readings (`late`, with its original window): stored as history, never published as active. */
+  history?(record: AlertRecord): void;
 }
 
 export interface AlertEngineOptions {
@@ -25,6 +27,10 @@ export interface AlertEngineOptions {
   evaluateIntervalMs?: number;
   /** Resolved alerts kept for the API. */
   historySize?: number;
+  /** A site's replay (its late readings evaluated as history) ends once none came for this long, ms. */
+  replayIdleMs?: number;
+  /** Sites replayed at once; the late readings of more are not evaluated (counted). */
+  maxReplaySessions?: number;
   now?: () => number;
   logger?: Logger;
   /** Longest slice of evaluation work before it yields to the event loop, ms. */

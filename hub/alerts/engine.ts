@@ -13,7 +13,8 @@ import { AlertTable } from './alert-table.ts';
 import { Announcer } from './announcer.ts';
 import type { AlertEngineOptions, AlertEngineStats } from './engine-options.ts';
 import { AlertError } from './errors.ts';
-import { evaluateJob, pointsJob, tickJob, type EvaluationDeps } from './evaluation.ts';
+import { evaluateJob, pointsJob, replayJob, tickJob, type EvaluationDeps } from './evaluation.ts';
+import { ReplayHistory, type ReplayStats } from './replay.ts';
 import { Grouping } from './grouping.ts';
 import { Lifecycle } from './lifecycle.ts';
 import { compositeMuter, groupedMuter, groupWaitMuter, hubLinkMuter } from './mute/grouping-muters.ts';
@@ -53,6 +54,7 @@ export class AlertEngine {
   private readonly saver: StateSaver | undefined;
   private readonly slicer: Slicer;
   private readonly announcer: Announcer;
+  private readonly replay: ReplayHistory;
   private readonly jobs: EvaluationDeps;
   /** The last job queued is an evaluation that has not started: asking again asks for that one. */
   private evaluationAtTail = false;
@@ -79,7 +81,19 @@ export class AlertEngine {
     this.silences = new Silences({ maxSilences: opts.maxSilences ?? 1000, maxSilenceMs: opts.maxSilenceMs ?? 7 * 24 * 3_600_000 });
     this.muters = [silenceMuter(this.silences), maintenanceMuter(opts.rules.maintenance), this.siteOffline, hubLinkMuter(this.selfCheck), groupedMuter(this.grouping, this.table), compositeMuter(this.grouping, this.table), groupWaitMuter];
     this.announcer = new Announcer(opts.outputs, this.log, opts.historySize ?? 500);
-    this.jobs = { rules: this.rules, table: this.table, lifecycle: this.lifecycle, cap: this.cap, grouping: this.grouping, muters: this.muters, announcer: this.announcer, log: this.log, markDirty: () => this.markDirty() };
+    this.replay = new ReplayHistory({
+      rules: this.rules,
+      officeHours: new OfficeHours(opts.rules.officeHours),
+      log: this.log,
+      maxAlertsPerRuleSite: opts.maxAlertsPerRuleSite ?? 50,
+      idleMs: opts.replayIdleMs ?? 60_000,
+      maxSessions: opts.maxReplaySessions ?? 5000,
+      record: (rec) => {
+        this.announcer.replayed(rec);
+        this.markDirty();
+      },
+    });
+    this.jobs = { rules: this.rules, table: this.table, lifecycle: this.lifecycle, cap: this.cap, grouping: this.grouping, muters: this.muters, announcer: this.announcer, replay: this.replay, log: this.log, markDirty: () => this.markDirty() };
     this.queries = new AlertQueries(this.table, () => this.announcer.history, (a, now) => this.view(a, now));
     this.file = opts.statePath === undefined ? undefined : new AlertStateFile(opts.statePath, this.log);
     this.saver = this.file === undefined ? undefined : new StateSaver(this.file, opts.persistIntervalMs ?? 1000, () => this.snapshot(), this.log);
@@ -103,6 +117,11 @@ export class AlertEngine {
     }
     const s = this.slicer;
     return { grouping: this.grouping.stats(), selfCheck: this.selfCheck.stats(), uplinkFailures: this.uplink?.failures ?? new Map<string, number>(), active: this.table.size, overCap: this.cap.overCap, capped: this.cap.capped, maxSliceMs: s.maxSliceMs, maxSliceCpuMs: s.maxSliceCpuMs, slices: s.slices, queued: s.pending, seriesRefused, stateFileCorrupt: this.file?.corrupt ?? 0 };
+  }
+
+  /** Replayed (late) readings: evaluated as history, episodes recorded, refused (too many sites at once), sites now. */
+  replayStats(): ReplayStats {
+    return this.replay.stats();
   }
 
   /** Is the site's agent down (an active alert of a rule that marks sites down)? O(1). */
@@ -172,9 +191,11 @@ export class AlertEngine {
   /**
    * Feeds stored points (called by ingest once they are written); the work is time-sliced. The engine's own
    * `alert` points come back this way too: they are its output, not its input (its transitions are its own state).
+   * Replayed points (`late`) go to the history sessions (replay.ts), never to the live state.
    */
-  onPoints(points: readonly HubPoint[]): void {
+  onPoints(written: readonly HubPoint[]): void {
     if (this.stopped) return;
+    const points = this.splitReplayed(written);
     const input = points.filter((p) => p.measurement !== 'alert');
     if (input.length === 0 && points.length > 0) return;
     this.agentStatus(input);
@@ -200,6 +221,14 @@ export class AlertEngine {
     this.evaluationAtTail = false;
     this.slicer.enqueue(tickJob(this.jobs, this.now()));
     this.requestEvaluation();
+  }
+
+  /** Queues the replayed points of a write for the history sessions; returns the live ones. */
+  private splitReplayed(points: readonly HubPoint[]): readonly HubPoint[] {
+    if (!points.some((p) => p.late === true)) return points;
+    const late = points.filter((p) => p.late === true && p.measurement !== 'alert');
+    if (late.length > 0) this.slicer.enqueue(replayJob(this.jobs, late, this.now()));
+    return points.filter((p) => p.late !== true);
   }
 
   /** One evaluation queued behind the work in hand; asking again before more work is queued asks for the same one. */

@@ -1,5 +1,5 @@
 // The engine's jobs, one small unit of work per step so that slicer.ts can yield between steps: feeding points to
-// the rules, the rules' time-based tick, and the evaluation pass (series alerts move on, derived ones follow them,
+// the rules (replayed ones to the history sessions of replay.ts), the rules' time-based tick, and the evaluation pass (series alerts move on, derived ones follow them,
 // then each change is announced unless muted).
 import type { Logger } from 'pino';
 import { errorMessage } from '../errors.ts';
@@ -9,6 +9,7 @@ import type { Announcer } from './announcer.ts';
 import type { Grouping } from './grouping.ts';
 import type { Lifecycle } from './lifecycle.ts';
 import { mutedBy, type Muter } from './mute/muter.ts';
+import type { ReplayHistory } from './replay.ts';
 import type { SeriesCap } from './series-cap.ts';
 import type { RuleInstance, RuleSignal } from './types.ts';
 
@@ -20,6 +21,8 @@ export interface EvaluationDeps {
   grouping: Grouping;
   muters: readonly Muter[];
   announcer: Announcer;
+  /** Replayed (late) readings, evaluated as history on their own time. */
+  replay: ReplayHistory;
   log: Logger;
   /** The state file is behind. */
   markDirty(): void;
@@ -41,7 +44,17 @@ export function* pointsJob(d: EvaluationDeps, points: readonly HubPoint[], now: 
   }
 }
 
+/** Replayed readings, in reading-time order (a replay interleaves batches), to the history sessions. */
+export function* replayJob(d: EvaluationDeps, points: readonly HubPoint[], now: number): Generator<void> {
+  const ordered = [...points].sort((a, b) => a.timestamp - b.timestamp);
+  for (const p of ordered) {
+    d.replay.onPoint(p, now);
+    yield;
+  }
+}
+
 export function* tickJob(d: EvaluationDeps, now: number): Generator<void> {
+  d.replay.tick(now);
   for (const r of d.rules) {
     let signals: RuleSignal[];
     try {

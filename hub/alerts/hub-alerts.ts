@@ -89,6 +89,8 @@ export function createAlertEngine(opts: { config: HubConfig; rules: RulesFile; b
     tooManySeriesClearMs: a.tooManySeriesClear,
     maxSilenceMs: a.maxSilence,
     maxSilences: a.maxSilences,
+    replayIdleMs: a.replayIdle,
+    maxReplaySessions: a.maxReplaySessions,
     logger: opts.logger,
     onStop: () => loop.stop(),
   });
@@ -115,6 +117,10 @@ export function createAlertEngine(opts: { config: HubConfig; rules: RulesFile; b
     m.addGauge({ name: 'ioc_hub_alert_queued_jobs', help: 'Alert evaluation jobs waiting for their slices', read: () => engine.stats().queued });
     m.addGauge({ name: 'ioc_hub_event_loop_delay_max_seconds', help: 'Longest event-loop delay over the last 10 s (monitorEventLoopDelay)', read: () => loop.maxSeconds() });
     m.addGauge({ name: 'ioc_hub_event_loop_delay_p99_seconds', help: 'Worst per-second p99 event-loop delay over the last 10 s', read: () => loop.p99Seconds() });
+    m.addCounter(new ReadTotal('ioc_hub_alert_replayed_points_total', 'Replayed (late) readings evaluated as history, on their own time', () => engine.replayStats().points));
+    m.addCounter(new ReadTotal('ioc_hub_alert_replay_episodes_total', 'Alert episodes recorded from replayed readings (history, late=true, never announced)', () => engine.replayStats().episodes));
+    m.addCounter(new ReadTotal('ioc_hub_alert_replay_refused_total', 'Replayed readings not evaluated: alerts.maxReplaySessions sites were being replayed', () => engine.replayStats().refused));
+    m.addGauge({ name: 'ioc_hub_alert_replay_sessions', help: 'Sites whose replayed readings are being evaluated as history now', read: () => engine.replayStats().sessions });
   }
   return engine;
 }

@@ -1,5 +1,5 @@
 // Alert outputs of the hub: MQTT ioc/v1/alerts/{site}/{id} (retained while active, cleared on resolve, then a
-// final non-retained resolved record) and the InfluxDB `alert` measurement.
+// final non-retained resolved record) and the InfluxDB `alert` measurement; replayed episodes to that measurement only.
 import type { Logger } from 'pino';
 import { alertTopic, type AlertRecord } from '../../protocol/index.ts';
 import { errorMessage } from '../errors.ts';
@@ -21,6 +21,19 @@ export function alertPoint(r: AlertRecord): HubPoint {
   };
 }
 
+/**
+ * A replayed episode in the `alert` measurement: firing at its start and resolved at its end (reading time), with
+ * `late=true`, so a state timeline shows it where it happened.
+ */
+export function historyPoints(r: AlertRecord): HubPoint[] {
+  const tags = { site: r.site, rule: r.rule, severity: r.severity };
+  const value: Record<string, number> = r.value === undefined ? {} : { value: r.value };
+  return [
+    { measurement: 'alert', tags, fields: { state: 'firing', ...value, late: true }, timestamp: r.since },
+    { measurement: 'alert', tags, fields: { state: 'resolved', ...value, late: true }, timestamp: r.endsAt ?? r.updatedAt },
+  ];
+}
+
 export function hubAlertOutputs(deps: AlertOutputDeps): AlertOutputs {
   const log = deps.logger.child({ component: 'alert-outputs' });
   const fail = (what: string) => (err: unknown) => log.warn({ err: errorMessage(err) }, what);
@@ -38,6 +51,10 @@ export function hubAlertOutputs(deps: AlertOutputDeps): AlertOutputs {
         .then(() => deps.publish(topic, JSON.stringify(r), false))
         .catch(fail('alert resolution not published'));
       store(r);
+    },
+    history(r) {
+      // Not published: a replayed episode is history, and Node-RED pages only what comes on MQTT.
+      void deps.store(historyPoints(r)).catch(fail('replayed alert points not written'));
     },
   };
 }

@@ -26,4 +26,13 @@ describe('alert rules file', () => {
     expect(bad).toThrow(/rules\.2\.after: a duration/);
     expect(bad).toThrow(/storm\.composites\.0\.rules: unknown rule zz/);
   });
+
+  it('gives every rule a replica with its own memory (replayed readings are evaluated there)', () => {
+    const [rule] = parseRulesFile({ rules: [{ name: 'low', type: 'threshold', measurement: 'equipment', field: 'battery_pct', below: 30 }] }).rules;
+    const replica = rule?.replica?.();
+    const p = (v: number, t: number) => ({ measurement: 'equipment', tags: { site: 'xa-a', agent: 'pi-1' }, fields: { battery_pct: v }, timestamp: t });
+    expect(rule?.onPoint(p(10, 2000), 0).map((s) => s.active)).toEqual([true]);
+    expect(replica?.onPoint(p(90, 1000), 0).map((s) => s.active)).toEqual([false]);
+    expect(replica).toMatchObject({ name: 'low', type: 'threshold' });
+  });
 });

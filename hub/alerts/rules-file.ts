@@ -91,7 +91,8 @@ export function parseRulesFile(raw: unknown, source = 'rules'): RulesFile {
     }
     if (names.has(r.name)) problems.push(`rules.${i}.name: duplicate rule name ${r.name}`);
     names.add(r.name);
-    rules.push(plugin.create(one.data));
+    const config = one.data;
+    rules.push({ ...plugin.create(config), replica: () => plugin.create(config) });
   });
   parsed.data.storm.composites.forEach((c, i) => {
     for (const r of c.rules) if (!names.has(r)) problems.push(`storm.composites.${i}.rules: unknown rule ${r}`);

@@ -28,6 +28,8 @@ const recordShape = {
   summary: summarySchema,
   labels: labelsSchema,
   ackedBy: z.string().optional(),
+  late: z.literal(true).optional(),
+  endsAt: z.number().optional(),
 };
 
 const alertSchema = z.object({

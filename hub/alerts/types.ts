@@ -61,6 +61,11 @@ export interface RuleInstance extends RuleCommon {
   restore(data: unknown, now: number): void;
   /** New series this rule refused to remember (its per-site or total memory bound was reached). */
   seriesRefused?(): number;
+  /**
+   * A fresh instance of the same rule (own memory): replayed readings are evaluated on it as history, so they
+   * never touch the live state. Without it, the rule does not see replayed readings.
+   */
+  replica?(): RuleInstance;
 }
 
 export interface RulePlugin<S extends z.ZodType = z.ZodType> {

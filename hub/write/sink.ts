@@ -9,6 +9,11 @@ export interface HubPoint {
   fields: Readonly<Record<string, FieldValue>>;
   /** Epoch milliseconds. */
   timestamp: number;
+  /**
+   * Replayed from the agent's backlog after an outage (its batch's `late`). Not stored as a field: the alert engine
+   * evaluates such a point as history (hub/alerts/README.md, "Replayed readings").
+   */
+  late?: true;
 }
 
 export interface Sink {

@@ -30,11 +30,31 @@ interface Track {
   site: string;
   instance: string;
   labels: Record<string, string>;
-  /** Last value and since when it has had that value. */
+  /** The newest reading's value, its time, and since when (reading time) the series has had that value. */
   value: number;
+  lastT: number;
   changedAt: number;
-  /** Samples within the window, oldest first. */
+  /** Hub clock when the newest reading arrived: the tick adds the time since then (no reading has come). */
+  lastSeenAt: number;
+  /** Samples within the window, in reading-time order (never arrival order: a replay interleaves old and live). */
   samples: { t: number; v: number }[];
+}
+
+/** Inserts a sample at its place in time (usually the end: binary search only for one out of order). */
+function insertByTime(samples: { t: number; v: number }[], s: { t: number; v: number }): void {
+  const last = samples[samples.length - 1];
+  if (last === undefined || last.t <= s.t) {
+    samples.push(s);
+    return;
+  }
+  let lo = 0;
+  let hi = samples.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((samples[mid]?.t ?? 0) <= s.t) lo = mid + 1;
+    else hi = mid;
+  }
+  samples.splice(lo, 0, s);
 }
 
 export const changeRule: RulePlugin<typeof changeConfigSchema> = {
@@ -47,10 +67,11 @@ export const changeRule: RulePlugin<typeof changeConfigSchema> = {
       (c.mode === 'stuck'
         ? { vi: `${c.name}: ${c.measurement}.${c.field} không thay đổi tại {site}`, en: `${c.name}: ${c.measurement}.${c.field} stopped changing at {site}` }
         : { vi: `${c.name}: ${c.measurement}.${c.field} thay đổi {value}/phút tại {site}`, en: `${c.name}: ${c.measurement}.${c.field} changes {value}/min at {site}` });
+    // Frozen for: the reading-time span since the last change, plus the hub time since the newest reading came.
     const stuckSignal = (t: Track, now: number): RuleSignal => ({
       site: t.site,
       instance: t.instance,
-      active: now - t.changedAt >= c.window,
+      active: t.lastT - t.changedAt + Math.max(0, now - t.lastSeenAt) >= c.window,
       value: t.value,
       labels: t.labels,
       summary: render(template, { ...t.labels, site: t.site, value: fmt(t.value) }),
@@ -64,21 +85,30 @@ export const changeRule: RulePlugin<typeof changeConfigSchema> = {
         if (v === undefined || site === undefined) return [];
         const instance = instanceKey(p.tags, c.by);
         const key = `${site}|${instance}`;
+        const at = p.timestamp;
         let t = tracks.get(key);
         if (t === undefined) {
-          t = { site, instance, labels: labelsOf(p.tags), value: v, changedAt: now, samples: [] };
+          t = { site, instance, labels: labelsOf(p.tags), value: v, lastT: at, changedAt: at, lastSeenAt: now, samples: [] };
           if (!tracks.set(site, key, t)) return [];
-        } else if (t.value !== v) {
+        } else if (at >= t.lastT) {
+          if (t.value !== v) t.changedAt = at;
           t.value = v;
-          t.changedAt = now;
+          t.lastT = at;
+          t.lastSeenAt = now;
+        } else if (at > t.changedAt && v !== t.value) {
+          // An older reading, out of order, shows the value moved after the change we knew of: not frozen since then.
+          t.changedAt = at;
         }
         if (c.mode === 'stuck') return [stuckSignal(t, now)];
-        t.samples.push({ t: p.timestamp, v });
-        while (t.samples.length > 2 && (t.samples[0]?.t ?? 0) < p.timestamp - c.window) t.samples.shift();
+        insertByTime(t.samples, { t: at, v });
+        const newest = t.samples[t.samples.length - 1];
+        if (newest === undefined) return [];
+        while (t.samples.length > 2 && (t.samples[0]?.t ?? 0) < newest.t - c.window) t.samples.shift();
         if (t.samples.length > MAX_SAMPLES) t.samples.splice(1, t.samples.length - MAX_SAMPLES);
         const first = t.samples[0];
-        if (first === undefined || p.timestamp - first.t < c.window / 2) return [];
-        const rate = ((v - first.v) / (p.timestamp - first.t)) * 60_000;
+        if (first === undefined || newest.t - first.t < c.window / 2) return [];
+        // The rate over the window that ends at the newest reading, whichever reading just arrived.
+        const rate = ((newest.v - first.v) / (newest.t - first.t)) * 60_000;
         const active = (c.maxPerMin !== undefined && rate > c.maxPerMin) || (c.minPerMin !== undefined && rate < c.minPerMin);
         return [{ site, instance, active, value: rate, labels: t.labels, summary: render(template, { ...t.labels, site, value: fmt(rate) }) }];
       },

@@ -21,4 +21,21 @@ describe('threshold rule', () => {
     expect(a?.instance).not.toBe(b?.instance);
     expect(r.onPoint(p(10, { kind: 'meter' }), 0)).toEqual([]);
   });
+  it('evaluates on reading time: a reading older than the series already said changes nothing', () => {
+    const r = rule();
+    const at = (v: number, t: number) => ({ ...p(v), timestamp: t });
+    expect(r.onPoint(at(10, 2000), 0).map((s) => s.active)).toEqual([true]);
+    expect(r.onPoint(at(90, 1000), 0)).toEqual([]);
+    expect(r.onPoint(at(90, 3000), 0).map((s) => s.active)).toEqual([false]);
+  });
+  it('restores its memory with reading times, and files written before them', () => {
+    const r = rule();
+    r.onPoint({ ...p(10), timestamp: 5000 }, 0);
+    const again = rule();
+    again.restore(r.snapshot(), 0);
+    expect(again.onPoint({ ...p(90), timestamp: 4000 }, 0)).toEqual([]);
+    const old = rule();
+    old.restore([['xa-a|agent=pi-1,kind=ups', true]], 0);
+    expect(old.onPoint({ ...p(35), timestamp: 1 }, 0).map((s) => s.active)).toEqual([true]);
+  });
 });

@@ -28,7 +28,8 @@ export const thresholdRule: RulePlugin<typeof thresholdConfigSchema> = {
   type: 'threshold',
   configSchema: thresholdConfigSchema,
   create(c: ThresholdConfig): RuleInstance {
-    const active = new SeriesMemory<boolean>(c.maxSeriesPerSite, c.maxSeries);
+    // Per series: whether it is past the level, as of its newest reading (reading time).
+    const active = new SeriesMemory<{ on: boolean; t: number }>(c.maxSeriesPerSite, c.maxSeries);
     const upward = c.above !== undefined;
     const trigger = c.above ?? c.below ?? 0;
     const clear = c.clear ?? trigger;
@@ -45,17 +46,23 @@ export const thresholdRule: RulePlugin<typeof thresholdConfigSchema> = {
         if (value === undefined || site === undefined) return [];
         const instance = instanceKey(p.tags, c.by);
         const key = `${site}|${instance}`;
-        const was = active.get(key) ?? false;
+        const prev = active.get(key);
+        // The newest reading decides: one older than what the series already said (out of order) changes nothing.
+        if (prev !== undefined && p.timestamp < prev.t) return [];
+        const was = prev?.on ?? false;
         const now = upward ? (was ? value > clear : value > trigger) : was ? value < clear : value < trigger;
-        if (!active.set(site, key, now)) return [];
+        if (!active.set(site, key, { on: now, t: p.timestamp })) return [];
         const labels = labelsOf(p.tags);
         return [{ site, instance, active: now, value, labels, summary: render(template, { ...labels, site, value: fmt(value) }) }];
       },
       tick: () => [],
-      snapshot: () => [...active.entries()],
+      snapshot: () => [...active.entries()].map(([key, v]) => [key, v.on, v.t]),
       restore(data: unknown): void {
         if (!Array.isArray(data)) return;
-        for (const e of data) if (Array.isArray(e) && typeof e[0] === 'string' && typeof e[1] === 'boolean') active.set(e[0].split('|')[0] ?? '', e[0], e[1]);
+        // [key, on, t]; files written before readings were ordered hold [key, on].
+        for (const e of data) {
+          if (Array.isArray(e) && typeof e[0] === 'string' && typeof e[1] === 'boolean') active.set(e[0].split('|')[0] ?? '', e[0], { on: e[1], t: typeof e[2] === 'number' ? e[2] : 0 });
+        }
       },
       seriesRefused: () => active.refused,
     };
