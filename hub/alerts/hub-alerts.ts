@@ -15,6 +15,9 @@ import { LoopDelayMonitor } from './loop-delay.ts';
 import { hubAlertOutputs } from './outputs.ts';
 import { loadRulesFile, parseRulesFile, type RulesFile } from './rules-file.ts';
 import { ServiceAccounts } from '../auth/service-accounts.ts';
+import { AccountStore, accountsPath } from '../auth/accounts.ts';
+import { SessionAuth } from '../auth/sessions.ts';
+import { incidentRulesOf } from './incidents.ts';
 
 /** Reads and validates the rules file (throws E_CONFIG with every problem): call before anything starts. */
 export function loadAlertRules(config: HubConfig): RulesFile {
@@ -29,12 +32,15 @@ export function serviceAccounts(config: HubConfig): ServiceAccounts {
 export interface ApiAccess {
   auth: ApiAuth;
   audit: AuditLog;
+  /** People's sessions (accounts.db beside the registry), closed with the HTTP server. */
+  sessions: SessionAuth;
 }
 
 export function apiAccess(config: HubConfig, accounts: ServiceAccounts): ApiAccess {
-  const auth = new ApiAuth(accounts, scryptParamsOf(config.services.map((s) => s.tokenHash)));
+  const sessions = new SessionAuth(AccountStore.open(accountsPath(config)), config.sessions, config.console.anonymousWall);
+  const auth = new ApiAuth(accounts, scryptParamsOf(config.services.map((s) => s.tokenHash)), sessions);
   void auth.warm().catch(() => undefined);
-  return { auth, audit: new AuditLog(auditLogPath(config)) };
+  return { auth, audit: new AuditLog(auditLogPath(config)), sessions };
 }
 
 /** A counter whose values are read from their source when rendered. */
@@ -109,6 +115,15 @@ export function createAlertEngine(opts: { config: HubConfig; rules: RulesFile; b
   return engine;
 }
 
-export function alertHttpPlugin(engine: AlertEngine, access: ApiAccess, config: HubConfig, logger: Logger): FastifyPluginAsync {
-  return alertRoutes({ engine, auth: access.auth, audit: access.audit, logger, pageSize: config.alerts.pageSize, maxPageSize: config.alerts.maxPageSize });
+/** `checks`: the rules and the registry's sites, against which a silence is checked and incidents get their parts. */
+export function alertHttpPlugin(engine: AlertEngine, access: ApiAccess, config: HubConfig, logger: Logger, checks?: { rules: RulesFile; sites: () => readonly { slug: string; area: string }[] }): FastifyPluginAsync {
+  return alertRoutes({
+    engine,
+    auth: access.auth,
+    audit: access.audit,
+    logger,
+    pageSize: config.alerts.pageSize,
+    maxPageSize: config.alerts.maxPageSize,
+    ...(checks === undefined ? {} : { rules: checks.rules, incidentRules: incidentRulesOf(checks.rules), sites: checks.sites }),
+  });
 }
