@@ -5,7 +5,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { parseHubConfig } from '../config.ts';
 import { runUsersCommand } from '../cli/cli-users.ts';
 import { AccountStore, accountsPath, csrfMatches } from './accounts.ts';
-import { LoginThrottle } from './sessions.ts';
+import type { FastifyRequest } from 'fastify';
+import { sessionsConfigSchema } from './session-config.ts';
+import { LoginThrottle, SessionAuth } from './sessions.ts';
 
 const LOW = { N: 1024, r: 8, p: 1 };
 const dirs: string[] = [];
@@ -118,5 +120,35 @@ describe('the login throttle', () => {
     for (let i = 0; i < 150; i++) t.failed(`u${i}`, '10.0.0.9');
     expect(t.size).toBe(100);
     expect(t.stats.forgotten).toBe(50);
+  });
+});
+
+describe('roles and the anonymous wall', () => {
+  const req = (method: string, headers: Record<string, string> = {}): FastifyRequest => ({ method, headers }) as unknown as FastifyRequest;
+
+  it('anonymous visitors read the wall only, never write, and nothing when the wall is not anonymous', async () => {
+    const store = AccountStore.open(join(tmp(), 'accounts.db'), { scrypt: LOW });
+    const open = new SessionAuth(store, sessionsConfigSchema.parse({}), true);
+    expect(open.check(req('GET'), 'wall:read')).toMatchObject({ ok: true, principal: { kind: 'anonymous', role: 'wall' } });
+    expect(open.check(req('POST'), 'wall:read')).toMatchObject({ ok: false, status: 401 });
+    for (const scope of ['sites:read', 'alerts:read', 'alerts:write', 'audit:read'] as const) expect(open.check(req('GET'), scope)).toMatchObject({ ok: false, status: 401 });
+    const closed = new SessionAuth(store, sessionsConfigSchema.parse({}), false);
+    expect(closed.check(req('GET'), 'wall:read')).toMatchObject({ ok: false, status: 401 });
+    store.close();
+  });
+
+  it('a technician may acknowledge but not read the audit log; an operator may', async () => {
+    const store = AccountStore.open(join(tmp(), 'accounts.db'), { scrypt: LOW });
+    await store.addUser({ name: 'an', role: 'technician', password: 'mat-khau-dai-1' });
+    await store.addUser({ name: 'binh', role: 'operator', password: 'mat-khau-dai-1' });
+    const auth = new SessionAuth(store, sessionsConfigSchema.parse({}), true);
+    const as = (user: string, method: string) => {
+      const s = store.createSession(user);
+      return req(method, { cookie: `other=1; ioc_session=${s.token}`, 'x-csrf-token': s.csrf });
+    };
+    expect(auth.check(as('an', 'POST'), 'alerts:write')).toMatchObject({ ok: true, principal: { kind: 'user', name: 'an', role: 'technician' } });
+    expect(auth.check(as('an', 'GET'), 'audit:read')).toMatchObject({ ok: false, status: 403 });
+    expect(auth.check(as('binh', 'GET'), 'audit:read')).toMatchObject({ ok: true });
+    store.close();
   });
 });
