@@ -140,7 +140,7 @@ export class Hub {
       audit: access.audit,
       plugins: [
         alertHttpPlugin(alerts, access, config, logger, { rules: alertRules, sites: () => registry.listSites() }),
-        consoleRoutes({ sessions: access.sessions, console: config.console, audit: access.audit, metrics, logger }),
+        consoleRoutes({ sessions: access.sessions, sessionsError: access.sessionsError, console: config.console, audit: access.audit, metrics, logger }),
       ],
     });
     const database = new DatabaseSetup({ influx, conn: config.influx, sites: () => registry.listSites(), log: this.log });

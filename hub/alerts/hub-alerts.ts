@@ -32,15 +32,23 @@ export function serviceAccounts(config: HubConfig): ServiceAccounts {
 export interface ApiAccess {
   auth: ApiAuth;
   audit: AuditLog;
-  /** People's sessions (accounts.db beside the registry), closed with the HTTP server. */
-  sessions: SessionAuth;
+  /** People's sessions (accounts.db beside the registry), closed with the HTTP server; undefined when the file cannot be opened. */
+  sessions: SessionAuth | undefined;
+  /** Why there are no sessions (the hub runs on: agents and service tokens do not need them). */
+  sessionsError?: string;
 }
 
 export function apiAccess(config: HubConfig, accounts: ServiceAccounts): ApiAccess {
-  const sessions = new SessionAuth(AccountStore.open(accountsPath(config)), config.sessions, config.console.anonymousWall);
+  let sessions: SessionAuth | undefined;
+  let sessionsError: string | undefined;
+  try {
+    sessions = new SessionAuth(AccountStore.open(accountsPath(config)), config.sessions, config.console.anonymousWall);
+  } catch (err: unknown) {
+    sessionsError = err instanceof Error ? err.message : String(err);
+  }
   const auth = new ApiAuth(accounts, scryptParamsOf(config.services.map((s) => s.tokenHash)), sessions);
   void auth.warm().catch(() => undefined);
-  return { auth, audit: new AuditLog(auditLogPath(config)), sessions };
+  return { auth, audit: new AuditLog(auditLogPath(config)), sessions, ...(sessionsError === undefined ? {} : { sessionsError }) };
 }
 
 /** A counter whose values are read from their source when rendered. */

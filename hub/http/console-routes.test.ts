@@ -177,3 +177,26 @@ describe('console sessions', () => {
     expect(res.body).toContain('npm run build');
   });
 });
+
+describe('without an accounts file', () => {
+  it('answers logins 503 with the reason, and the rest of the API goes on', async () => {
+    const bare = buildHttp({
+      metrics: new HubMetrics(),
+      registry: { listSites: () => [], listAgents: () => [] },
+      agentState: new AgentStateTable(),
+      pointsToday: new PointsToday(),
+      influxUp: async () => true,
+      brokerUp: () => true,
+      logger: silentLogger(),
+      auth: new ApiAuth(new ServiceAccounts([]), LOW),
+      audit,
+      plugins: [consoleRoutes({ sessions: undefined, sessionsError: 'Could not locate the bindings file', console: consoleConfigSchema.parse({ enabled: false }), audit, logger: silentLogger() })],
+    });
+    const res = await bare.inject({ method: 'POST', url: '/api/login', payload: { username: 'an', password: 'mat-khau-dai-1' } });
+    expect(res.statusCode).toBe(503);
+    expect(res.json()).toEqual({ code: 'E_ACCOUNTS', error: 'logins are unavailable: Could not locate the bindings file' });
+    expect((await bare.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
+    expect((await bare.inject({ method: 'GET', url: '/api/alerts/x/ack' })).statusCode).toBe(404);
+    await bare.close();
+  });
+});

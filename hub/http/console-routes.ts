@@ -15,7 +15,9 @@ import { errorMessage } from '../errors.ts';
 import { Counter, type HubMetrics } from '../metrics.ts';
 
 export interface ConsoleRoutesDeps {
-  sessions: SessionAuth;
+  /** Undefined when accounts.db could not be opened: logins answer 503 with `sessionsError`, the rest is served. */
+  sessions: SessionAuth | undefined;
+  sessionsError?: string | undefined;
   console: ConsoleConfig;
   audit: AuditLog;
   metrics?: HubMetrics;
@@ -32,7 +34,19 @@ const userView = (u: User) => ({ name: u.name, displayName: u.displayName, role:
 
 export function consoleRoutes(deps: ConsoleRoutesDeps) {
   const log = deps.logger.child({ component: 'console' });
-  const s = deps.sessions.config;
+  return async function register(app: FastifyInstance): Promise<void> {
+    if (deps.sessions === undefined) {
+      const error = `logins are unavailable: ${deps.sessionsError ?? 'no accounts file'}`;
+      log.error({ code: 'E_ACCOUNTS', err: deps.sessionsError }, 'console logins unavailable');
+      app.post('/api/login', async (_req, reply) => reply.code(503).send({ code: 'E_ACCOUNTS', error }));
+      app.get('/api/session', async () => ({ user: null, anonymousWall: false, error }));
+    } else await app.register(sessionRoutes(deps, deps.sessions, log));
+    await app.register(staticFiles(deps, log));
+  };
+}
+
+function sessionRoutes(deps: ConsoleRoutesDeps, sessions: SessionAuth, log: Logger) {
+  const s = sessions.config;
   const throttle = new LoginThrottle({ maxFailures: s.loginFailures, windowMs: s.loginWindow, maxEntries: s.maxThrottleEntries }, deps.now);
   const logins = new Counter('ioc_hub_logins_total', 'Console logins by outcome (ok, failed: wrong name or password, throttled: refused unchecked past sessions.loginFailures)', 'outcome');
   const forgotten = new Counter('ioc_hub_login_throttle_forgotten_total', 'User + address pairs the login throttle forgot because it held sessions.maxThrottleEntries');
@@ -40,14 +54,14 @@ export function consoleRoutes(deps: ConsoleRoutesDeps) {
     deps.metrics.addCounter(logins);
     deps.metrics.addCounter(forgotten);
     deps.metrics.addGauge({ name: 'ioc_hub_login_throttle_entries', help: 'User + address pairs with recent failed logins', read: () => throttle.size });
-    deps.metrics.addGauge({ name: 'ioc_hub_sessions', help: 'Console sessions in accounts.db (live or not yet pruned)', read: () => deps.sessions.store.sessionCount() });
+    deps.metrics.addGauge({ name: 'ioc_hub_sessions', help: 'Console sessions in accounts.db (live or not yet pruned)', read: () => sessions.store.sessionCount() });
   }
-  const cookieOptions = (req: FastifyRequest) => ({ path: '/', httpOnly: true, sameSite: 'strict' as const, secure: deps.sessions.secure(req) });
+  const cookieOptions = (req: FastifyRequest) => ({ path: '/', httpOnly: true, sameSite: 'strict' as const, secure: sessions.secure(req) });
 
   return async function register(app: FastifyInstance): Promise<void> {
     const prune = setInterval(() => {
       try {
-        deps.sessions.store.pruneSessions(deps.sessions.limits);
+        sessions.store.pruneSessions(sessions.limits);
       } catch (err: unknown) {
         log.warn({ err: errorMessage(err) }, 'sessions not pruned');
       }
@@ -55,7 +69,7 @@ export function consoleRoutes(deps: ConsoleRoutesDeps) {
     prune.unref();
     app.addHook('onClose', async () => {
       clearInterval(prune);
-      deps.sessions.store.close();
+      sessions.store.close();
     });
 
     // JSON only: a cross-site form cannot send it without the browser asking first (CORS), so a login cannot be forged.
@@ -71,7 +85,7 @@ export function consoleRoutes(deps: ConsoleRoutesDeps) {
         forgotten.inc(throttle.stats.forgotten - forgotten.get());
         return reply.code(429).header('retry-after', String(wait)).send({ code: 'E_LOGIN_THROTTLED', error: `too many failed logins: try again in ${Math.ceil(wait / 60)} min` });
       }
-      const user = await deps.sessions.store.verifyPassword(username, password);
+      const user = await sessions.store.verifyPassword(username, password);
       if (user === undefined) {
         throttle.failed(username, req.ip);
         forgotten.inc(throttle.stats.forgotten - forgotten.get());
@@ -81,7 +95,7 @@ export function consoleRoutes(deps: ConsoleRoutesDeps) {
       }
       throttle.succeeded(username, req.ip);
       logins.inc(1, 'ok');
-      const { token, csrf } = deps.sessions.store.createSession(user.name);
+      const { token, csrf } = sessions.store.createSession(user.name);
       try {
         await deps.audit.append({ who: `user:${user.name}`, action: 'user.login', target: user.name, detail: { ip: req.ip } });
       } catch (err: unknown) {
@@ -94,9 +108,9 @@ export function consoleRoutes(deps: ConsoleRoutesDeps) {
       const token = sessionToken(req);
       if (token !== undefined) {
         // Logging out needs the session's CSRF token, like every other write.
-        const r = deps.sessions.check(req, 'wall:read');
+        const r = sessions.check(req, 'wall:read');
         if (!r.ok && r.code === 'E_CSRF') return reply.code(403).send({ code: r.code, error: r.error });
-        deps.sessions.store.endSession(token);
+        sessions.store.endSession(token);
       }
       return reply.clearCookie(SESSION_COOKIE, cookieOptions(req)).code(204).send();
     });
@@ -104,12 +118,17 @@ export function consoleRoutes(deps: ConsoleRoutesDeps) {
     /** Who is logged in (and the CSRF token for their writes); 200 with `user: null` when nobody is. */
     app.get('/api/session', async (req, reply) => {
       const token = sessionToken(req);
-      const session = token === undefined ? undefined : deps.sessions.store.session(token, deps.sessions.limits);
+      const session = token === undefined ? undefined : sessions.store.session(token, sessions.limits);
       void reply.header('cache-control', 'no-store');
-      if (session === undefined) return { user: null, anonymousWall: deps.sessions.anonymousWall };
-      return { user: userView(session.user), csrf: session.csrf, anonymousWall: deps.sessions.anonymousWall, expiresAt: Math.min(session.lastSeen + deps.sessions.limits.idleMs, session.createdAt + deps.sessions.limits.absoluteMs) };
+      if (session === undefined) return { user: null, anonymousWall: sessions.anonymousWall };
+      return { user: userView(session.user), csrf: session.csrf, anonymousWall: sessions.anonymousWall, expiresAt: Math.min(session.lastSeen + sessions.limits.idleMs, session.createdAt + sessions.limits.absoluteMs) };
     });
 
+  };
+}
+
+function staticFiles(deps: ConsoleRoutesDeps, log: Logger) {
+  return async function register(app: FastifyInstance): Promise<void> {
     if (!deps.console.enabled) return;
     const root = deps.console.dir ?? defaultConsoleDir();
     if (!existsSync(join(root, 'index.html'))) {
