@@ -15,6 +15,9 @@ COPY journal ./journal
 COPY edge ./edge
 COPY hub ./hub
 COPY flows ./flows
+COPY console ./console
+COPY vite.config.ts ./
+COPY scripts/build-console.mjs ./scripts/
 RUN npm run build
 
 FROM node:20-bookworm-slim AS deps
@@ -32,6 +35,8 @@ COPY --from=build /app/dist/protocol ./protocol
 COPY --from=build /app/dist/journal ./journal
 COPY --from=build /app/dist/hub ./hub
 COPY --from=build /app/dist/flows ./flows
+# The web console (Vite's build of console/), served by the hub on its HTTP port.
+COPY --from=build /app/dist/console ./dist/console
 # Read at run time beside the compiled code: the Node-RED flow and settings, the sample alert rules that
 # hub/samples/hub.yaml names (relative to /app), the commune lists for `ioc-hub sites import`.
 COPY flows/flows.json flows/settings.cjs ./flows/

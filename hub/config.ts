@@ -4,6 +4,7 @@ import { readYamlFile as readYamlDocument, YamlConfigError } from '../common/yam
 import { LIMITS, MAX_TOPIC_DEPTH, describeIssues } from '../protocol/index.ts';
 import { durationSchema as msDurationSchema } from './alerts/duration.ts';
 import { serviceAccountSchema } from './auth/service-accounts.ts';
+import { consoleConfigSchema, sessionsConfigSchema } from './auth/session-config.ts';
 import { deepFreeze, type DeepReadonly } from '../common/deep-freeze.ts';
 import { HubError } from './errors.ts';
 import { defaultRegistryPath } from './state-dir.ts';
@@ -172,6 +173,10 @@ export const hubConfigSchema = z.strictObject({
   rollups: rollupsSchema.prefault({}),
   /** Service accounts (Node-RED…): MQTT user `service:NAME`, API `Bearer NAME:TOKEN`. */
   services: z.array(serviceAccountSchema).default([]),
+  /** People's logins: users and sessions in accounts.db (`ioc-hub users …`), cookies, login throttle. */
+  sessions: sessionsConfigSchema.prefault({}),
+  /** The web console served on the HTTP port. */
+  console: consoleConfigSchema.prefault({}),
 });
 
 export type HubConfigInput = z.input<typeof hubConfigSchema>;

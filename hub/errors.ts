@@ -22,7 +22,8 @@ export type HubErrorCode =
   | 'E_SINK_SETUP'
   | 'E_SPOOL'
   | 'E_USAGE'
-  | 'E_AUDIT';
+  | 'E_AUDIT'
+  | 'E_ACCOUNTS';
 
 export class HubError extends CodedError<HubErrorCode> {}
 

@@ -16,6 +16,7 @@ import { packetLimitAfterAuth } from './broker/broker-guard.ts';
 import { MqttBroker } from './broker/broker.ts';
 import type { HubConfig } from './config.ts';
 import { buildHttp, type HubHttp } from './http/http.ts';
+import { consoleRoutes } from './http/console-routes.ts';
 import { silentLogger } from './logger.ts';
 import { HubMetrics } from './metrics.ts';
 import { DatabaseSetup } from './storage/database-setup.ts';
@@ -147,7 +148,10 @@ export class Hub {
       logger,
       auth: access.auth,
       audit: access.audit,
-      plugins: [alertHttpPlugin(alerts, access, config, logger)],
+      plugins: [
+        alertHttpPlugin(alerts, access, config, logger, { rules: alertRules, sites: () => registry.listSites() }),
+        consoleRoutes({ sessions: access.sessions, sessionsError: access.sessionsError, console: config.console, audit: access.audit, metrics, logger }),
+      ],
     });
     const database = new DatabaseSetup({ influx, conn: config.influx, sites: () => registry.listSites(), log: this.log });
     this.addGauges(broker, ingest);

@@ -35,6 +35,21 @@ Exit status:
   1  a part failed, or another demo is running on the same state folder
   2  usage error`;
 
+const DEMO_LOGINS = [
+  { name: 'ky-thuat', role: 'technician', displayName: 'Kỹ thuật viên Demo' },
+  { name: 'dieu-hanh', role: 'operator', displayName: 'Điều hành viên Demo' },
+  { name: 'quan-tri', role: 'admin', displayName: 'Quản trị Demo' },
+] as const;
+
+/** Adds a console login (or gives an existing one a new password) with `ioc-hub users`; returns its password. */
+async function demoLogin(hubConfig: string, l: (typeof DEMO_LOGINS)[number]): Promise<{ name: string; role: string; password: string }> {
+  let r = await runProgram('ioc-hub', ['users', 'add', '--name', l.name, '--role', l.role, '--display-name', l.displayName, '--config', hubConfig]);
+  if (r.code !== 0 && r.stderr.includes('exists')) r = await runProgram('ioc-hub', ['users', 'passwd', '--name', l.name, '--config', hubConfig]);
+  const password = /^password: (\S+)$/m.exec(r.stdout)?.[1];
+  if (r.code !== 0 || password === undefined) throw new Error(`ioc-hub users add ${l.name} failed:\n${r.stderr}`);
+  return { name: l.name, role: l.role, password };
+}
+
 function fail(message: string): never {
   console.error(`demo: ${message}\n${USAGE}`);
   process.exit(2);
@@ -156,6 +171,10 @@ async function main(): Promise<void> {
   writeFileSync(simCredsPath, JSON.stringify({ agents: creds.agents.slice(0, sites) }), { mode: 0o600 });
 
   const hub = track(startProgram('ioc-hub', ['start', '--config', hubConfig], join(logDir, 'hub.log')));
+  // Console logins, one per role, made beside the running hub (accounts.db is shared with it) while the rest
+  // starts; a rerun gives them new passwords.
+  const loginsMade = Promise.all(DEMO_LOGINS.map((l) => demoLogin(hubConfig, l)));
+  loginsMade.catch(() => undefined); // awaited below
   const metricsUrl = `http://127.0.0.1:${httpPort}/metrics`;
   await waitUntil('the hub', async () => (await fetch(metricsUrl, { signal: AbortSignal.timeout(1000) })).ok, 30_000, 250);
 
@@ -243,11 +262,14 @@ async function main(): Promise<void> {
   const envFile = join(dataDir, 'env.sh');
   writeFileSync(envFile, `# written by the demo: the CLIs against its hub (. ${envFile})\n${env.map(([k, v]) => exportLine(k, v)).join('\n')}\n`, { mode: 0o600 });
 
+  const logins = await loginsMade;
   console.log(`ioc-edge demo is running (${sites} simulated offices + 1 real agent on ${realAgent.site})
+  Console      http://127.0.0.1:${httpPort}/   (alerts: acknowledge, silences, history; Vietnamese first)
+${logins.map((l) => `    login ${l.name.padEnd(10)} password ${l.password}   (${l.role})`).join('\n')}
   InfluxDB     ${influx.url}   (database ioc)   influx -host 127.0.0.1 -port ${influx.port} -database ioc
   MQTT broker  ${hubUrl}
   Hub API      http://127.0.0.1:${httpPort}/api/sites   /api/alerts   /api/audit (these need the header: Authorization: Bearer $IOC_HUB_API_TOKEN)   /metrics   /healthz
-  Node-RED     http://127.0.0.1:${nodeRedPort}/alerts   (technician page; e-mails go to a local SMTP sink, printed here)
+  Node-RED     http://127.0.0.1:${nodeRedPort}   (notifications; e-mails go to a local SMTP sink, printed here)
   real agent   pid ${agent.pid}   (kill ${agent.pid} to watch ${realAgent.site} go offline: the demo goes on, an alert follows)
   state        ${dataDir}   (registry, tokens, logs ${logDir})
 The CLIs against this demo, in another terminal in this checkout (also in ${envFile}):

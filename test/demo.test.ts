@@ -107,7 +107,16 @@ describe('npm run demo', () => {
     const out0 = demo.output();
     expect(out0).toMatch(/InfluxDB\s+http:\/\/127\.0\.0\.1:\d+/);
     expect(out0).toMatch(/MQTT broker\s+mqtt:\/\/127\.0\.0\.1:\d+/);
-    expect(out0).toMatch(/Node-RED\s+http:\/\/127\.0\.0\.1:\d+\/alerts/);
+    expect(out0).toMatch(/Node-RED\s+http:\/\/127\.0\.0\.1:\d+/);
+    // The console comes first, with a login per role that works.
+    expect(out0.split('\n')[1]).toMatch(/^ {2}Console\s+http:\/\/127\.0\.0\.1:\d+\//);
+    const consoleUrl = /Console\s+(http:\/\/127\.0\.0\.1:\d+)\//.exec(out0)?.[1] ?? '';
+    const tech = /login ky-thuat\s+password (\S+)\s+\(technician\)/.exec(out0)?.[1] ?? '';
+    expect(out0).toMatch(/login dieu-hanh\s+password \S+\s+\(operator\)/);
+    const login = await fetch(`${consoleUrl}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'ky-thuat', password: tech }) });
+    expect(login.status).toBe(200);
+    expect(((await login.json()) as { user: { role: string } }).user.role).toBe('technician');
+    expect((await fetch(`${consoleUrl}/`)).headers.get('content-type')).toMatch(/^text\/html/);
     const state = demoStateDir(PROJECT_ROOT, { XDG_STATE_HOME: xdg });
     expect(out0).toContain(`state        ${state}`);
 

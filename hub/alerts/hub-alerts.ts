@@ -15,6 +15,9 @@ import { LoopDelayMonitor } from './loop-delay.ts';
 import { hubAlertOutputs } from './outputs.ts';
 import { loadRulesFile, parseRulesFile, type RulesFile } from './rules-file.ts';
 import { ServiceAccounts } from '../auth/service-accounts.ts';
+import { AccountStore, accountsPath } from '../auth/accounts.ts';
+import { SessionAuth } from '../auth/sessions.ts';
+import { incidentRulesOf } from './incidents.ts';
 
 /** Reads and validates the rules file (throws E_CONFIG with every problem): call before anything starts. */
 export function loadAlertRules(config: HubConfig): RulesFile {
@@ -29,12 +32,23 @@ export function serviceAccounts(config: HubConfig): ServiceAccounts {
 export interface ApiAccess {
   auth: ApiAuth;
   audit: AuditLog;
+  /** People's sessions (accounts.db beside the registry), closed with the HTTP server; undefined when the file cannot be opened. */
+  sessions: SessionAuth | undefined;
+  /** Why there are no sessions (the hub runs on: agents and service tokens do not need them). */
+  sessionsError?: string;
 }
 
 export function apiAccess(config: HubConfig, accounts: ServiceAccounts): ApiAccess {
-  const auth = new ApiAuth(accounts, scryptParamsOf(config.services.map((s) => s.tokenHash)));
+  let sessions: SessionAuth | undefined;
+  let sessionsError: string | undefined;
+  try {
+    sessions = new SessionAuth(AccountStore.open(accountsPath(config)), config.sessions, config.console.anonymousWall);
+  } catch (err: unknown) {
+    sessionsError = err instanceof Error ? err.message : String(err);
+  }
+  const auth = new ApiAuth(accounts, scryptParamsOf(config.services.map((s) => s.tokenHash)), sessions);
   void auth.warm().catch(() => undefined);
-  return { auth, audit: new AuditLog(auditLogPath(config)) };
+  return { auth, audit: new AuditLog(auditLogPath(config)), sessions, ...(sessionsError === undefined ? {} : { sessionsError }) };
 }
 
 /** A counter whose values are read from their source when rendered. */
@@ -125,6 +139,15 @@ export function createAlertEngine(opts: { config: HubConfig; rules: RulesFile; b
   return engine;
 }
 
-export function alertHttpPlugin(engine: AlertEngine, access: ApiAccess, config: HubConfig, logger: Logger): FastifyPluginAsync {
-  return alertRoutes({ engine, auth: access.auth, audit: access.audit, logger, pageSize: config.alerts.pageSize, maxPageSize: config.alerts.maxPageSize });
+/** `checks`: the rules and the registry's sites, against which a silence is checked and incidents get their parts. */
+export function alertHttpPlugin(engine: AlertEngine, access: ApiAccess, config: HubConfig, logger: Logger, checks?: { rules: RulesFile; sites: () => readonly { slug: string; area: string }[] }): FastifyPluginAsync {
+  return alertRoutes({
+    engine,
+    auth: access.auth,
+    audit: access.audit,
+    logger,
+    pageSize: config.alerts.pageSize,
+    maxPageSize: config.alerts.maxPageSize,
+    ...(checks === undefined ? {} : { rules: checks.rules, incidentRules: incidentRulesOf(checks.rules), sites: checks.sites }),
+  });
 }

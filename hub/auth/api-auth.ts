@@ -1,9 +1,11 @@
-// Who may call the hub's HTTP API: `Authorization: Bearer NAME:TOKEN` of a service account holding the scope.
+// Who may call the hub's HTTP API: `Authorization: Bearer NAME:TOKEN` of a service account holding the scope, or
+// (without that header) a person's session cookie whose role holds it (sessions.ts; writes need its CSRF token).
 // A refusal takes as long for an unknown name as for a wrong token, so answers do not tell which names exist.
 import { performance } from 'node:perf_hooks';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { generateToken, hashToken, verifyToken, type ScryptParams } from '../agents/token.ts';
 import { hasScope, type ApiScope, type ServiceAccount, type ServiceAccounts } from './service-accounts.ts';
+import type { ApiPrincipal, ConsoleScope, SessionAuth } from './sessions.ts';
 
 const BEARER = /^Bearer ([a-z0-9-]{1,64}):(\S{1,1024})$/;
 
@@ -16,6 +18,8 @@ export class ApiAuth {
     private readonly accounts: Pick<ServiceAccounts, 'verify'>,
     /** Scrypt parameters of the configured tokens (the dummy check costs the same). */
     private readonly params: ScryptParams | undefined,
+    /** People's sessions (the console); none: bearer tokens only. */
+    readonly sessions?: SessionAuth,
   ) {}
 
   async check(header: string | undefined, scope: ApiScope): Promise<ApiAuthResult> {
@@ -33,10 +37,22 @@ export class ApiAuth {
     return { ok: true, account };
   }
 
-  /** Fastify pre-handler form: answers 401 itself, or returns the account. */
-  async require(req: FastifyRequest, reply: FastifyReply, scope: ApiScope): Promise<ServiceAccount | undefined> {
-    const r = await this.check(req.headers.authorization, scope);
-    if (r.ok) return r.account;
+  /**
+   * Fastify pre-handler form: answers 401/403 itself, or returns who asks. With an `Authorization` header the
+   * service token decides; without one, the session cookie (or the anonymous wall, for `wall:read`).
+   */
+  async require(req: FastifyRequest, reply: FastifyReply, scope: ConsoleScope): Promise<ApiPrincipal | undefined> {
+    const header = req.headers.authorization;
+    if (header === undefined && this.sessions !== undefined) {
+      const r = this.sessions.check(req, scope);
+      if (r.ok) return r.principal;
+      const error = r.code === 'E_AUTH' && r.status === 401 ? `a service token with ${scope} is required (Authorization: Bearer NAME:TOKEN), or a login (${r.error})` : r.error;
+      await reply.code(r.status).send({ code: r.code, error });
+      return undefined;
+    }
+    // A service account reads the wall's data with sites:read.
+    const r = await this.check(header, scope === 'wall:read' ? 'sites:read' : scope);
+    if (r.ok) return { kind: 'service', name: r.account.name, displayName: r.account.name };
     await reply.code(r.status).send({ code: r.code, error: r.error });
     return undefined;
   }

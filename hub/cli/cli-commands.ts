@@ -26,6 +26,7 @@ import { Hub, registrySecret } from '../hub.ts';
 import { createLogger } from '../logger.ts';
 import { Registry, registryDbPath } from '../agents/registry.ts';
 import { fleetTable, fleetViews } from '../agents/fleet.ts';
+import { USER_COMMANDS, runUsersCommand } from './cli-users.ts';
 
 export interface CliIo {
   stdout: (text: string) => void;
@@ -34,6 +35,8 @@ export interface CliIo {
   /** Resolves with the signal name when the process is asked to stop (`start` only). */
   waitForShutdown: () => Promise<string>;
   logger?: Logger;
+  /** Standard input as text (`users add --password-stdin`); default: the process's. */
+  stdin?: () => Promise<string>;
 }
 
 const COMMANDS: readonly CommandSpec[] = [
@@ -148,6 +151,7 @@ const COMMANDS: readonly CommandSpec[] = [
       'Sites and agents already in the database keep their records there; token records stay as they are (scrypt ones are migrated on connect).',
     ],
   },
+  ...USER_COMMANDS,
 ];
 
 /** Every `ioc-hub` command, for --help and the tests. */
@@ -195,6 +199,12 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
         return await agentsRotate(config, values, io);
       case 'registry import':
         return await registryImport(config, parsed.positionals, io);
+      case 'users add':
+      case 'users passwd':
+      case 'users list':
+      case 'users disable':
+      case 'users enable':
+        return await runUsersCommand(spec.command, config, values, { stdout: io.stdout, who: osUser(io), ...(io.stdin === undefined ? {} : { stdin: io.stdin }) });
       default:
         throw new HubError('E_USAGE', `unknown command: ${spec.command}`);
     }
@@ -247,13 +257,15 @@ function need(command: string, value: string | undefined, flag: string): string 
 
 /** Appends a registry write made from the command line to the audit log (who: the OS user). */
 async function audit(config: HubConfig, io: CliIo, action: string, target: string, detail?: Record<string, unknown>): Promise<void> {
-  let user = io.env.USER ?? 'unknown';
+  await new AuditLog(auditLogPath(config)).append({ who: `cli:${osUser(io)}`, action, target, ...(detail === undefined ? {} : { detail }) });
+}
+
+function osUser(io: CliIo): string {
   try {
-    user = userInfo().username;
+    return userInfo().username;
   } catch {
-    // no passwd entry (containers): $USER
+    return io.env.USER ?? 'unknown'; // no passwd entry (containers): $USER
   }
-  await new AuditLog(auditLogPath(config)).append({ who: `cli:${user}`, action, target, ...(detail === undefined ? {} : { detail }) });
 }
 
 /** Writes a file that holds secrets: created 0600, and made 0600 if it existed. */

@@ -1,5 +1,6 @@
 // HTTP API of the hub: health, Prometheus metrics, site status, audit log. Built separately from listen() for
 // inject() tests. /healthz and /metrics are open (no identities in them); every other read needs a scope.
+import fastifyCookie from '@fastify/cookie';
 import { fastify, type FastifyPluginAsync } from 'fastify';
 import type { Logger } from 'pino';
 import { CLOCK_PROBLEM_SHOWN_MS, type AgentProblems, type AgentStateTable } from '../agents/agent-state.ts';
@@ -73,6 +74,9 @@ export function buildHttp(deps: HttpDeps) {
   // Request lines are info: a warn-level child keeps scrapes and health checks out of the log.
   const logger = deps.logger.child({ component: 'http' }, { level: deps.logger.isLevelEnabled('warn') ? 'warn' : deps.logger.level });
   const app = fastify({ loggerInstance: logger, connectionTimeout: 30_000, requestTimeout: 30_000 });
+
+  // Session cookies of the console (hub/http/console-routes.ts), parsed for every route.
+  void app.register(fastifyCookie);
 
   app.get('/healthz', async (_req, reply) => {
     const influx = await deps.influxUp();
