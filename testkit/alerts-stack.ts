@@ -45,6 +45,8 @@ export interface AlertStackOptions {
   influxUrl?: string;
   /** Per-agent budgets of the hub (a test of the alert caps lifts the series budget so the engine sees every series). */
   budgets?: Record<string, unknown>;
+  /** The flows' clock (duty rosters, escalation timing): a shift or a holiday without waiting for one. */
+  nodeRedNow?: () => number;
 }
 
 const LOW_SCRYPT = { N: 1024, r: 8, p: 1 };
@@ -136,6 +138,7 @@ export class AlertStack {
         hubApi: { url: `http://127.0.0.1:${httpPort}`, token: this.apiToken },
         ...opts.notify,
       },
+      ...(opts.nodeRedNow === undefined ? {} : { now: opts.nodeRedNow }),
     });
     await this.nodeRedNow.start();
     await waitUntil('Node-RED subscribed', async () => this.hub.broker.connectedClients >= 1, 20_000, 50);

@@ -37,7 +37,11 @@ interface Paging {
   /** Ids of the people and the addresses told so far (`next-on-duty` skips them; `resolved` tells them). */
   told: Set<string>;
   people: Map<string, Person>;
+  /** When the retained record was cleared (the resolution follows it closely; forgotten a minute later). */
+  clearedAt?: number;
 }
+
+const FORGET_CLEARED_MS = 60_000;
 
 /** One notification's recipients before they become messages. */
 interface Recipients {
@@ -72,8 +76,14 @@ export class NotificationPolicy {
     const parsed = parseTopic(topic);
     if (parsed === null || parsed.kind !== 'alert') return [];
     if (payload === '') {
+      // The hub clears the retained record, then publishes the resolution: the chain stops now, who was told is
+      // kept a while for that resolution.
       this.known.delete(parsed.alertId);
-      this.paging.delete(parsed.alertId);
+      const p = this.paging.get(parsed.alertId);
+      if (p !== undefined) {
+        p.next = p.chain.length;
+        p.clearedAt = this.now();
+      }
       return [];
     }
     let raw: unknown;
@@ -124,6 +134,7 @@ export class NotificationPolicy {
     const now = this.now();
     const out: Notification[] = [];
     for (const [id, p] of this.paging) {
+      if (p.clearedAt !== undefined && now - p.clearedAt > FORGET_CLEARED_MS) this.paging.delete(id);
       let k = -1;
       for (let i = p.next; i < p.chain.length; i++) if (p.firedAt + (p.chain[i]?.after ?? Infinity) <= now) k = i;
       const step = p.chain[k];

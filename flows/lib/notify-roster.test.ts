@@ -1,6 +1,8 @@
 // The notification policy with duty rosters, on an injected clock: a new alert goes to the technician on duty of
 // its area, climbs the escalation chain step by step, and stops when acknowledged or resolved.
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { alertTopic, type AlertRecord } from '../../protocol/index.ts';
 import { notifyConfigSchema, type NotifyConfigInput } from './notify-config.ts';
 import { NotificationPolicy, type Notification } from './notify-policy.ts';
@@ -112,6 +114,18 @@ describe('the escalation chain', () => {
     expect(summary(second.policy.due())).toEqual(['escalation email binh@ioc.test']);
   });
 
+  it('tells everybody paged of the resolution that follows the hub clearing the retained record', () => {
+    const { clock, publish, policy } = setup();
+    publish(record('a1', 'firing'));
+    clock.t = MONDAY_9 + 15 * MIN;
+    policy.due();
+    clock.t = MONDAY_9 + 29.5 * MIN;
+    expect(policy.onMessage(alertTopic('xa-hoang-hoa', 'a1'), '', true)).toEqual([]);
+    clock.t = MONDAY_9 + 30 * MIN;
+    expect(policy.due()).toEqual([]); // cleared: the chain stopped (its second step was due now)
+    expect(summary(publish(record('a1', 'resolved')))).toEqual(['resolved email an@ioc.test,chi@ioc.test']);
+  });
+
   it('stops when the alert is acknowledged or resolved', () => {
     const { clock, publish, policy } = setup();
     publish(record('a1', 'firing'));
@@ -159,5 +173,22 @@ describe('earlier configurations', () => {
     };
     expect(issues({ after: '10m', emails: ['x@ioc.test'] })).toEqual(['escalation: Unrecognized key: "emails" (a single step {after, email, webhook}, or a chain: [{after, to}, …])']);
     expect(issues([{ after: '10m', to: 'someone' }])[0]).toMatch(/^escalation\.0\.to\.0: "someone": on-duty, next-on-duty/);
+  });
+});
+
+describe('the sample notify file (flows/samples/notify.yaml)', () => {
+  it('parses, and its roster sends a Tam Dương alert to the morning technician, then up the chain', () => {
+    const config = notifyConfigSchema.parse(parse(readFileSync(new URL('../samples/notify.yaml', import.meta.url), 'utf8')));
+    expect(config.rosters.map((r) => r.name)).toEqual(['tam-duong']);
+    expect(config.escalation.map((s) => s.after)).toEqual([15 * MIN, 30 * MIN]);
+    const clock = { t: local('2026-06-01T08:00') }; // a Monday
+    const policy = new NotificationPolicy(config, () => clock.t);
+    const a = record('a1', 'firing', { since: clock.t, updatedAt: clock.t });
+    const sent = policy.onMessage(alertTopic(a.site, a.id), JSON.stringify(a), false);
+    expect(sent.map((n) => `${n.channel} ${n.to.join(',')}`)).toEqual(['email an.nv@tamduong.vinhphuc.gov.vn']);
+    clock.t += 15 * MIN;
+    expect(policy.due().map((n) => n.to.join(','))).toEqual(['chi.lm@tamduong.vinhphuc.gov.vn']);
+    clock.t += 15 * MIN;
+    expect(policy.due().map((n) => `${n.channel} ${n.to.join(',')}`)).toEqual(['email truongca.ioc@vinhphuc.gov.vn', 'webhook ']);
   });
 });
