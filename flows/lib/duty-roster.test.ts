@@ -1,7 +1,7 @@
 // Who is on duty at an instant (UTC+7), which roster covers an alert, and what an escalation step reaches.
 import { describe, expect, it } from 'vitest';
 import { HolidayCalendar, holidayCalendarSchema } from '../../common/vn-holidays.ts';
-import { DutyRosters, escalationStepSchema, rosterSchema, type Roster } from './duty-roster.ts';
+import { DutyRosters, escalationStepSchema, rosterSchema, rostersSchema, type Roster } from './duty-roster.ts';
 
 /** An instant given in Hanoi local time. */
 const local = (iso: string): number => Date.parse(`${iso}+07:00`);
@@ -130,5 +130,16 @@ describe('roster and step configuration', () => {
     expect(problems({ escalation: [{ after: '15m', to: 'whoever' }] })[0]).toContain('on-duty, next-on-duty, role:NAME, person:ID or an e-mail address');
     expect(problems({ escalation: [{ after: '30m', to: 'next-on-duty' }, { after: '15m', to: 'role:truong-ca' }] })).toEqual(['escalation.1.after: each step comes later than the one before (`after` counts from when the alert fired)']);
     expect(problems({})).toEqual([]);
+  });
+
+  it('refuses two rosters of one name, one site, area or province, or two covering the rest', () => {
+    const issues = (rosters: Record<string, unknown>[]): string[] => {
+      const r = rostersSchema.safeParse(rosters.map((x) => ({ ...TAM_DUONG, ...x })));
+      return r.success ? [] : r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    };
+    expect(issues([{}, { name: 'tam-duong-2', areas: ['tam-duong', 'tam-dao'] }])).toEqual(["1: area tam-duong is already roster tam-duong's"]);
+    expect(issues([{ areas: undefined }, { name: 'ioc', areas: undefined }])).toEqual(["1: the rest (no sites, areas or provinces) is already roster tam-duong's"]);
+    expect(issues([{}, {}])).toEqual(["1: name tam-duong is already roster tam-duong's", "1: area tam-duong is already roster tam-duong's"]);
+    expect(issues([{}, { name: 'tam-dao', areas: ['tam-dao'] }])).toEqual([]);
   });
 });

@@ -124,6 +124,20 @@ export const rosterSchema = z
   });
 export type Roster = z.output<typeof rosterSchema>;
 
+/** The rosters: each name once, and each site, area or province covered by one roster at most (one may name none). */
+export const rostersSchema = z.array(rosterSchema).superRefine((rosters, ctx) => {
+  const seen = new Map<string, string>();
+  rosters.forEach((r, i) => {
+    const claims = [`name ${r.name}`, ...(r.sites ?? []).map((x) => `site ${x}`), ...(r.areas ?? []).map((x) => `area ${x}`), ...(r.provinces ?? []).map((x) => `province ${x}`)];
+    if (r.sites === undefined && r.areas === undefined && r.provinces === undefined) claims.push('the rest (no sites, areas or provinces)');
+    for (const c of claims) {
+      const other = seen.get(c);
+      if (other !== undefined) ctx.addIssue({ code: 'custom', path: [i], message: `${c} is already roster ${other}'s` });
+      else seen.set(c, r.name);
+    }
+  });
+});
+
 /** Who is on duty for a roster at an instant. */
 export interface OnDuty {
   roster: string;

@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import { holidayCalendarSchema } from '../../common/vn-holidays.ts';
 import { durationSchema } from '../../hub/alerts/duration.ts';
-import { escalationChainSchema, rosterSchema, type EscalationStep } from './duty-roster.ts';
+import { escalationChainSchema, rostersSchema, type EscalationStep } from './duty-roster.ts';
 
 const routeSchema = z.strictObject({
   /**
@@ -69,7 +69,7 @@ export const notifyConfigSchema = z.strictObject({
   routes: z.array(routeSchema).default([]),
   defaultRoute: routeSchema.prefault({}),
   /** Duty rosters (flows/lib/duty-roster.ts): a new alert goes to the person on duty of the roster that covers it. */
-  rosters: z.array(rosterSchema).default([]),
+  rosters: rostersSchema.default([]),
   /** Public holidays (common/vn-holidays.ts): on these days rosters are on call. */
   holidays: holidayCalendarSchema.prefault({}),
   /**
