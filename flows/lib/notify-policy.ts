@@ -42,6 +42,7 @@ interface Paging {
 }
 
 const FORGET_CLEARED_MS = 60_000;
+const MAX_PAGING = 100_000;
 
 /** One notification's recipients before they become messages. */
 interface Recipients {
@@ -55,6 +56,8 @@ export interface PolicyStats {
   steps: number;
   /** Steps that reached nobody (nobody on duty or left untold, no address, no webhook). */
   unreached: number;
+  /** Paging records dropped at the bound (100,000 alerts paged and not yet resolved): their chain stopped. */
+  evicted: number;
 }
 
 export class NotificationPolicy {
@@ -62,7 +65,7 @@ export class NotificationPolicy {
   private readonly notified = new Set<string>();
   private readonly paging = new Map<string, Paging>();
   private readonly rosters: DutyRosters;
-  readonly stats: PolicyStats = { steps: 0, unreached: 0 };
+  readonly stats: PolicyStats = { steps: 0, unreached: 0, evicted: 0 };
 
   constructor(
     private readonly config: NotifyConfig,
@@ -168,9 +171,10 @@ export class NotificationPolicy {
     const roster = this.rosters.rosterFor({ site: a.site, area: areaOf(a), province: a.labels.province });
     const p: Paging = { roster, chain: roster?.escalation ?? this.config.escalation, firedAt, next: 0, told: new Set(), people: new Map() };
     this.paging.set(a.id, p);
-    if (this.paging.size > 100_000) {
+    if (this.paging.size > MAX_PAGING) {
       const oldest = this.paging.keys().next().value;
       if (oldest !== undefined) this.paging.delete(oldest);
+      this.stats.evicted++;
     }
     return p;
   }

@@ -97,7 +97,7 @@ describe('the escalation chain', () => {
     expect(summary(policy.due())).toEqual(['escalation email truc.ioc@ioc.test,dung@ioc.test']);
     clock.t = MONDAY_9 + 120 * MIN;
     expect(policy.due()).toEqual([]);
-    expect(policy.stats).toEqual({ steps: 2, unreached: 0 });
+    expect(policy.stats).toEqual({ steps: 2, unreached: 0, evicted: 0 });
     // Everybody paged hears of the resolution.
     expect(summary(publish(record('a1', 'resolved')))).toEqual(['resolved email an@ioc.test,chi@ioc.test,dung@ioc.test,truc.ioc@ioc.test']);
   });
@@ -147,7 +147,7 @@ describe('the escalation chain', () => {
       sent.push(...policy.due().flatMap((n) => n.to));
     }
     expect(sent).toEqual(['chi@ioc.test', 'binh@ioc.test']); // An told first; then the morning's second, then the rota
-    expect(policy.stats).toEqual({ steps: 4, unreached: 2 });
+    expect(policy.stats).toEqual({ steps: 4, unreached: 2, evicted: 0 });
   });
 
   it('takes a roster’s own chain over the top-level one', () => {
