@@ -29,8 +29,9 @@ const ROSTER = {
   ],
   onCall: { rota: ['kt-em'], from: '2026-04-20' },
 };
-const AFTER_1 = 3000;
-const AFTER_2 = 6000;
+// Room for the acknowledgement to travel (hub API → engine → MQTT → flows) well before the first step on a loaded machine.
+const AFTER_1 = 4000;
+const AFTER_2 = 8000;
 
 const HOUR = 3_600_000;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -96,6 +97,7 @@ describe('notifications to whoever is on duty', () => {
     await s.online('xa-0');
     await waitUntil('xa-0 resolved', async () => s.mailsFor((m) => m.site === 'xa-0' && m.kind === 'resolved').length === 1, 15_000, 50);
     expect(s.mailsFor((m) => m.site === 'xa-0' && m.kind === 'resolved')[0]?.to).toBe('an@ioc.test,chi@ioc.test,dung@ioc.test');
+    await s.online('xa-2');
   });
 
   it('Monday 14:00: the afternoon technician gets it, the morning ones do not', async () => {
