@@ -223,6 +223,7 @@ export class NotificationPolicy {
       `Quy tắc / rule: ${a.rule} · mức / severity: ${a.severity}`,
       `Từ / since: ${new Date(a.since).toISOString()}`,
       ...(a.value === undefined ? [] : [`Giá trị / value: ${a.value}`]),
+      ...partsLine(a),
       ...(step === undefined ? [] : [`Bước / step: ${step.index}/${step.of}`]),
       ...(people.length === 0 ? [] : [`Gửi / to: ${people.map((x) => (x.webhook === undefined ? x.name : `${x.name} (${x.webhook})`)).join(', ')}`]),
       ...(duty === undefined ? [] : [`Trực / on duty: ${dutyLine(duty)}`]),
@@ -241,6 +242,15 @@ export class NotificationPolicy {
 function dutyLine(d: OnDuty): string {
   const shift = d.shift === 'on-call' ? `trực ngoài giờ / on call${d.holiday === undefined ? '' : ` (${d.holiday.name.vi})`}` : `ca / shift ${d.shift}`;
   return `${d.roster}, ${shift}: ${d.people.length === 0 ? '—' : d.people.map((x) => x.name).join(', ')}`;
+}
+
+/** An incident's members, the first PARTS_IN_TEXT of them (the technician page and the API list them all). */
+const PARTS_IN_TEXT = 40;
+function partsLine(a: AlertRecord): string[] {
+  const parts = a.parts ?? [];
+  if (parts.length === 0) return [];
+  const named = parts.slice(0, PARTS_IN_TEXT).map((p) => (p.agent === undefined ? p.site : `${p.site}/${p.agent}`));
+  return [`Gồm / parts (${parts.length}): ${named.join(', ')}${parts.length > PARTS_IN_TEXT ? ', …' : ''}`];
 }
 
 /** The alert's district; none for a commune of a registry without districts (no `area` label, or an empty one). */
