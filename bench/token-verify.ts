@@ -55,7 +55,7 @@ async function measure(dir: string, kind: 'scrypt' | 'hmac', agents: number): Pr
   const refused = await timed(agents, (i) => reg.verify(site.slug, `pi-${i}`, wrong));
   const ok = await timed(agents, (i) => reg.verify(site.slug, `pi-${i}`, tokens[i] ?? ''));
   await reg.close();
-  return { figures: { agents, okWallUs: ok.wallUs, okCpuUs: ok.cpuUs, refusedWallUs: refused.wallUs, refusedCpuUs: refused.cpuUs }, writes: reg.fileWrites };
+  return { figures: { agents, okWallUs: ok.wallUs, okCpuUs: ok.cpuUs, refusedWallUs: refused.wallUs, refusedCpuUs: refused.cpuUs }, writes: reg.writes };
 }
 
 export async function runTokenVerifyBench(opts: { scryptAgents?: number; hmacAgents?: number } = {}): Promise<TokenVerifyFigures> {

@@ -10,6 +10,8 @@ import { MemoryOutbox, type Outbox } from './outbox.ts';
 import { DiskOutbox, outboxDir } from './disk-outbox.ts';
 import { SeqStore } from './seq-store.ts';
 import { EdgeError } from './errors.ts';
+import { readInventory } from './system/inventory.ts';
+import type { Inventory } from '../protocol/index.ts';
 
 export interface AgentOptions {
   logger?: Logger;
@@ -48,6 +50,8 @@ interface ScheduledCollector {
 
 /** No gather may run longer than this, whatever its interval. */
 const MAX_GATHER_MS = 60_000;
+/** The inventory is read again this often (disk and uptime move; it goes with the next online status). */
+const INVENTORY_REFRESH_MS = 10 * 60_000;
 
 export class Agent {
   private readonly log: Logger;
@@ -57,6 +61,8 @@ export class Agent {
   private seqStore: SeqStore | undefined;
   private collectors: ScheduledCollector[] = [];
   private agentTimer: NodeJS.Timeout | undefined;
+  private inventoryTimer: NodeJS.Timeout | undefined;
+  private inventory: Inventory | undefined;
   private readonly abort = new AbortController();
   private readonly startedAt = Date.now();
   private state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
@@ -95,6 +101,9 @@ export class Agent {
         logger: this.opts.logger ?? silentLogger(),
       });
     }
+    await this.refreshInventory();
+    this.inventoryTimer = setInterval(() => void this.refreshInventory(), INVENTORY_REFRESH_MS);
+    this.inventoryTimer.unref();
     const link = new MqttLink({
       url: config.hub.url,
       site: config.site,
@@ -111,6 +120,7 @@ export class Agent {
       reconnectMinMs: config.link.reconnectMinMs,
       reconnectMaxMs: config.link.reconnectMaxMs,
       configRev: config.configRev,
+      inventory: () => this.inventory,
       logger: this.opts.logger ?? silentLogger(),
       ...(this.opts.clockSynced === undefined ? {} : { clockSynced: this.opts.clockSynced }),
     });
@@ -178,8 +188,18 @@ export class Agent {
     return this.stopping;
   }
 
+  /** The device's inventory (sent with the next online status); kept as it was when a read fails. */
+  private async refreshInventory(): Promise<void> {
+    try {
+      this.inventory = await readInventory({ diskPath: this.config.dataDir });
+    } catch (err: unknown) {
+      this.log.warn({ err }, 'inventory not read');
+    }
+  }
+
   private async doStop(): Promise<void> {
     clearInterval(this.agentTimer);
+    clearInterval(this.inventoryTimer);
     for (const s of this.collectors) {
       clearTimeout(s.phase);
       clearInterval(s.timer);

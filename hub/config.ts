@@ -67,6 +67,12 @@ const registrySchema = z.strictObject({
   path: z.string().min(1).default(() => defaultRegistryPath()),
   /** The key of the agents' token HMACs (32 random bytes, made once, mode 0600); default: `hub-secret` beside the registry. */
   secretPath: z.string().min(1).optional(),
+  /** How often the running hub looks for the CLI's writes (enroll, rotate, revoke take effect within it). */
+  pollMs: z.int().min(10).max(250).default(200),
+  /** Longest wait for another process's write to the registry database. */
+  busyTimeoutMs: z.int().min(100).max(60_000).default(5000),
+  /** How often the agents' last seen is written for the CLI's `agents list` (their reports are written within 1 s). */
+  lastSeenFlushMs: z.int().min(1000).max(600_000).default(30_000),
 });
 
 const limitsSchema = z.strictObject({

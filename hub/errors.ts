@@ -6,6 +6,8 @@ export type HubErrorCode =
   | 'E_REGISTRY_IO'
   | 'E_REGISTRY_CORRUPT'
   | 'E_REGISTRY_LOCKED'
+  | 'E_REGISTRY_VERSION'
+  | 'E_UNKNOWN_AGENT'
   | 'E_HUB_SECRET'
   | 'E_UNKNOWN_SITE'
   | 'E_BAD_SLUG'

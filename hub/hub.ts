@@ -6,6 +6,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import { AcceptPath } from './accept/accept-path.ts';
 import { AgentStateTable } from './agents/agent-state.ts';
+import { startFleetSync, type FleetSync } from './agents/fleet-sync.ts';
 import { PointsToday } from './agents/points-today.ts';
 import { Registry, type RegistryOptions } from './agents/registry.ts';
 import type { AlertEngine } from './alerts/engine.ts';
@@ -50,6 +51,7 @@ export interface HubStats {
 /** Every part of a built hub; nothing listens yet. */
 interface Parts {
   registry: Registry;
+  fleet: FleetSync;
   database: DatabaseSetup;
   ingest: Ingest;
   spool: SpoolingSink | undefined;
@@ -123,6 +125,7 @@ export class Hub {
       guard: { ...config.mqtt, maxPacketBytes: packetLimitAfterAuth(config.limits.maxPayloadBytes), takeoverIdleMs: config.mqtt.takeoverIdleMs },
       onConnection: (client, connected) => accept.connectionChanged(client, connected),
     });
+    const fleet = startFleetSync({ registry, agentState, closeClient: (id) => broker.closeClient(id), metrics, logger, pollMs: config.registry.pollMs, lastSeenFlushMs: config.registry.lastSeenFlushMs });
     const alerts = createAlertEngine({ config, rules: alertRules, broker, write, logger, metrics });
     written.push((points) => alerts.onPoints(points)); // the engine sees what is stored, agent status points included
     const access = apiAccess(config, services);
@@ -131,6 +134,7 @@ export class Hub {
       registry,
       agentState,
       pointsToday: this.pointsToday,
+      listFleet: () => registry.listFleet(),
       influxUp: () => influx.ping(),
       brokerUp: () => broker.up,
       bannedClients: () => broker.guard.banned(),
@@ -141,7 +145,7 @@ export class Hub {
     });
     const database = new DatabaseSetup({ influx, conn: config.influx, sites: () => registry.listSites(), log: this.log });
     this.addGauges(broker, ingest);
-    return { registry, database, ingest, spool, broker, alerts, http };
+    return { registry, fleet, database, ingest, spool, broker, alerts, http };
   }
 
   /** Builds, then starts the parts and opens the MQTT and HTTP ports. */
@@ -224,7 +228,8 @@ export class Hub {
     await parts.spool?.close();
     if (alertsStarted) await parts.alerts.stop();
     await parts.http.close();
-    await parts.registry.close(); // token migrations still pending
+    parts.fleet.stop();
+    await parts.registry.close(); // token migrations and agents' reports still pending
   }
 
   private get live(): Parts {
@@ -279,8 +284,8 @@ export class Hub {
 }
 
 /** Where the hub secret is, when the config says. */
-export function registrySecret(config: HubConfig): { secretPath?: string } {
-  return config.registry.secretPath === undefined ? {} : { secretPath: config.registry.secretPath };
+export function registrySecret(config: HubConfig): { secretPath?: string; busyTimeoutMs: number } {
+  return { ...(config.registry.secretPath === undefined ? {} : { secretPath: config.registry.secretPath }), busyTimeoutMs: config.registry.busyTimeoutMs };
 }
 
 /** An InfluxDB duration (90d, 12w, 720h) in ms; INF: undefined (no lower bound but the schema's). */

@@ -80,6 +80,36 @@ export const batchSchema = z.strictObject({
 });
 export type Batch = z.infer<typeof batchSchema>;
 
+/** USB devices an inventory lists at most (the status must stay under 4 KiB). */
+export const MAX_INVENTORY_USB = 16;
+
+/**
+ * What the agent reports of its device with its online status (fleet inventory). Every field is optional: a missing
+ * file (no device tree on x86) is an absent field, and older agents send no inventory at all. Unknown fields are
+ * dropped, so a newer agent's additions do not make an older hub refuse its status.
+ */
+export const inventorySchema = z.object({
+  /** PRETTY_NAME of /etc/os-release. */
+  os: z.string().max(128).optional(),
+  /** Kernel release (uname -r). */
+  kernel: z.string().max(128).optional(),
+  arch: z.string().max(32).optional(),
+  /** /proc/device-tree/model, e.g. `Raspberry Pi 4 Model B Rev 1.5`. */
+  boardModel: z.string().max(128).optional(),
+  /** `Serial` of /proc/cpuinfo. */
+  boardSerial: z.string().max(64).optional(),
+  /** The filesystem of the agent's data folder. */
+  diskTotalBytes: z.number().int().min(0).optional(),
+  diskFreeBytes: z.number().int().min(0).optional(),
+  /** Seconds since the device booted (/proc/uptime). */
+  uptimeS: z.number().int().min(0).optional(),
+  usb: z
+    .array(z.object({ vendorId: z.string().regex(/^[0-9a-f]{4}$/), productId: z.string().regex(/^[0-9a-f]{4}$/), product: z.string().max(64).optional() }))
+    .max(MAX_INVENTORY_USB)
+    .optional(),
+});
+export type Inventory = z.infer<typeof inventorySchema>;
+
 export const statusSchema = z.strictObject({
   online: z.boolean(),
   ts: epochMsSchema,
@@ -87,6 +117,8 @@ export const statusSchema = z.strictObject({
   bootId: z.string().max(64),
   configRev: z.union([z.string().max(64), z.int()]),
   clockSynced: z.boolean(),
+  /** With the online status: the device (fleet inventory); optional, older agents send none. */
+  inventory: inventorySchema.optional(),
 });
 export type Status = z.infer<typeof statusSchema>;
 

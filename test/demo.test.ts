@@ -156,7 +156,7 @@ describe('npm run demo', () => {
     for (const part of ['ioc-edge run', 'ioc-edge simulate', 'node-red', 'mail sink', 'ioc-hub start', 'influxd']) expect(out).toContain(`stopped ${part}`);
     expect(code, out).toBe(0);
     expect(existsSync(join(state, 'demo.pid'))).toBe(false); // the lock is released
-    expect(existsSync(join(state, 'registry.json'))).toBe(true);
+    expect(existsSync(join(state, 'registry.db'))).toBe(true);
 
     // Nothing secret in the checkout, not even ignored.
     const status = spawnSync('git', ['status', '--porcelain', '--ignored'], { cwd: PROJECT_ROOT, encoding: 'utf8' });

@@ -52,7 +52,7 @@ it('migrates scrypt records on connect, keeps a CLI enrollment made meanwhile, a
   await stack.restartHub();
   expect((await stack.metrics()).get('ioc_hub_registry_scrypt_tokens')).toBe(stack.agents.length);
   expect(await connectAll(stack.agents)).toEqual(stack.agents.map(() => 0));
-  // The CLI enrolls while the hub's migrations are pending (written within a second, under the registry lock).
+  // The CLI enrolls while the hub's migrations are pending (written within a second, each write one transaction).
   const [first] = stack.agents;
   if (first === undefined) throw new Error('no agents');
   const enrolled = await runProgram('ioc-hub', ['enroll', '--site', first.site, '--agent', 'pi-new', '--config', stack.hubConfig]);
@@ -64,7 +64,7 @@ it('migrates scrypt records on connect, keeps a CLI enrollment made meanwhile, a
   const records = tokenRecords(registryPath());
   expect(records.has(agentIdentity(first.site, 'pi-new'))).toBe(true);
   expect(records.size).toBe(stack.agents.length + 1);
-  await stack.restartHub(); // the hub reads enrollments at start
+  await stack.restartHub(); // and they all still connect after a restart
   const all = [...stack.agents, { site: first.site, agent: 'pi-new', token: token ?? '' }];
   expect(await connectAll(all)).toEqual(all.map(() => 0));
   expect(tokenRecords(registryPath())).toEqual(records); // nothing left to migrate: no write

@@ -23,7 +23,7 @@ export interface Stack {
   mqttUrl: string;
   httpUrl: string;
   agents: AgentCredentials[];
-  /** `Authorization` header of the stack's read-only service account (`test-reader`: sites, alerts, audit). */
+  /** `Authorization` header of the stack's read-only service account (`test-reader`: sites, alerts, audit, agents). */
   readAuth: string;
   metrics(): Promise<Map<string, number>>;
   /** Starts the hub again on the same ports and data (after stop or kill). */
@@ -54,7 +54,7 @@ export async function startStack(opts: StackOptions = { agents: 1 }): Promise<St
   const hubConfig = join(dir, 'hub.yaml');
   // The API's reads need a scope: the stack has a reader account, added to the caller's `services:` if it has one.
   const readToken = generateToken();
-  const reader = [`  - name: test-reader`, `    tokenHash: ${await hashToken(readToken, { N: 1024, r: 8, p: 1 })}`, `    subscribe: []`, `    api: [sites:read, alerts:read, audit:read]`].join('\n');
+  const reader = [`  - name: test-reader`, `    tokenHash: ${await hashToken(readToken, { N: 1024, r: 8, p: 1 })}`, `    subscribe: []`, `    api: [sites:read, alerts:read, audit:read, agents:read]`].join('\n');
   const extra = opts.hubYaml ?? '';
   const hubYaml = /^services:\s*$/m.test(extra) ? extra.replace(/^services:\s*$/m, `services:\n${reader}`) : `${extra}\nservices:\n${reader}\n`;
   writeHubConfig(hubConfig, { writtenBy: 'a test',

@@ -61,7 +61,7 @@ describe('MqttLink', () => {
     cleanups.push(() => broker.stop());
     const outbox = new MemoryOutbox({ maxBatches: 100 });
     for (let s = 1; s <= 20; s += 1) await outbox.append(entry(s));
-    const link = makeLink(broker.url, outbox, { maxInflight: 4, configRev: 'abc' });
+    const link = makeLink(broker.url, outbox, { maxInflight: 4, configRev: 'abc', inventory: () => ({ kernel: '6.6.51+rpt-rpi-v8', usb: [{ vendorId: '0764', productId: '0501' }] }) });
     let maxSeenInflight = 0;
     const timer = setInterval(() => (maxSeenInflight = Math.max(maxSeenInflight, link.stats().leased)), 1);
     link.start();
@@ -74,7 +74,7 @@ describe('MqttLink', () => {
     expect(status?.retain).toBe(true);
     expect(status?.clientId).toBe(IDENTITY);
     const parsed = statusSchema.parse(JSON.parse(status?.payload ?? '{}'));
-    expect(parsed).toMatchObject({ online: true, configRev: 'abc', clockSynced: true });
+    expect(parsed).toMatchObject({ online: true, configRev: 'abc', clockSynced: true, inventory: { kernel: '6.6.51+rpt-rpi-v8', usb: [{ vendorId: '0764', productId: '0501' }] } });
   });
 
   it('reconnects with back-off after a broker restart on the same port: nothing lost, order kept', async () => {
@@ -179,7 +179,7 @@ describe('MqttLink', () => {
     const broker = await startBroker();
     cleanups.push(() => broker.stop());
     const outbox = new MemoryOutbox({ maxBatches: 10 });
-    const link = makeLink(broker.url, outbox, { reconnectMinMs: 5000, reconnectMaxMs: 5000 });
+    const link = makeLink(broker.url, outbox, { reconnectMinMs: 5000, reconnectMaxMs: 5000, inventory: () => ({ kernel: '6.6' }) });
     link.start();
     await waitFor(() => link.connected, 5000, 'connect');
     broker.dropClients();
@@ -194,6 +194,7 @@ describe('MqttLink', () => {
     const msg = await got;
     expect(msg.retain).toBe(true);
     expect(statusSchema.parse(JSON.parse(msg.payload)).online).toBe(false);
+    expect(statusSchema.parse(JSON.parse(msg.payload)).inventory).toBeUndefined(); // the will stays small: no inventory
   });
 
   it('keeps retrying with capped back-off when the hub refuses the token', async () => {

@@ -1,4 +1,5 @@
 // The link's public option and stat types (MqttLink in link.ts), one doc line per field.
+import type { Inventory } from '../../protocol/index.ts';
 import type { Logger } from '../logger.ts';
 import type { Outbox } from '../outbox.ts';
 
@@ -34,6 +35,8 @@ export interface MqttLinkOptions {
   bootId?: string;
   /** Overrides the timesyncd/env detection of a synchronised clock. */
   clockSynced?: boolean;
+  /** The device's inventory, sent with each online status. */
+  inventory?: () => Inventory | undefined;
   /** Randomness of the back-off jitter (tests). */
   random?: () => number;
 }

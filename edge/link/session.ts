@@ -20,7 +20,7 @@ import { readFileSync } from 'node:fs';
 import { Socket } from 'node:net';
 import mqtt from 'mqtt';
 import type { IClientOptions, MqttClient } from 'mqtt';
-import { cmdFilter, statusTopic, type Status } from '../../protocol/index.ts';
+import { cmdFilter, statusTopic, type Inventory, type Status } from '../../protocol/index.ts';
 import { readBootId, readClockSynced } from '../boot-info.ts';
 import { EdgeError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
@@ -43,6 +43,8 @@ export interface MqttSessionOptions {
   configRev?: string | number;
   bootId?: string;
   clockSynced?: boolean;
+  /** The device's inventory, sent with the online status (fleet inventory); read when a connection comes up. */
+  inventory?: () => Inventory | undefined;
   /** Asked when a CONNACK arrives: false (the link is stopping) leaves the attempt unused. */
   accept: () => boolean;
   log: Logger;
@@ -113,6 +115,7 @@ export class MqttSession extends EventEmitter<MqttSessionEvents> {
       bootId: this.bootId,
       configRev: this.opts.configRev ?? 0,
       clockSynced: readClockSynced(this.opts.clockSynced),
+      ...(online ? inventoryField(this.opts.inventory?.()) : {}),
     };
   }
 
@@ -229,4 +232,8 @@ function publishAsync(client: MqttClient, topic: string, payload: string, retain
       else resolve();
     });
   });
+}
+
+function inventoryField(inventory: Inventory | undefined): { inventory?: Inventory } {
+  return inventory === undefined ? {} : { inventory };
 }

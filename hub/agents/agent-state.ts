@@ -42,8 +42,23 @@ export interface ClockOffsetPolicy {
   maxIntervalMs: number;
 }
 
+/** A status applied or a connection opened or closed (the registry keeps the agents' reports and last seen). */
+export type AgentStateEvent =
+  | { kind: 'status'; site: string; agent: string; status: Status; at: number }
+  | { kind: 'connection'; site: string; agent: string; connected: boolean; at: number };
+
 export class AgentStateTable {
   private readonly states = new Map<string, AgentState>();
+  private readonly listeners: ((event: AgentStateEvent) => void)[] = [];
+
+  /** Called after each status and connection change. */
+  onEvent(listener: (event: AgentStateEvent) => void): void {
+    this.listeners.push(listener);
+  }
+
+  private emit(event: AgentStateEvent): void {
+    for (const listener of this.listeners) listener(event);
+  }
   private readonly offsetWrittenAt = new Map<string, { at: number; value: number }>();
   /** Live vs late points, backlog and completeness per agent (the `delivery` measurement, /api/sites). */
   readonly delivery = new DeliveryTable();
@@ -69,6 +84,7 @@ export class AgentStateTable {
     s.bootId = status.bootId;
     s.configRev = status.configRev;
     s.clockSynced = status.clockSynced;
+    this.emit({ kind: 'status', site, agent, status, at: receivedAt });
   }
 
   touch(site: string, agent: string, at: number): void {
@@ -79,6 +95,7 @@ export class AgentStateTable {
     const s = this.entry(site, agent);
     s.connected = connected;
     s.lastSeen = at;
+    this.emit({ kind: 'connection', site, agent, connected, at });
   }
 
   /** Records the offset; true when it should be written now (changed enough, or not written for a while). */

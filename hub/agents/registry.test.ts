@@ -4,8 +4,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parseCsv } from './csv.ts';
-import { Registry, type Site } from './registry.ts';
+import { Registry, registryDbPath, type Site } from './registry.ts';
 import { adminSlug, slugify } from './slug.ts';
+import { tokenRecords } from '../../testkit/legacy-registry.ts';
 
 const communesCsv = fileURLToPath(new URL('../../data/vinh-phuc-communes.csv', import.meta.url));
 const fastScrypt = { N: 1024, r: 8, p: 1 };
@@ -77,14 +78,14 @@ describe('Registry', () => {
     const first = await reg.enroll(site.slug, 'pi-1');
     expect(await reg.verify(site.slug, 'pi-1', first.token)).toBe(true);
     const second = await reg.enroll(site.slug, 'pi-1');
-    const text = readFileSync(path, 'utf8');
+    const text = readFileSync(registryDbPath(path)).toString('latin1') + readFileSync(`${registryDbPath(path)}-wal`).toString('latin1');
     expect(text).not.toContain(first.token);
     expect(text).not.toContain(second.token);
-    expect(text).toMatch(/"tokenHash": "hmac-sha256:[0-9a-f]{64}"/);
+    expect([...tokenRecords(path).values()]).toEqual([expect.stringMatching(/^hmac-sha256:[0-9a-f]{64}$/)]);
     expect(text).not.toContain('scrypt$');
     expect(await reg.verify(site.slug, 'pi-1', first.token)).toBe(false);
     expect(await reg.verify(site.slug, 'pi-1', second.token)).toBe(true);
-    expect(statSync(path).mode & 0o777).toBe(0o600);
+    for (const file of ['', '-wal', '-shm']) expect(statSync(`${registryDbPath(path)}${file}`).mode & 0o777).toBe(0o600);
   });
 
   it('survives a reload with Vietnamese names intact', async () => {
@@ -105,9 +106,14 @@ describe('Registry', () => {
     await reg.upsertSite(site);
     await expect(reg.enroll(site.slug, 'Pi 1')).rejects.toMatchObject({ code: 'E_BAD_SLUG' });
     await expect(reg.upsertSite({ ...site, slug: 'alerts' })).rejects.toMatchObject({ code: 'E_BAD_SLUG' });
-    writeFileSync(path, '{"version":1,"sites":[{"slug":"X"}],"agents":[]}');
-    await expect(Registry.open(path)).rejects.toMatchObject({ code: 'E_REGISTRY_CORRUPT' });
-    writeFileSync(path, 'not json');
+    await reg.close();
+    // A registry.json to import on the first open must be valid; so must the database.
+    const fresh = tmpPath();
+    writeFileSync(fresh, '{"version":1,"sites":[{"slug":"X"}],"agents":[]}');
+    await expect(Registry.open(fresh)).rejects.toMatchObject({ code: 'E_REGISTRY_CORRUPT' });
+    writeFileSync(fresh, 'not json');
+    await expect(Registry.open(fresh)).rejects.toMatchObject({ code: 'E_REGISTRY_CORRUPT' });
+    writeFileSync(registryDbPath(path), 'not a database, '.repeat(512));
     await expect(Registry.open(path)).rejects.toMatchObject({ code: 'E_REGISTRY_CORRUPT' });
   });
 

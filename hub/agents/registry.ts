@@ -1,47 +1,22 @@
-// Registry of sites and enrolled agents, kept in one JSON file replaced atomically on every change. Every write is
-// a read-merge-write under a lock file (registry-lock.ts): this process's changes since it last read or wrote the
-// file are applied onto the file as it is now, so the CLI and a running hub (which migrates token records) never
-// lose each other's changes.
-import { readFile } from 'node:fs/promises';
+// Registry of sites, enrolled agents and their last reports, in a database shared by the CLI and a running hub
+// (registry-store.ts: the interface; sqlite-store.ts: SQLite, the one built). Every write is one transaction in
+// the store, so neither process loses the other's changes; the hub follows the store's change log (`watch`) and
+// applies another process's enroll, rotate and revoke within a poll interval. The registry.json of earlier hubs is
+// imported on the first open beside it and kept as the backup.
 import { z } from 'zod';
-import { describeIssues, isSiteSlug, isSlug, slugSchema } from '../../protocol/index.ts';
-import { writeFileAtomic } from '../../common/atomic-file.ts';
-import { HubError, errorCode, errorMessage } from '../errors.ts';
-import { DEFAULT_SCRYPT, decoyHash, decoyHmac, generateToken, hmacToken, isHmacHash, isScryptHash, verifyHmacToken, verifyToken, type ScryptParams } from './token.ts';
+import { describeIssues, isSiteSlug, isSlug, type Inventory, type Status } from '../../protocol/index.ts';
+import { HubError, errorMessage } from '../errors.ts';
+import { DEFAULT_SCRYPT, decoyHash, decoyHmac, generateToken, hmacToken, isScryptHash, verifyHmacToken, verifyToken, type ScryptParams } from './token.ts';
 import { defaultHubSecretPath, loadOrCreateHubSecret } from './hub-secret.ts';
-import { withFileLock } from './registry-lock.ts';
 import { describeProvinces, provincesOf, readCommunesCsv, selectProvince, type CommuneFormat, type CommuneSite } from './communes-csv.ts';
+import { readRegistryJson, siteSchema } from './registry-json.ts';
+import type { AgentRecord, FleetRecord, InventoryRecord, RegistryStore, SiteRecord } from './registry-store.ts';
+import { SqliteRegistryStore } from './sqlite-store.ts';
 
-export const siteSchema = z.strictObject({
-  slug: slugSchema.refine(isSiteSlug, 'reserved site slug'),
-  name: z.string().min(1).max(256),
-  code: z.string().max(32),
-  province: slugSchema,
-  provinceName: z.string().max(256),
-  /** The district's slug; '' when the province groups communes directly (the 2025 list has no districts). */
-  area: slugSchema.or(z.literal('')),
-  areaName: z.string().max(256),
-  /** Absent until the office's coordinates are known (the 2025 list has none): the wall lists it without a map marker. */
-  lat: z.number().min(-90).max(90).optional(),
-  lon: z.number().min(-180).max(180).optional(),
-});
+export { siteSchema } from './registry-json.ts';
 export type Site = z.infer<typeof siteSchema>;
-
-const agentRecordSchema = z.strictObject({
-  site: slugSchema,
-  agent: slugSchema,
-  /** `hmac-sha256:<hex>` (token.ts); `scrypt$…` in registries written before, migrated on the agent's next connect. */
-  tokenHash: z.string().refine((h) => isHmacHash(h) || isScryptHash(h), 'a hmac-sha256: or scrypt$ token hash'),
-  createdAt: z.string(),
-});
-export type AgentRecord = z.infer<typeof agentRecordSchema>;
-export type AgentInfo = Omit<AgentRecord, 'tokenHash'>;
-
-const registryFileSchema = z.strictObject({
-  version: z.literal(1),
-  sites: z.array(siteSchema),
-  agents: z.array(agentRecordSchema),
-});
+export type { AgentRecord, FleetRecord, InventoryRecord } from './registry-store.ts';
+export type AgentInfo = Pick<AgentRecord, 'site' | 'agent' | 'createdAt'>;
 
 export interface EnrolledAgent {
   site: string;
@@ -66,6 +41,14 @@ export interface ImportOptions {
   allProvinces?: boolean | undefined;
 }
 
+export interface JsonImportResult {
+  file: string;
+  sitesAdded: number;
+  agentsAdded: number;
+  /** Agents of the file already in the database: their records there are kept. */
+  agentsKept: number;
+}
+
 export interface RegistryOptions {
   /** Parameters of the decoy check while the registry still holds scrypt records without any to copy (tests). */
   scrypt?: ScryptParams;
@@ -73,41 +56,113 @@ export interface RegistryOptions {
   secret?: Buffer;
   /** Default: `hub-secret` beside the registry file. */
   secretPath?: string;
-  /** scrypt records verified in this window are migrated to HMAC with one file write (default 1000 ms). */
+  /** scrypt records verified in this window are migrated to HMAC with one write (default 1000 ms). */
   migrationFlushMs?: number;
+  /** Agents' reports (inventory, last seen) are written together at most this often (default 1000 ms). */
+  reportFlushMs?: number;
+  /** Longest wait for another process's write (SQLite busy timeout, default 5000 ms). */
+  busyTimeoutMs?: number;
+  /** Another store than the SQLite file beside `path` (a server database). */
+  store?: RegistryStore;
+}
+
+/** Another process changed an agent: its record now (`tokenRev` undefined: revoked, or never enrolled). */
+export interface AgentChange {
+  site: string;
+  agent: string;
+  kind: 'enroll' | 'rotate' | 'revoke';
+  tokenRev: number | undefined;
+}
+
+/** The database file of a configured registry path: `registry.json` → `registry.db` beside it; any other name is the database. */
+export function registryDbPath(path: string): string {
+  return path.endsWith('.json') ? `${path.slice(0, -'.json'.length)}.db` : path;
+}
+
+/** The registry.json of earlier hubs a configured path names, imported on the first open (undefined: none). */
+export function legacyJsonPath(path: string): string | undefined {
+  return path.endsWith('.json') ? path : undefined;
 }
 
 export class Registry {
   private readonly sites = new Map<string, Site>();
   private readonly agents = new Map<string, AgentRecord>();
-  /** Each site and agent as this process last read or wrote it (JSON): what differs in memory is this process's change. */
-  private readonly baseSites = new Map<string, string>();
-  private readonly baseAgents = new Map<string, string>();
-  /** Agents migrated from scrypt to HMAC and not yet written: identity → the scrypt record replaced. */
-  private readonly migrations = new Map<string, string>();
+  /** Agents migrated from scrypt to HMAC and not yet written: identity → the record replaced and its replacement. */
+  private readonly migrations = new Map<string, { from: string; to: string }>();
   private migrationTimer: NodeJS.Timeout | undefined;
   private scryptRecords = 0;
-  /** Writes of the registry file by this process. */
-  fileWrites = 0;
+  /** The token revision each agent last authenticated with (in this process): a live connection of an older one is closed. */
+  private readonly verifiedRevs = new Map<string, number>();
+  private readonly pendingReports = new Map<string, InventoryRecord>();
+  private reportTimer: NodeJS.Timeout | undefined;
+  private changeSeq = 0;
+  private stopWatch: (() => void) | undefined;
+  private applying: Promise<void> = Promise.resolve();
+  private readonly changeListeners: ((change: AgentChange) => void)[] = [];
+  private writesAtOpen = 0;
   /** Batched migration writes that failed (ioc_hub_registry_migration_write_errors_total). */
   migrationWriteErrors = 0;
-  private saving: Promise<void> = Promise.resolve();
+  /** Batched report writes that failed (ioc_hub_registry_report_write_errors_total). */
+  reportWriteErrors = 0;
+  /** Times another process's changes were read and applied (ioc_hub_registry_reloads_total). */
+  reloads = 0;
+  /** Agent changes applied from another process (enroll, rotate, revoke). */
+  changesApplied = 0;
+  /** Change-log reads that failed (retried at the next poll). */
+  reloadErrors = 0;
 
   private constructor(
     readonly path: string,
+    readonly store: RegistryStore,
     private readonly secret: Buffer,
-    private readonly opts: { scrypt: ScryptParams; migrationFlushMs: number },
+    private readonly opts: { scrypt: ScryptParams; migrationFlushMs: number; reportFlushMs: number },
   ) {}
 
-  /** Opens the registry file; a missing file is an empty registry. Reads or creates the hub secret. */
+  /**
+   * Opens the registry at `path` (registryDbPath: `registry.json` means `registry.db` beside it); a new database is
+   * an empty registry, into which the registry.json of an earlier hub is imported when it exists. Reads or creates
+   * the hub secret.
+   */
   static async open(path: string, opts: RegistryOptions = {}): Promise<Registry> {
     const secret = opts.secret ?? (await loadOrCreateHubSecret(opts.secretPath ?? defaultHubSecretPath(path)));
-    const reg = new Registry(path, secret, { scrypt: opts.scrypt ?? DEFAULT_SCRYPT, migrationFlushMs: opts.migrationFlushMs ?? 1000 });
-    const file = await readRegistryFile(path);
-    for (const site of file.sites) reg.sites.set(site.slug, site);
-    for (const agent of file.agents) reg.setAgent(agent);
-    reg.rebase();
+    const store = opts.store ?? SqliteRegistryStore.open(registryDbPath(path), opts.busyTimeoutMs === undefined ? {} : { busyTimeoutMs: opts.busyTimeoutMs });
+    const reg = new Registry(path, store, secret, { scrypt: opts.scrypt ?? DEFAULT_SCRYPT, migrationFlushMs: opts.migrationFlushMs ?? 1000, reportFlushMs: opts.reportFlushMs ?? 1000 });
+    try {
+      await reg.load();
+      const legacy = legacyJsonPath(path);
+      if (legacy !== undefined && reg.sites.size === 0 && reg.agents.size === 0) {
+        const file = await readRegistryJson(legacy);
+        if (file !== undefined && (file.sites.length > 0 || file.agents.length > 0)) await reg.importRecords(legacy, file);
+      }
+    } catch (err: unknown) {
+      await store.close();
+      throw err;
+    }
+    reg.writesAtOpen = store.writes;
     return reg;
+  }
+
+  private async load(): Promise<void> {
+    const all = await this.store.loadAll();
+    this.sites.clear();
+    this.agents.clear();
+    this.scryptRecords = 0;
+    for (const site of all.sites) this.sites.set(site.slug, site);
+    for (const agent of all.agents) this.setAgent(agent);
+    this.changeSeq = all.changeSeq;
+  }
+
+  /** Imports a registry.json of an earlier hub: what the database lacks is added, what it has is kept. */
+  async importJson(file: string): Promise<JsonImportResult> {
+    const doc = await readRegistryJson(file);
+    if (doc === undefined) throw new HubError('E_REGISTRY_IO', `cannot read registry ${file}: no such file`);
+    return this.importRecords(file, doc);
+  }
+
+  private async importRecords(file: string, doc: { sites: SiteRecord[]; agents: AgentRecord[] }): Promise<JsonImportResult> {
+    const r = await this.store.importRecords(doc.sites, doc.agents);
+    await this.load();
+    return { file, ...r };
   }
 
   /** Agents whose stored record is still scrypt (migrated on their next successful connect). */
@@ -120,59 +175,93 @@ export class Registry {
     return this.migrations.size;
   }
 
+  /** Writes of the database by this registry since it was opened (transactions, each of many rows). */
+  get writes(): number {
+    return this.store.writes - this.writesAtOpen;
+  }
+
   private setAgent(rec: AgentRecord): void {
     const key = agentKey(rec.site, rec.agent);
-    const old = this.agents.get(key);
-    if (old !== undefined && isScryptHash(old.tokenHash)) this.scryptRecords--;
+    this.dropAgent(key);
     if (isScryptHash(rec.tokenHash)) this.scryptRecords++;
     this.agents.set(key, rec);
   }
 
-  private rebase(): void {
-    this.baseSites.clear();
-    this.baseAgents.clear();
-    for (const [slug, site] of this.sites) this.baseSites.set(slug, JSON.stringify(site));
-    for (const [key, rec] of this.agents) this.baseAgents.set(key, JSON.stringify(rec));
+  private dropAgent(key: string): void {
+    const old = this.agents.get(key);
+    if (old !== undefined && isScryptHash(old.tokenHash)) this.scryptRecords--;
+    this.agents.delete(key);
   }
 
   /**
-   * Under the lock: reads the file as it is now, applies what this process changed since it last read or wrote it
-   * (a migration only where the file still holds the scrypt record it replaces: a rotation by the CLI wins), writes it.
+   * Follows the writes of other processes (the CLI): every `intervalMs` the store is asked whether anything changed,
+   * and the change log is applied — sites reloaded, agents re-read and each change passed to `onAgentChange`.
    */
-  private save(): Promise<void> {
-    const next = this.saving.then(() => withFileLock(this.path, () => this.mergeAndWrite()));
-    this.saving = next.catch(() => undefined);
-    return next.catch((err: unknown) => {
-      if (err instanceof HubError) throw err;
-      throw new HubError('E_REGISTRY_IO', `cannot write registry ${this.path}: ${errorMessage(err)}`, { cause: err });
-    });
+  watch(intervalMs: number): void {
+    if (this.stopWatch !== undefined) return;
+    this.stopWatch = this.store.watch(() => {
+      this.applying = this.applying.then(async () => void (await this.applyChanges())).catch(() => {
+        this.reloadErrors++;
+      });
+    }, intervalMs);
   }
 
-  private async mergeAndWrite(): Promise<void> {
-    const file = await readRegistryFile(this.path);
-    const sites = new Map(file.sites.map((s) => [s.slug, s]));
-    const agents = new Map(file.agents.map((a) => [agentKey(a.site, a.agent), a]));
-    const migrations = new Map(this.migrations);
-    for (const [slug, site] of this.sites) if (JSON.stringify(site) !== this.baseSites.get(slug)) sites.set(slug, site);
-    for (const [key, rec] of this.agents) {
-      if (JSON.stringify(rec) === this.baseAgents.get(key)) continue;
-      const from = migrations.get(key);
-      if (from !== undefined && agents.get(key)?.tokenHash !== from) continue;
-      agents.set(key, rec);
+  /** Reads the change log since the last change applied; exposed for tests and for a store without `watch`. */
+  async applyChanges(): Promise<number> {
+    const changes = await this.store.changesSince(this.changeSeq);
+    if (changes.length === 0) return 0;
+    this.reloads++;
+    const agents = new Map<string, AgentChange['kind']>();
+    let sites = false;
+    for (const c of changes) {
+      if (c.kind === 'sites') sites = true;
+      else agents.set(agentKey(c.site, c.agent), c.kind);
     }
-    const snapshot = JSON.stringify({ version: 1, sites: [...sites.values()].sort((a, b) => a.slug.localeCompare(b.slug)), agents: [...agents.values()] }, null, 2);
-    await writeFileAtomic(this.path, `${snapshot}\n`);
-    this.fileWrites++;
-    this.rebase();
-    for (const [key, from] of migrations) if (this.migrations.get(key) === from) this.migrations.delete(key);
+    if (sites) {
+      const list = await this.store.listSites();
+      this.sites.clear();
+      for (const s of list) this.sites.set(s.slug, s);
+    }
+    const applied: AgentChange[] = [];
+    for (const [key, kind] of agents) {
+      const [site = '', agent = ''] = key.split('/');
+      const rec = await this.store.getAgent(site, agent);
+      if (rec === undefined) this.dropAgent(key);
+      else this.setAgent(rec);
+      if (rec === undefined || rec.tokenHash !== this.migrations.get(key)?.from) this.migrations.delete(key);
+      applied.push({ site, agent, kind, tokenRev: rec?.tokenRev });
+    }
+    this.changeSeq = changes.at(-1)?.seq ?? this.changeSeq;
+    this.changesApplied += applied.length;
+    for (const change of applied) for (const listener of this.changeListeners) listener(change);
+    return changes.length;
   }
 
-  /** Writes the migrations still pending (the hub's stop). */
+  /** Called with each agent change another process made, once applied (watch). */
+  onAgentChange(listener: (change: AgentChange) => void): void {
+    this.changeListeners.push(listener);
+  }
+
+  /** The token revision the agent last authenticated with here; undefined: none since start. */
+  verifiedRev(site: string, agent: string): number | undefined {
+    return this.verifiedRevs.get(agentKey(site, agent));
+  }
+
+  /** Writes the migrations and reports still pending (the hub's stop) and closes the store. */
   async close(): Promise<void> {
+    this.stopWatch?.();
+    this.stopWatch = undefined;
+    await this.applying;
     if (this.migrationTimer !== undefined) clearTimeout(this.migrationTimer);
     this.migrationTimer = undefined;
-    if (this.migrations.size > 0) await this.save();
-    await this.saving;
+    if (this.reportTimer !== undefined) clearTimeout(this.reportTimer);
+    this.reportTimer = undefined;
+    try {
+      await this.flushMigrations();
+      await this.flushReports();
+    } finally {
+      await this.store.close();
+    }
   }
 
   listSites(): Site[] {
@@ -197,8 +286,8 @@ export class Registry {
   async upsertSite(site: Site): Promise<void> {
     const parsed = siteSchema.safeParse(site);
     if (!parsed.success) throw new HubError('E_BAD_SLUG', `invalid site: ${describeIssues(parsed.error.issues)}`, { cause: parsed.error });
+    await this.store.updateSites(() => [parsed.data]);
     this.sites.set(parsed.data.slug, parsed.data);
-    await this.save();
   }
 
   /** Creates the agent or rotates its token; returns the token (the only time it is visible). */
@@ -208,18 +297,34 @@ export class Registry {
     return enrolled;
   }
 
-  /** Enrolls several agents with one file write. */
+  /** Enrolls several agents in one transaction. */
   async enrollMany(list: readonly { site: string; agent: string }[]): Promise<EnrolledAgent[]> {
     for (const { site, agent } of list) this.checkEnrollable(site, agent);
-    const out: EnrolledAgent[] = [];
-    for (const { site, agent } of list) {
-      const token = generateToken();
-      this.setAgent({ site, agent, tokenHash: hmacToken(token, this.secret), createdAt: new Date().toISOString() });
-      this.migrations.delete(agentKey(site, agent)); // a new token: nothing of the old record to migrate
-      out.push({ site, agent, token });
+    const now = new Date().toISOString();
+    const out = list.map(({ site, agent }) => ({ site, agent, token: generateToken() }));
+    await this.store.putAgents(out.map(({ site, agent, token }) => ({ site, agent, tokenHash: hmacToken(token, this.secret), createdAt: now, rotatedAt: now })));
+    for (const { site, agent } of out) {
+      const key = agentKey(site, agent);
+      this.migrations.delete(key); // a new token: nothing of the old record to migrate
+      const rec = await this.store.getAgent(site, agent);
+      if (rec === undefined) this.dropAgent(key);
+      else this.setAgent(rec);
     }
-    await this.save();
     return out;
+  }
+
+  /** A new token for an enrolled agent: the old one is refused from now on (E_UNKNOWN_AGENT if it is not enrolled). */
+  async rotate(site: string, agent: string): Promise<EnrolledAgent> {
+    if ((await this.store.getAgent(site, agent)) === undefined) throw new HubError('E_UNKNOWN_AGENT', `${site}/${agent} is not enrolled: enroll it instead`);
+    return this.enroll(site, agent);
+  }
+
+  /** Revokes the agent: its token is refused from now on, and a running hub closes its connection. */
+  async revoke(site: string, agent: string): Promise<void> {
+    const key = agentKey(site, agent);
+    if (!(await this.store.revokeAgent(site, agent, new Date().toISOString()))) throw new HubError('E_UNKNOWN_AGENT', `${key} is not enrolled (or already revoked)`);
+    this.dropAgent(key);
+    this.migrations.delete(key);
   }
 
   private checkEnrollable(site: string, agent: string): void {
@@ -228,23 +333,46 @@ export class Registry {
   }
 
   /**
-   * True when the token belongs to the agent: one HMAC-SHA-256, compared in constant time. A record still in scrypt
-   * form costs one scrypt and, once verified, is migrated to HMAC (written within `migrationFlushMs`, many agents in
-   * one write). A refusal costs what any other refusal costs, for an unknown identity too (a decoy record), so its
-   * time does not tell which identities exist; while scrypt records remain, every refusal also runs one scrypt.
+   * True when the token belongs to the agent: one HMAC-SHA-256, compared in constant time, against the record as
+   * the store holds it now (a rotation or revocation by another process counts from its commit). A record still in
+   * scrypt form costs one scrypt and, once verified, is migrated to HMAC (written within `migrationFlushMs`, many
+   * agents in one write). A refusal costs what any other refusal costs, for an unknown identity too (a decoy
+   * record), so its time does not tell which identities exist; while scrypt records remain, every refusal also runs
+   * one scrypt.
    */
   async verify(site: string, agent: string, token: string): Promise<boolean> {
     if (token.length === 0 || token.length > 1024) return false;
     const identity = agentKey(site, agent);
-    const rec = this.agents.get(identity);
+    const rec = await this.currentRecord(site, agent);
     if (rec !== undefined && isScryptHash(rec.tokenHash)) {
       if (!(await verifyToken(token, rec.tokenHash))) return false;
       this.migrate(identity, rec, token);
+      this.verifiedRevs.set(identity, rec.tokenRev ?? 1);
       return true;
     }
     const ok = verifyHmacToken(token, rec?.tokenHash ?? this.decoyHmac, this.secret) && rec !== undefined;
+    if (ok) this.verifiedRevs.set(identity, rec.tokenRev ?? 1);
     if (!ok && this.scryptRecords > 0) await verifyToken(token, this.decoy());
     return ok;
+  }
+
+  /** The store's record (this process's memory if the store cannot answer), with a pending migration applied. */
+  private async currentRecord(site: string, agent: string): Promise<AgentRecord | undefined> {
+    const key = agentKey(site, agent);
+    let rec: AgentRecord | undefined;
+    try {
+      rec = await this.store.getAgent(site, agent);
+    } catch {
+      this.reloadErrors++;
+      return this.agents.get(key);
+    }
+    const pending = this.migrations.get(key);
+    if (rec !== undefined && pending !== undefined && rec.tokenHash === pending.from) return { ...rec, tokenHash: pending.to };
+    if (pending !== undefined) this.migrations.delete(key); // rotated or revoked meanwhile
+    const mine = this.agents.get(key);
+    if (rec === undefined) this.dropAgent(key);
+    else if (mine?.tokenHash !== rec.tokenHash || mine.tokenRev !== rec.tokenRev) this.setAgent(rec);
+    return rec;
   }
 
   private readonly decoyHmac = decoyHmac();
@@ -258,57 +386,142 @@ export class Registry {
   }
 
   private migrate(identity: string, rec: AgentRecord, token: string): void {
-    if (!this.migrations.has(identity)) this.migrations.set(identity, rec.tokenHash);
-    this.setAgent({ ...rec, tokenHash: hmacToken(token, this.secret) });
+    const to = hmacToken(token, this.secret);
+    if (!this.migrations.has(identity)) this.migrations.set(identity, { from: rec.tokenHash, to });
+    this.setAgent({ ...rec, tokenHash: to });
     this.migrationTimer ??= setTimeout(() => {
       this.migrationTimer = undefined;
-      // On failure they stay pending: written with the next change or at close, or migrated again after a restart.
-      this.save().catch(() => {
+      // On failure they stay pending: written at the next flush or at close, or migrated again after a restart.
+      this.flushMigrations().catch(() => {
         this.migrationWriteErrors++;
       });
     }, this.opts.migrationFlushMs);
     this.migrationTimer.unref();
   }
 
+  /** One conditional write for every pending migration: a record rotated meanwhile is left as the rotation made it. */
+  private async flushMigrations(): Promise<void> {
+    if (this.migrations.size === 0) return;
+    const batch = [...this.migrations].map(([key, m]) => {
+      const [site = '', agent = ''] = key.split('/');
+      return { site, agent, ...m };
+    });
+    await this.store.replaceTokens(batch);
+    for (const b of batch) if (this.migrations.get(agentKey(b.site, b.agent))?.from === b.from) this.migrations.delete(agentKey(b.site, b.agent));
+  }
+
   /**
-   * Imports communes (see communes-csv.ts) as sites. An existing site with the same code keeps its slug, its
-   * coordinates when the file has none, and its agents; sites absent from the file are kept. New slugs that collide
-   * (with the registry or within the file) go to the lowest code bare and get `-{code}` appended otherwise, so the
-   * result does not depend on row order.
+   * An agent's status: with `online`, its version, config revision and inventory; always its last seen. Kept in
+   * memory and written with the others within `reportFlushMs` (one transaction for a reconnect storm).
+   */
+  noteStatus(site: string, agent: string, status: Pick<Status, 'online' | 'version' | 'configRev'> & { inventory?: Inventory | undefined }, at: number): void {
+    if (status.online) this.noteReport({ site, agent, version: status.version, configRev: String(status.configRev), reportedAt: at, lastSeen: at, ...(status.inventory === undefined ? {} : { inventory: status.inventory }) });
+    else this.noteReport({ site, agent, lastSeen: at });
+  }
+
+  /** The agent was heard of at `at`; `connected`: a connection of it is open (or was just closed). */
+  noteSeen(site: string, agent: string, at: number, connected?: boolean): void {
+    this.noteReport({ site, agent, lastSeen: at, ...(connected === undefined ? {} : { connected }) });
+  }
+
+  private noteReport(r: InventoryRecord): void {
+    const key = agentKey(r.site, r.agent);
+    if (!this.agents.has(key)) return; // revoked meanwhile: nothing of it is kept
+    const old = this.pendingReports.get(key);
+    this.pendingReports.set(key, { ...old, ...r, lastSeen: Math.max(old?.lastSeen ?? 0, r.lastSeen ?? 0) });
+    this.reportTimer ??= setTimeout(() => {
+      this.reportTimer = undefined;
+      this.flushReports().catch(() => {
+        this.reportWriteErrors++;
+      });
+    }, this.opts.reportFlushMs);
+    this.reportTimer.unref();
+  }
+
+  /** Reports not yet written. */
+  get pendingReportCount(): number {
+    return this.pendingReports.size;
+  }
+
+  private async flushReports(): Promise<void> {
+    if (this.pendingReports.size === 0) return;
+    const batch = [...this.pendingReports.values()];
+    this.pendingReports.clear();
+    try {
+      await this.store.putReports(batch);
+    } catch (err: unknown) {
+      for (const r of batch) {
+        const key = agentKey(r.site, r.agent);
+        const newer = this.pendingReports.get(key);
+        this.pendingReports.set(key, { ...r, ...newer, lastSeen: Math.max(r.lastSeen ?? 0, newer?.lastSeen ?? 0) });
+      }
+      throw new HubError('E_REGISTRY_IO', `cannot write agents' reports: ${errorMessage(err)}`, { cause: err });
+    }
+  }
+
+  /** Every agent with its record and last report (pending ones of this process included), revoked ones too. */
+  async listFleet(): Promise<FleetRecord[]> {
+    const list = await this.store.listFleet();
+    return list.map((f) => {
+      const pending = this.pendingReports.get(agentKey(f.site, f.agent));
+      if (pending === undefined) return f;
+      const report = { ...f.report, ...pending, lastSeen: Math.max(f.report?.lastSeen ?? 0, pending.lastSeen ?? 0) };
+      return { ...f, report };
+    });
+  }
+
+  /**
+   * Imports communes (see communes-csv.ts) as sites, in one transaction on the sites as the store holds them. An
+   * existing site with the same code keeps its slug, its coordinates when the file has none, and its agents; sites
+   * absent from the file are kept. New slugs that collide (with the registry or within the file) go to the lowest
+   * code bare and get `-{code}` appended otherwise, so the result does not depend on row order.
    */
   async importCommunesCsv(path: string, opts: ImportOptions = {}): Promise<ImportResult> {
     const list = await readCommunesCsv(path);
     const rows = pickProvinces(list.rows, opts, path);
-    const byCode = new Map([...this.sites.values()].filter((s) => s.code !== '').map((s) => [s.code, s]));
     let added = 0;
     let updated = 0;
-    const fresh: CommuneSite[] = [];
-    for (const row of rows) {
-      const existing = byCode.get(row.code);
-      if (existing === undefined) {
-        fresh.push(row);
-        continue;
+    await this.store.updateSites((current) => {
+      const sites = new Map(current.map((s) => [s.slug, s]));
+      const byCode = new Map(current.filter((s) => s.code !== '').map((s) => [s.code, s]));
+      const changed: Site[] = [];
+      added = 0;
+      updated = 0;
+      const fresh: CommuneSite[] = [];
+      for (const row of rows) {
+        const existing = byCode.get(row.code);
+        if (existing === undefined) {
+          fresh.push(row);
+          continue;
+        }
+        const site = toSite(row, existing.slug, existing);
+        sites.set(site.slug, site);
+        changed.push(site);
+        updated++;
       }
-      this.sites.set(existing.slug, toSite(row, existing.slug, existing));
-      updated++;
-    }
-    fresh.sort((a, b) => (a.code < b.code ? -1 : a.code > b.code ? 1 : 0));
-    for (const row of fresh) {
-      const slug = this.freeSlug(row.slug, row.code);
-      this.sites.set(slug, toSite(row, slug, undefined));
-      added++;
-    }
-    await this.save();
+      fresh.sort((a, b) => (a.code < b.code ? -1 : a.code > b.code ? 1 : 0));
+      for (const row of fresh) {
+        const slug = freeSlug(sites, row.slug, row.code);
+        const site = toSite(row, slug, undefined);
+        sites.set(slug, site);
+        changed.push(site);
+        added++;
+      }
+      return changed;
+    });
+    const stored = await this.store.listSites();
+    this.sites.clear();
+    for (const s of stored) this.sites.set(s.slug, s);
     return { added, updated, total: this.sites.size, format: list.format, provinces: provincesOf(rows).map((p) => p.code) };
   }
+}
 
-  private freeSlug(base: string, code: string): string {
-    if (!this.sites.has(base) && isSiteSlug(base)) return base;
-    const suffix = `-${code.toLowerCase().replace(/[^a-z0-9]+/g, '')}`;
-    const slug = `${base.slice(0, 64 - suffix.length).replace(/-+$/, '')}${suffix}`;
-    if (this.sites.has(slug) || !isSiteSlug(slug)) throw new HubError('E_BAD_SLUG', `cannot find a free slug for ${base} (code ${code})`);
-    return slug;
-  }
+function freeSlug(sites: ReadonlyMap<string, Site>, base: string, code: string): string {
+  if (!sites.has(base) && isSiteSlug(base)) return base;
+  const suffix = `-${code.toLowerCase().replace(/[^a-z0-9]+/g, '')}`;
+  const slug = `${base.slice(0, 64 - suffix.length).replace(/-+$/, '')}${suffix}`;
+  if (sites.has(slug) || !isSiteSlug(slug)) throw new HubError('E_BAD_SLUG', `cannot find a free slug for ${base} (code ${code})`);
+  return slug;
 }
 
 function pickProvinces(rows: CommuneSite[], opts: ImportOptions, source: string): CommuneSite[] {
@@ -330,25 +543,4 @@ function toSite(row: CommuneSite, slug: string, existing: Site | undefined): Sit
 
 function agentKey(site: string, agent: string): string {
   return `${site}/${agent}`;
-}
-
-async function readRegistryFile(path: string): Promise<z.infer<typeof registryFileSchema>> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err: unknown) {
-    if (errorCode(err) === 'ENOENT') return { version: 1, sites: [], agents: [] };
-    throw new HubError('E_REGISTRY_IO', `cannot read registry ${path}: ${errorMessage(err)}`, { cause: err });
-  }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (err: unknown) {
-    throw new HubError('E_REGISTRY_CORRUPT', `registry ${path} is not valid JSON`, { cause: err });
-  }
-  const parsed = registryFileSchema.safeParse(raw);
-  if (!parsed.success) {
-    throw new HubError('E_REGISTRY_CORRUPT', `registry ${path}: ${describeIssues(parsed.error.issues)}`, { cause: parsed.error });
-  }
-  return parsed.data;
 }

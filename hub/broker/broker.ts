@@ -56,7 +56,17 @@ export class MqttBroker implements HubBroker {
     private readonly log: Logger,
     private readonly connectTimeoutMs: number,
     private readonly listenOpts: BrokerListenOptions,
+    /** The registered client of each client id (after CONNACK). */
+    private readonly live: ReadonlyMap<string, Client> = new Map(),
   ) {}
+
+  /** Closes the live connection of a client id (a revoked or rotated agent); false when there is none. */
+  closeClient(clientId: string): boolean {
+    const client = this.live.get(clientId);
+    if (client === undefined) return false;
+    client.close();
+    return true;
+  }
 
   /** Builds the broker (Aedes, its hooks and the guard) without listening: `listen()` opens the ports. */
   static async create(opts: BrokerOptions): Promise<MqttBroker> {
@@ -64,11 +74,14 @@ export class MqttBroker implements HubBroker {
     const guard = new BrokerGuard({ ...opts.guard, requireCertIdentity: opts.listen.tls?.caFile !== undefined }, opts.metrics, opts.logger);
     const aedes = await Aedes.createBroker({ ...opts.aedes, connectTimeout: opts.connectTimeoutMs, maxTopicLevels: opts.maxTopicLevels, ...toAedesHooks(guard.wrap(opts.policy)) });
     const onConnection = opts.onConnection;
+    const live = new Map<string, Client>();
     aedes.on('client', (client) => {
+      live.set(client.id, client);
       guard.onClientRegistered(client);
       onConnection?.(client, true);
     });
     aedes.on('clientDisconnect', (client) => {
+      if (live.get(client.id) === client) live.delete(client.id);
       guard.onClientGone(client);
       onConnection?.(client, false);
     });
@@ -76,7 +89,7 @@ export class MqttBroker implements HubBroker {
       if (err.message === 'connect did not arrive in time') guard.connectTimedOut(client);
     });
     opts.metrics.addGauge({ name: 'ioc_hub_banned_clients', help: 'Client ids banned now for flapping', read: () => guard.bannedCount });
-    return new MqttBroker(aedes, guard, log, opts.connectTimeoutMs, opts.listen);
+    return new MqttBroker(aedes, guard, log, opts.connectTimeoutMs, opts.listen, live);
   }
 
   /** Opens the TCP and/or TLS listeners; on failure closes the broker and throws (E_CONFIG). */

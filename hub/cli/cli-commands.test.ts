@@ -45,6 +45,47 @@ describe('ioc-hub CLI', () => {
     expect(d.out.join('').split('\n').filter(Boolean)).toHaveLength(121);
   });
 
+  it('imports an earlier registry.json, lists the fleet, rotates and revokes, each audited', async () => {
+    const fdir = mkdtempSync(join(tmpdir(), 'ioc-hub-cli-'));
+    const fenv = { IOC_HUB_REGISTRY_PATH: join(fdir, 'registry.db') };
+    const legacy = fileURLToPath(new URL('../agents/fixtures/registry-v1.json', import.meta.url));
+    const imp = io(fenv);
+    expect(await runCli(['registry', 'import', legacy], imp.io)).toBe(0);
+    expect(imp.out.join('')).toMatch(/2 sites and 3 agents added, 0 agents already there kept/);
+    const noFile = io(fenv);
+    expect(await runCli(['registry', 'import'], noFile.io)).toBe(2);
+    const list = io(fenv);
+    expect(await runCli(['agents', 'list', '--province', 'vinh-phuc', '--json'], list.io)).toBe(0);
+    const listed = JSON.parse(list.out.join('')) as { agents: { site: string; agent: string; online: boolean; version: string | null; tokenRev: number }[] };
+    expect(listed.agents.map((a) => [a.site, a.agent, a.online, a.version, a.tokenRev])).toEqual([
+      ['phuong-tich-son', 'pi-1', false, null, 1],
+      ['phuong-tich-son', 'pi-2', false, null, 1],
+    ]);
+    const rot = io(fenv);
+    expect(await runCli(['agents', 'rotate', '--site', 'phuong-tich-son', '--agent', 'pi-1', '--hub-url', 'mqtt://hub:1883'], rot.io)).toBe(0);
+    expect((parse(rot.out.join('')) as { hub: { token: string } }).hub.token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    const rev = io(fenv);
+    expect(await runCli(['agents', 'revoke', '--site', 'phuong-tich-son', '--agent', 'pi-2'], rev.io)).toBe(0);
+    const again = io(fenv);
+    expect(await runCli(['agents', 'revoke', '--site', 'phuong-tich-son', '--agent', 'pi-2'], again.io)).toBe(1);
+    expect(again.err.join('')).toContain('not enrolled (or already revoked)');
+    const table = io(fenv);
+    expect(await runCli(['agents', 'list', '--revoked'], table.io)).toBe(0);
+    const rows = table.out.join('').trim().split('\n').map((l) => l.split('\t'));
+    expect(rows[0]?.slice(0, 4)).toEqual(['SITE', 'AGENT', 'ONLINE', 'LAST_SEEN']);
+    expect(rows.slice(1).map((r) => r.slice(0, 3))).toEqual([
+      ['phuong-tich-son', 'pi-1', 'no'],
+      ['phuong-tich-son', 'pi-2', 'revoked'],
+      ['xa-lap-thach', 'pi-1', 'no'],
+    ]);
+    const audit = readFileSync(join(fdir, 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { action: string; target: string }));
+    expect(audit.map((e) => [e.action, e.target])).toEqual([
+      ['registry.import', legacy],
+      ['agent.rotate', 'phuong-tich-son/pi-1'],
+      ['agent.revoke', 'phuong-tich-son/pi-2'],
+    ]);
+  });
+
   it('imports one province of the 2025 national list with --province, and refuses the whole file without a choice', async () => {
     const penv = { IOC_HUB_REGISTRY_PATH: join(mkdtempSync(join(tmpdir(), 'ioc-hub-cli-')), 'registry.json') };
     const several = io(penv);

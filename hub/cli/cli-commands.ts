@@ -24,7 +24,8 @@ import { edgeConfigYaml } from './edge-config-template.ts';
 import { HubError } from '../errors.ts';
 import { Hub, registrySecret } from '../hub.ts';
 import { createLogger } from '../logger.ts';
-import { Registry } from '../agents/registry.ts';
+import { Registry, registryDbPath } from '../agents/registry.ts';
+import { fleetTable, fleetViews } from '../agents/fleet.ts';
 
 export interface CliIo {
   stdout: (text: string) => void;
@@ -94,6 +95,59 @@ const COMMANDS: readonly CommandSpec[] = [
     env: CONFIG_ENV,
     examples: ['sites list --config hub.yaml | head'],
   },
+  {
+    command: 'agents list',
+    summary: 'the fleet inventory: version, config revision, OS, kernel, board, disk, uptime, USB, last seen',
+    usage: ['[--site SITE] [--province P] [--area A] [--version V] [--offline] [--revoked] [--json] [--config FILE]'],
+    options: {
+      site: { type: 'string', arg: 'SITE', help: "only this site's agents" },
+      province: { type: 'string', arg: 'SLUG', help: 'only this province (its slug, e.g. phu-tho)' },
+      area: { type: 'string', arg: 'SLUG', help: 'only this district (legacy lists)' },
+      version: { type: 'string', arg: 'V', help: 'only agents that last reported this version' },
+      offline: { type: 'boolean', help: 'only agents not connected now' },
+      revoked: { type: 'boolean', help: 'revoked agents too' },
+      json: { type: 'boolean', help: 'one JSON document ({agents: [...]}), the shape of GET /api/agents' },
+      config: CONFIG_OPTION,
+    },
+    env: CONFIG_ENV,
+    examples: ['agents list --offline', 'agents list --province phu-tho --version 0.3.0 --json'],
+    notes: ['Read from the registry database, where the running hub writes what each agent reports when it connects, and its last seen every 30 s.'],
+  },
+  {
+    command: 'agents revoke',
+    summary: "revoke an agent: the running hub closes its connection within a second and refuses its token from then on",
+    usage: ['--site SITE --agent AGENT [--config FILE]'],
+    options: { site: { type: 'string', arg: 'SITE', help: 'the site slug' }, agent: { type: 'string', arg: 'AGENT', help: 'the agent slug' }, config: CONFIG_OPTION },
+    env: CONFIG_ENV,
+    examples: ['agents revoke --site xa-lap-thach --agent pi-1'],
+    notes: ['`enroll` gives a revoked agent a new token. Its inventory and audit entries stay.'],
+  },
+  {
+    command: 'agents rotate',
+    summary: "give an enrolled agent a new token (the old one is refused, its live connection closed) and print its agent.yaml",
+    usage: ['--site SITE --agent AGENT [--hub-url mqtt://HOST:1883] [--out FILE] [--config FILE]'],
+    options: {
+      site: { type: 'string', arg: 'SITE', help: 'the site slug' },
+      agent: { type: 'string', arg: 'AGENT', help: 'the agent slug' },
+      'hub-url': { type: 'string', arg: 'URL', help: "the hub as the Pi reaches it (default: the config's MQTT listener)" },
+      out: { type: 'string', arg: 'FILE', help: 'write the agent.yaml to FILE, mode 0600' },
+      config: CONFIG_OPTION,
+    },
+    env: CONFIG_ENV,
+    examples: ['agents rotate --site xa-lap-thach --agent pi-1 --out agent.yaml'],
+  },
+  {
+    command: 'registry import',
+    summary: 'import the registry.json of an earlier hub into the registry database (what it lacks is added)',
+    usage: ['FILE [--config FILE]'],
+    options: { config: CONFIG_OPTION },
+    env: CONFIG_ENV,
+    examples: ['registry import /var/lib/ioc-hub/registry.json.bak'],
+    notes: [
+      'The hub does this by itself on its first start beside a registry.json; the file is never changed (it is the backup).',
+      'Sites and agents already in the database keep their records there; token records stay as they are (scrypt ones are migrated on connect).',
+    ],
+  },
 ];
 
 /** Every `ioc-hub` command, for --help and the tests. */
@@ -117,7 +171,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     const found = findCommand(argv, COMMANDS);
     if (found === undefined) return groupUsage(argv, io);
     const { spec, rest } = found;
-    const parsed = parseCommand('ioc-hub', spec, rest, false);
+    const parsed = parseCommand('ioc-hub', spec, rest, spec.command === 'registry import');
     if (parsed.help) {
       io.stdout(formatCommandHelp('ioc-hub', spec));
       return 0;
@@ -133,6 +187,14 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
         return await sitesImport(config, values, io);
       case 'sites list':
         return await sitesList(config, io);
+      case 'agents list':
+        return await agentsList(config, values, io);
+      case 'agents revoke':
+        return await agentsRevoke(config, values, io);
+      case 'agents rotate':
+        return await agentsRotate(config, values, io);
+      case 'registry import':
+        return await registryImport(config, parsed.positionals, io);
       default:
         throw new HubError('E_USAGE', `unknown command: ${spec.command}`);
     }
@@ -209,20 +271,80 @@ async function enroll(config: HubConfig, values: OptionValues, io: CliIo): Promi
   if (booleanOption(values, 'all-sites')) return await enrollAll(config, values, io);
   const site = need('enroll', stringOption(values, 'site'), '--site');
   const agent = need('enroll', stringOption(values, 'agent'), '--agent');
-  // MQTTS whenever the hub has a TLS listener: agents are never handed the plaintext port by default.
+  const hubUrl = agentHubUrl(config, values, enrollSpec);
+  const { token } = await withRegistry(config, (registry) => registry.enroll(site, agent));
+  await audit(config, io, 'agent.enroll', `${site}/${agent}`);
+  return await printAgentYaml(config, io, { site, agent, token, hubUrl, out, done: 'enrolled' });
+}
+
+/** The hub as an agent reaches it: --hub-url, else MQTTS whenever the hub has a TLS listener (never the plaintext port by default). */
+function agentHubUrl(config: HubConfig, values: OptionValues, spec: CommandSpec | undefined): string {
   const host = config.mqtt.host === '0.0.0.0' ? '127.0.0.1' : config.mqtt.host;
   const hubUrl = stringOption(values, 'hub-url') ?? (config.mqtt.tls === undefined ? `mqtt://${host}:${config.mqtt.port}` : `mqtts://${host}:${config.mqtt.tls.port}`);
-  if (!/^mqtts?:\/\/[^/]+/.test(hubUrl)) throw usageError('ioc-hub', enrollSpec, `--hub-url must look like mqtt://host:1883, got ${hubUrl}`);
-  const registry = await Registry.open(config.registry.path, registrySecret(config));
-  const { token } = await registry.enroll(site, agent);
-  await audit(config, io, 'agent.enroll', `${site}/${agent}`);
-  const yaml = edgeConfigYaml({ site, agent, token, hubUrl, clientCertificate: config.mqtt.tls?.caFile !== undefined });
-  if (out === undefined) {
+  if (!/^mqtts?:\/\/[^/]+/.test(hubUrl)) throw usageError('ioc-hub', spec, `--hub-url must look like mqtt://host:1883, got ${hubUrl}`);
+  return hubUrl;
+}
+
+async function printAgentYaml(config: HubConfig, io: CliIo, o: { site: string; agent: string; token: string; hubUrl: string; out: string | undefined; done: string }): Promise<number> {
+  const yaml = edgeConfigYaml({ site: o.site, agent: o.agent, token: o.token, hubUrl: o.hubUrl, clientCertificate: config.mqtt.tls?.caFile !== undefined });
+  if (o.out === undefined) {
     io.stdout(yaml);
     return 0;
   }
-  await writePrivateFile(out, yaml);
-  io.stdout(`enrolled ${site}/${agent}; its agent.yaml (with the token, shown nowhere else) is in ${out} (mode 0600)\n`);
+  await writePrivateFile(o.out, yaml);
+  io.stdout(`${o.done} ${o.site}/${o.agent}; its agent.yaml (with the token, shown nowhere else) is in ${o.out} (mode 0600)\n`);
+  return 0;
+}
+
+/** Opens the registry for one command and closes it after (the database handle, not the hub's). */
+async function withRegistry<T>(config: HubConfig, fn: (registry: Registry) => Promise<T>): Promise<T> {
+  const registry = await Registry.open(config.registry.path, registrySecret(config));
+  try {
+    return await fn(registry);
+  } finally {
+    await registry.close();
+  }
+}
+
+async function agentsList(config: HubConfig, values: OptionValues, io: CliIo): Promise<number> {
+  const filter = {
+    site: stringOption(values, 'site'),
+    province: stringOption(values, 'province'),
+    area: stringOption(values, 'area'),
+    version: stringOption(values, 'version'),
+    offline: booleanOption(values, 'offline'),
+    revoked: booleanOption(values, 'revoked'),
+  };
+  const views = await withRegistry(config, async (registry) => fleetViews(await registry.listFleet(), (slug) => registry.getSite(slug), filter));
+  io.stdout(booleanOption(values, 'json') ? `${JSON.stringify({ agents: views }, null, 2)}\n` : fleetTable(views));
+  return 0;
+}
+
+async function agentsRevoke(config: HubConfig, values: OptionValues, io: CliIo): Promise<number> {
+  const site = need('agents revoke', stringOption(values, 'site'), '--site');
+  const agent = need('agents revoke', stringOption(values, 'agent'), '--agent');
+  await withRegistry(config, (registry) => registry.revoke(site, agent));
+  await audit(config, io, 'agent.revoke', `${site}/${agent}`);
+  io.stdout(`revoked ${site}/${agent}: its token is refused, and a running hub closes its connection within a second\n`);
+  return 0;
+}
+
+async function agentsRotate(config: HubConfig, values: OptionValues, io: CliIo): Promise<number> {
+  const site = need('agents rotate', stringOption(values, 'site'), '--site');
+  const agent = need('agents rotate', stringOption(values, 'agent'), '--agent');
+  const hubUrl = agentHubUrl(config, values, COMMANDS.find((c) => c.command === 'agents rotate'));
+  const { token } = await withRegistry(config, (registry) => registry.rotate(site, agent));
+  await audit(config, io, 'agent.rotate', `${site}/${agent}`);
+  return await printAgentYaml(config, io, { site, agent, token, hubUrl, out: stringOption(values, 'out'), done: 'rotated the token of' });
+}
+
+async function registryImport(config: HubConfig, positionals: readonly string[], io: CliIo): Promise<number> {
+  const spec = COMMANDS.find((c) => c.command === 'registry import');
+  if (positionals.length !== 1 || positionals[0] === undefined) throw usageError('ioc-hub', spec, 'registry import: give one FILE (a registry.json)');
+  const file = positionals[0];
+  const r = await withRegistry(config, (registry) => registry.importJson(file));
+  await audit(config, io, 'registry.import', file, { sitesAdded: r.sitesAdded, agentsAdded: r.agentsAdded, agentsKept: r.agentsKept });
+  io.stdout(`imported ${file} into ${registryDbPath(config.registry.path)}: ${r.sitesAdded} sites and ${r.agentsAdded} agents added, ${r.agentsKept} agents already there kept\n`);
   return 0;
 }
 
@@ -234,10 +356,11 @@ async function enrollAll(config: HubConfig, values: OptionValues, io: CliIo): Pr
   if (!(limit >= 1) || (Number.isFinite(limit) && !Number.isInteger(limit))) {
     throw usageError('ioc-hub', COMMANDS.find((c) => c.command === 'enroll'), `--limit must be a positive integer, got ${limitText}`);
   }
-  const registry = await Registry.open(config.registry.path, registrySecret(config));
-  const sites = registry.listSites().slice(0, limit);
-  if (sites.length === 0) throw new HubError('E_UNKNOWN_SITE', `the registry has no sites: run \`${LAUNCHER} sites import --csv FILE\` first`);
-  const agents = await registry.enrollMany(sites.map((s) => ({ site: s.slug, agent })));
+  const agents = await withRegistry(config, async (registry) => {
+    const sites = registry.listSites().slice(0, limit);
+    if (sites.length === 0) throw new HubError('E_UNKNOWN_SITE', `the registry has no sites: run \`${LAUNCHER} sites import --csv FILE\` first`);
+    return registry.enrollMany(sites.map((s) => ({ site: s.slug, agent })));
+  });
   await audit(config, io, 'agent.enroll', `*/${agent}`, { sites: agents.length, out });
   await writePrivateFile(out, `${JSON.stringify({ agents }, null, 2)}\n`);
   io.stdout(`enrolled ${agents.length} agents; credentials in ${out}\n`);
@@ -246,21 +369,19 @@ async function enrollAll(config: HubConfig, values: OptionValues, io: CliIo): Pr
 
 async function sitesImport(config: HubConfig, values: OptionValues, io: CliIo): Promise<number> {
   const csv = need('sites import', stringOption(values, 'csv'), '--csv');
-  const registry = await Registry.open(config.registry.path, registrySecret(config));
   const province = stringOption(values, 'province');
   const allProvinces = values['all-provinces'] === true;
   if (province !== undefined && allProvinces) throw new HubError('E_USAGE', '--province and --all-provinces exclude each other');
   if (province !== undefined && province.trim() === '') throw new HubError('E_USAGE', '--province needs a code (25) or a name (Phú Thọ)');
-  const result = await registry.importCommunesCsv(csv, { province, allProvinces });
+  const result = await withRegistry(config, (registry) => registry.importCommunesCsv(csv, { province, allProvinces }));
   await audit(config, io, 'sites.import', csv, { added: result.added, updated: result.updated, total: result.total });
-  io.stdout(`imported (${result.format}, province ${result.provinces.join(',')}): ${result.added} added, ${result.updated} updated, ${result.total} sites in ${registry.path}\n`);
+  io.stdout(`imported (${result.format}, province ${result.provinces.join(',')}): ${result.added} added, ${result.updated} updated, ${result.total} sites in ${registryDbPath(config.registry.path)}\n`);
   return 0;
 }
 
 async function sitesList(config: HubConfig, io: CliIo): Promise<number> {
-  const registry = await Registry.open(config.registry.path, registrySecret(config));
-  const agents = registry.listAgents();
-  const lines = registry.listSites().map((s) => {
+  const { agents, sites } = await withRegistry(config, (registry) => Promise.resolve({ agents: registry.listAgents(), sites: registry.listSites() }));
+  const lines = sites.map((s) => {
     const mine = agents.filter((a) => a.site === s.slug).map((a) => a.agent);
     return `${s.slug}\t${s.name}\t${s.area}\t${s.lat === undefined ? '' : `${s.lat},${s.lon}`}\t${mine.join(',')}\n`;
   });

@@ -136,7 +136,7 @@ export function booleanOption(values: OptionValues, name: string): boolean {
 /** Environment variables the hub's own commands read (config file and overrides). */
 export const CONFIG_ENV: readonly (readonly [string, string])[] = [
   ['IOC_HUB_CONFIG', 'hub config file when --config is not given'],
-  ['IOC_HUB_REGISTRY_PATH', 'registry file (default $XDG_STATE_HOME/ioc-hub/registry.json, ~/.local/state if unset)'],
+  ['IOC_HUB_REGISTRY_PATH', 'registry (default $XDG_STATE_HOME/ioc-hub/registry.json, ~/.local/state if unset: the database is registry.db beside it)'],
 ];
 
 export const CONFIG_OPTION: OptionSpec = { type: 'string', arg: 'FILE', help: 'hub config YAML (default $IOC_HUB_CONFIG; without one: built-in defaults + IOC_HUB_* env)' };

@@ -8,6 +8,7 @@ import type { AuditLog } from '../auth/audit-log.ts';
 import type { HubMetrics } from '../metrics.ts';
 import type { PointsToday } from '../agents/points-today.ts';
 import type { Registry } from '../agents/registry.ts';
+import { fleetFilterOf, fleetViews } from '../agents/fleet.ts';
 
 export interface HttpDeps {
   metrics: HubMetrics;
@@ -23,6 +24,8 @@ export interface HttpDeps {
   /** Service-account check of the read endpoints (`sites:read`, `audit:read`). */
   auth: ApiAuth;
   audit: AuditLog;
+  /** The registry's agents with their reports (GET /api/agents, scope `agents:read`). */
+  listFleet?: Registry['listFleet'];
   /** Further route sets (the alert API). */
   plugins?: readonly FastifyPluginAsync[];
 }
@@ -83,6 +86,16 @@ export function buildHttp(deps: HttpDeps) {
   app.get('/api/sites', async (req, reply) => {
     if ((await deps.auth.require(req, reply, 'sites:read')) === undefined) return reply;
     return { sites: siteViews(deps) };
+  });
+
+  app.get('/api/agents', async (req, reply) => {
+    const listFleet = deps.listFleet;
+    if (listFleet === undefined) return reply.code(404).send({ code: 'E_INPUT', error: 'no fleet inventory here' });
+    if ((await deps.auth.require(req, reply, 'agents:read')) === undefined) return reply;
+    const filter = fleetFilterOf((req.query ?? {}) as Record<string, unknown>);
+    if (typeof filter === 'string') return reply.code(400).send({ code: 'E_INPUT', error: filter });
+    const sites = new Map(deps.registry.listSites().map((s) => [s.slug, s]));
+    return { agents: fleetViews(await listFleet(), (slug) => sites.get(slug), filter, (site, agent) => deps.agentState.get(site, agent)) };
   });
 
   app.get('/api/audit', async (req, reply) => {
