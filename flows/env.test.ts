@@ -30,4 +30,14 @@ describe('the Node-RED service environment', () => {
     const readme = read('README.md');
     for (const name of Object.keys(FLOWS_ENV)) expect(readme, name).toContain(name);
   });
+
+  it('IOC_NR_CLOCK gives the runtime a clock that starts at that instant and runs on', async () => {
+    const now = flowsSettingsFromEnv({ ...REQUIRED, IOC_NR_CLOCK: '2026-04-20T09:00:00+07:00' }).runtime.now;
+    const t0 = now?.() ?? 0;
+    expect(Math.abs(t0 - Date.parse('2026-04-20T02:00:00Z'))).toBeLessThan(1000);
+    await new Promise((r) => setTimeout(r, 30));
+    expect((now?.() ?? 0) - t0).toBeGreaterThanOrEqual(25);
+    expect(flowsSettingsFromEnv(REQUIRED).runtime.now).toBeUndefined();
+    expect(() => flowsSettingsFromEnv({ ...REQUIRED, IOC_NR_CLOCK: '2026-04-20 09:00' })).toThrow('IOC_NR_CLOCK must be an ISO instant with its offset');
+  });
 });

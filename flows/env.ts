@@ -15,6 +15,8 @@ export const FLOWS_ENV = {
   IOC_NR_MQTT_PASSWORD: undefined,
   IOC_NR_NOTIFY_FILE: '',
   IOC_NR_LOG_LEVEL: 'warn',
+  /** Tests and demos only: the flows' clock (rosters, escalation, limits) starts at this instant and runs on. */
+  IOC_NR_CLOCK: '',
   NODE_RED_CREDENTIAL_SECRET: undefined,
   IOC_HUB_MQTT_HOST: '127.0.0.1',
   IOC_HUB_MQTT_PORT: '1883',
@@ -42,6 +44,7 @@ export function flowsSettingsFromEnv(env: NodeJS.ProcessEnv): FlowsSettings {
   const level = get('IOC_NR_LOG_LEVEL');
   if (!(NR_LOG_LEVELS as readonly string[]).includes(level)) throw new FlowsEnvError(`IOC_NR_LOG_LEVEL must be one of ${NR_LOG_LEVELS.join(', ')}`);
   const notifyFile = env.IOC_NR_NOTIFY_FILE;
+  const now = clockFromEnv(env.IOC_NR_CLOCK);
   return {
     runtime: {
       userDir: get('IOC_NR_USER_DIR'),
@@ -55,7 +58,20 @@ export function flowsSettingsFromEnv(env: NodeJS.ProcessEnv): FlowsSettings {
         password: get('IOC_NR_MQTT_PASSWORD'),
       },
       logLevel: level as LogLevel,
+      ...(now === undefined ? {} : { now }),
     },
     notifyFile: notifyFile === undefined || notifyFile === '' ? undefined : notifyFile,
   };
+}
+
+/**
+ * IOC_NR_CLOCK (an ISO instant with its offset, `2026-04-20T09:00:00+07:00`): a clock that reads that instant now
+ * and runs at the real pace from there, so a test sees a shift or a holiday without waiting for one.
+ */
+function clockFromEnv(value: string | undefined): (() => number) | undefined {
+  if (value === undefined || value === '') return undefined;
+  const start = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(value) ? Date.parse(value) : Number.NaN;
+  if (Number.isNaN(start)) throw new FlowsEnvError('IOC_NR_CLOCK must be an ISO instant with its offset, such as 2026-04-20T09:00:00+07:00');
+  const offset = start - Date.now();
+  return () => Date.now() + offset;
 }

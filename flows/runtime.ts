@@ -30,6 +30,8 @@ export interface NodeRedRuntimeOptions {
   notify: NotifyConfigInput;
   flowFile?: string;
   logLevel?: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
+  /** The flows' clock (duty rosters, escalation, limits); tests inject one (IOC_NR_CLOCK). */
+  now?: () => number;
 }
 
 export class NodeRedRuntime {
@@ -40,7 +42,7 @@ export class NodeRedRuntime {
   readonly context: FlowsContext;
 
   constructor(private readonly opts: NodeRedRuntimeOptions) {
-    this.context = createFlowsContext(opts.notify);
+    this.context = createFlowsContext(opts.notify, opts.now);
   }
 
   get port(): number {

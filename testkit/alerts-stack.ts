@@ -47,6 +47,8 @@ export interface AlertStackOptions {
   budgets?: Record<string, unknown>;
   /** The sites' areas, site i in areas[i % length]; default tam-dao and lap-thach. */
   areas?: readonly string[];
+  /** The flows' clock (duty rosters, escalation timing): a shift or a holiday without waiting for one. */
+  nodeRedNow?: () => number;
 }
 
 const LOW_SCRYPT = { N: 1024, r: 8, p: 1 };
@@ -138,6 +140,7 @@ export class AlertStack {
         hubApi: { url: `http://127.0.0.1:${httpPort}`, token: this.apiToken },
         ...opts.notify,
       },
+      ...(opts.nodeRedNow === undefined ? {} : { now: opts.nodeRedNow }),
     });
     await this.nodeRedNow.start();
     await waitUntil('Node-RED subscribed', async () => this.hub.broker.connectedClients >= 1, 20_000, 50);

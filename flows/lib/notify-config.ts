@@ -1,6 +1,9 @@
-// Configuration of the notification flows: SMTP, webhook, routing by area, escalation, the hub API for the console.
+// Configuration of the notification flows: SMTP, webhook, routing by area, duty rosters, escalation chains, the
+// public-holiday calendar, the hub API for the console.
 import { z } from 'zod';
+import { holidayCalendarSchema } from '../../common/vn-holidays.ts';
 import { durationSchema } from '../../hub/alerts/duration.ts';
+import { escalationChainSchema, rostersSchema, type EscalationStep } from './duty-roster.ts';
 
 const routeSchema = z.strictObject({
   /**
@@ -17,6 +20,31 @@ const routeSchema = z.strictObject({
   webhook: z.boolean().default(false),
 });
 export type Route = z.output<typeof routeSchema>;
+
+/** The one-step escalation of earlier configurations: `{after, email, webhook}`, read as a chain of one step. */
+const singleEscalationSchema = z.strictObject({
+  /** A firing alert not acknowledged after this goes to the escalation recipients. */
+  after: durationSchema.prefault('15m'),
+  email: z.array(z.email()).default([]),
+  webhook: z.boolean().default(false),
+});
+
+type EscalationInput = z.input<typeof escalationChainSchema> | z.input<typeof singleEscalationSchema>;
+
+/** A chain of steps (`[{after, to, webhook}, …]`), or the single step `{after, email, webhook}` of earlier files. */
+const escalationSchema = z
+  .custom<EscalationInput>(() => true)
+  .transform((v, ctx): EscalationStep[] => {
+    const chain = Array.isArray(v);
+    const parsed = chain ? escalationChainSchema.safeParse(v) : singleEscalationSchema.safeParse(v);
+    if (!parsed.success) {
+      for (const i of parsed.error.issues) ctx.addIssue({ code: 'custom', message: chain ? i.message : `${i.message} (a single step {after, email, webhook}, or a chain: [{after, to}, …])`, path: i.path });
+      return z.NEVER;
+    }
+    if (Array.isArray(parsed.data)) return parsed.data;
+    const one = parsed.data;
+    return [{ after: one.after, to: one.email.map((address) => ({ kind: 'email' as const, address })), webhook: one.webhook }];
+  });
 
 export const notifyConfigSchema = z.strictObject({
   smtp: z
@@ -37,17 +65,18 @@ export const notifyConfigSchema = z.strictObject({
       timeoutMs: z.int().min(100).default(10_000),
     })
     .prefault({}),
-  /** Every matching route is notified; when none matches, `defaultRoute`. */
+  /** Every matching route is notified, and the person on duty of the alert's roster; when neither, `defaultRoute`. */
   routes: z.array(routeSchema).default([]),
   defaultRoute: routeSchema.prefault({}),
-  escalation: z
-    .strictObject({
-      /** A firing alert not acknowledged after this goes to the escalation recipients. */
-      after: durationSchema.prefault('15m'),
-      email: z.array(z.email()).default([]),
-      webhook: z.boolean().default(false),
-    })
-    .prefault({}),
+  /** Duty rosters (flows/lib/duty-roster.ts): a new alert goes to the person on duty of the roster that covers it. */
+  rosters: rostersSchema.default([]),
+  /** Public holidays (common/vn-holidays.ts): on these days rosters are on call. */
+  holidays: holidayCalendarSchema.prefault({}),
+  /**
+   * What stays unacknowledged (firing, neither acknowledged nor resolved) climbs this chain step by step; a roster's
+   * own `escalation` replaces it for the alerts it covers. `[]`: no escalation.
+   */
+  escalation: escalationSchema.default([]),
   /** Per recipient (each e-mail address, the webhook): at most `max` messages per `window`; the rest go into one digest. */
   limits: z
     .strictObject({

@@ -30,4 +30,23 @@ describe('office hours', () => {
   it('uses the local date across UTC midnight', () => {
     expect(oh.local(at('2025-06-01T23:30:00Z'))).toEqual({ date: '2025-06-02', day: 'mon', minute: 6 * 60 + 30 });
   });
+
+  it('is closed on the lunar holidays and the other public holidays of the calendar, open again after them', () => {
+    const cal = new OfficeHours(officeHoursSchema.parse({}));
+    // 09:00 local (02:00 UTC) on working days that are holidays in 2026.
+    for (const d of ['2026-01-01', '2026-02-16', '2026-02-20', '2026-04-27', '2026-04-30', '2026-05-01', '2026-09-01', '2026-09-02']) {
+      expect(cal.isOpen('xa-a', at(`${d}T02:00:00Z`)), d).toBe(false);
+    }
+    // Tết 2026 is 17/2 (a Tuesday); the Hùng Kings' day (10/3 lunar) is Sunday 26/4, made up on Monday 27/4.
+    expect(cal.isHoliday('2026-02-17')).toBe(true);
+    expect(cal.isOpen('xa-a', at('2026-02-23T02:00:00Z'))).toBe(true); // Monday after Tết
+    expect(cal.isOpen('xa-a', at('2026-04-28T02:00:00Z'))).toBe(true); // Tuesday after the make-up day
+  });
+
+  it('keeps fixed dates beside the calendar, and a calendar switched off closes only on them', () => {
+    const fixed = new OfficeHours(officeHoursSchema.parse({ holidays: ['2026-03-10'], calendar: { statutory: false, extra: ['2026-03-11'] } }));
+    expect(fixed.isOpen('xa-a', at('2026-03-10T02:00:00Z'))).toBe(false);
+    expect(fixed.isOpen('xa-a', at('2026-03-11T02:00:00Z'))).toBe(false);
+    expect(fixed.isOpen('xa-a', at('2026-04-30T02:00:00Z'))).toBe(true);
+  });
 });

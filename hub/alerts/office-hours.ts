@@ -1,6 +1,9 @@
-// Office hours per site (Mon–Sat schedules, holidays) in the province's time zone (Asia/Ho_Chi_Minh).
+// Office hours per site (Mon–Sat schedules, holidays) in the province's time zone (Asia/Ho_Chi_Minh). Holidays: the
+// Vietnamese public-holiday calendar (common/vn-holidays.ts: Tết and the Hùng Kings' day by the lunar calendar) plus
+// fixed dates.
 import { z } from 'zod';
 import { VN_TIME_ZONE } from '../../common/local-day.ts';
+import { HolidayCalendar, holidayCalendarSchema } from '../../common/vn-holidays.ts';
 import type { DeepReadonly } from '../../common/deep-freeze.ts';
 
 type Day = 'sun' | 'mon' | 'tue' | 'wed' | 'thu' | 'fri' | 'sat';
@@ -27,8 +30,10 @@ export const officeHoursSchema = z.strictObject({
   default: weekSchema.default({ mon: WEEKDAY, tue: WEEKDAY, wed: WEEKDAY, thu: WEEKDAY, fri: WEEKDAY, sat: '07:30-11:30', sun: '' }),
   /** Per-site schedule replacing the default (days not given are closed). */
   sites: z.record(z.string(), weekSchema).default({}),
-  /** Dates (YYYY-MM-DD, local) when every office is closed. */
+  /** More dates (YYYY-MM-DD, local) when every office is closed, beside the calendar's. */
   holidays: z.array(z.string().regex(/^\d{4}-\d{2}-\d{2}$/)).default([]),
+  /** The public holidays (statutory days, make-up days, the year's swaps): every office is closed. */
+  calendar: holidayCalendarSchema.prefault({}),
 });
 export type OfficeHoursConfig = z.output<typeof officeHoursSchema>;
 
@@ -40,10 +45,12 @@ function minutes(hhmm: string): number {
 export class OfficeHours {
   private readonly fmt: Intl.DateTimeFormat;
   private readonly holidays: ReadonlySet<string>;
+  private readonly calendar: HolidayCalendar;
 
   constructor(private readonly config: DeepReadonly<OfficeHoursConfig>) {
     this.fmt = new Intl.DateTimeFormat('en-CA', { timeZone: config.timezone, year: 'numeric', month: '2-digit', day: '2-digit', weekday: 'short', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
     this.holidays = new Set(config.holidays);
+    this.calendar = new HolidayCalendar(config.calendar);
   }
 
   /** Local date, weekday and minute of day at `at`. */
@@ -54,9 +61,14 @@ export class OfficeHours {
     return { date: `${parts.year}-${parts.month}-${parts.day}`, day, minute: Number(parts.hour) * 60 + Number(parts.minute) };
   }
 
+  /** A local date (YYYY-MM-DD) every office is closed. */
+  isHoliday(date: string): boolean {
+    return this.holidays.has(date) || this.calendar.on(date) !== undefined;
+  }
+
   isOpen(site: string, at: number): boolean {
     const { date, day, minute } = this.local(at);
-    if (this.holidays.has(date)) return false;
+    if (this.isHoliday(date)) return false;
     const week = this.config.sites[site] ?? this.config.default;
     const ranges = week[day] ?? '';
     if (ranges === '') return false;
