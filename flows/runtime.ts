@@ -40,7 +40,8 @@ export class NodeRedRuntime {
   readonly context: FlowsContext;
 
   constructor(private readonly opts: NodeRedRuntimeOptions) {
-    this.context = createFlowsContext(opts.notify);
+    // The delivery queue lives in Node-RED's user dir, so that a restart loses no notification.
+    this.context = createFlowsContext(opts.notify, Date.now, { deliveryPath: join(opts.userDir, 'notify-delivery.json') });
   }
 
   get port(): number {
@@ -95,6 +96,7 @@ export class NodeRedRuntime {
     this.boundPort = addr !== null && typeof addr === 'object' ? addr.port : 0;
     this.server = server;
     this.red = red;
+    this.context.start();
   }
 
   async stop(): Promise<void> {
@@ -106,6 +108,7 @@ export class NodeRedRuntime {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     }
+    await this.context.stop();
     this.context.close();
   }
 }
