@@ -9,7 +9,8 @@ import { AgentStateTable } from './agents/agent-state.ts';
 import { PointsToday } from './agents/points-today.ts';
 import { Registry, type RegistryOptions } from './agents/registry.ts';
 import type { AlertEngine } from './alerts/engine.ts';
-import { alertHttpPlugin, apiAccess, createAlertEngine, loadAlertRules, serviceAccounts } from './alerts/hub-alerts.ts';
+import { alertHttpPlugin, apiAccess, createAlertEngine, createNotifyWatchdog, loadAlertRules, serviceAccounts } from './alerts/hub-alerts.ts';
+import type { NotifyWatchdog } from './alerts/watchdog.ts';
 import { ServiceBrokerPolicy } from './auth/service-accounts.ts';
 import { packetLimitAfterAuth } from './broker/broker-guard.ts';
 import { MqttBroker } from './broker/broker.ts';
@@ -56,6 +57,7 @@ interface Parts {
   broker: MqttBroker;
   alerts: AlertEngine;
   http: HubHttp;
+  watchdog: NotifyWatchdog;
 }
 
 export class Hub {
@@ -123,7 +125,8 @@ export class Hub {
       guard: { ...config.mqtt, maxPacketBytes: packetLimitAfterAuth(config.limits.maxPayloadBytes), takeoverIdleMs: config.mqtt.takeoverIdleMs },
       onConnection: (client, connected) => accept.connectionChanged(client, connected),
     });
-    const alerts = createAlertEngine({ config, rules: alertRules, broker, write, logger, metrics });
+    const watchdog = createNotifyWatchdog(config, broker, logger, metrics);
+    const alerts = createAlertEngine({ config, rules: alertRules, broker, write, logger, metrics, extraRules: watchdog.enabled ? [watchdog.rule] : [] });
     written.push((points) => alerts.onPoints(points)); // the engine sees what is stored, agent status points included
     const access = apiAccess(config, services);
     const http = buildHttp({
@@ -137,11 +140,11 @@ export class Hub {
       logger,
       auth: access.auth,
       audit: access.audit,
-      plugins: [alertHttpPlugin(alerts, access, config, logger)],
+      plugins: [alertHttpPlugin(alerts, access, config, logger), watchdog.routes(access.auth)],
     });
     const database = new DatabaseSetup({ influx, conn: config.influx, sites: () => registry.listSites(), log: this.log });
     this.addGauges(broker, ingest);
-    return { registry, database, ingest, spool, broker, alerts, http };
+    return { registry, database, ingest, spool, broker, alerts, http, watchdog };
   }
 
   /** Builds, then starts the parts and opens the MQTT and HTTP ports. */
@@ -163,6 +166,7 @@ export class Hub {
       await parts.http.listen({ host: config.http.host, port: config.http.port });
       const addr = parts.http.server.address();
       httpPort = addr !== null && typeof addr === 'object' ? addr.port : config.http.port;
+      parts.watchdog.start();
     } catch (err: unknown) {
       await this.closeParts(parts, alertsStarted);
       throw err;
@@ -219,6 +223,7 @@ export class Hub {
    */
   private async closeParts(parts: Parts, alertsStarted: boolean): Promise<void> {
     parts.database.stop();
+    parts.watchdog.stop();
     await parts.broker.close();
     await parts.ingest.stop();
     await parts.spool?.close();
