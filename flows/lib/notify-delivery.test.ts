@@ -216,4 +216,30 @@ describe('DeliveryQueue', () => {
       await q.stop();
     }
   });
+
+  it('a send that ends while another pass found nothing waiting is still retried on time', async () => {
+    const tries = new Map<string, number>();
+    const q = new DeliveryQueue({
+      config: { ...retry, minDelay: 20, maxDelay: 40 },
+      send: async (d) => {
+        const n = (tries.get(d.key) ?? 0) + 1;
+        tries.set(d.key, n);
+        if (d.channel === 'email') return; // the relay takes mail at once
+        await new Promise((r) => setTimeout(r, 300)); // a slow gateway, failing twice
+        if (n <= 2) throw new Error('webhook answered 500');
+      },
+    });
+    q.start();
+    try {
+      const t0 = Date.now();
+      await q.enqueue({ ...mail('a1', []), channel: 'webhook' }, { webhookUrl: 'http://gw.test/hook' });
+      await new Promise((r) => setTimeout(r, 50)); // the webhook send is under way
+      await q.enqueue(mail('a1', ['kt@ioc.test', 'lead@ioc.test'])); // delivered at once: nothing else waits
+      while (q.stats().delivered < 3 && Date.now() - t0 < 10_000) await new Promise((r) => setTimeout(r, 10));
+      expect(q.stats()).toMatchObject({ delivered: 3, attempts: 5 });
+      expect(Date.now() - t0).toBeLessThan(5000); // three tries of 300 ms and back-offs under 40 ms, not a minute
+    } finally {
+      await q.stop();
+    }
+  });
 });

@@ -148,6 +148,7 @@ export class DeliveryQueue {
   private nextSave: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private running = false;
+  private readonly retryLogged = new Map<string, { at: number; suppressed: number }>();
 
   constructor(private readonly opts: DeliveryQueueOptions) {
     this.now = opts.now ?? Date.now;
@@ -200,15 +201,18 @@ export class DeliveryQueue {
 
   /** Sends every delivery that is due now (up to `concurrency` at once) and waits for those sends. */
   async runDue(): Promise<void> {
+    await Promise.all(this.startDue());
+  }
+
+  private startDue(): Promise<void>[] {
     const now = this.now();
     const due = [...this.queue.values()].filter((d) => d.nextAt <= now && !this.inFlight.has(d.key)).sort((a, b) => a.nextAt - b.nextAt);
     const slots = Math.max(0, this.opts.config.concurrency - this.inFlight.size);
-    const started = due.slice(0, slots).map((d) => {
+    return due.slice(0, slots).map((d) => {
       const p = this.attempt(d).finally(() => this.inFlight.delete(d.key));
       this.inFlight.set(d.key, p);
       return p;
     });
-    await Promise.all(started);
   }
 
   private async attempt(d: Delivery): Promise<void> {
@@ -231,7 +235,13 @@ export class DeliveryQueue {
       } else {
         d.nextAt = Math.min(d.expiresAt, now + fullJitterDelay(d.attempts - 1, { minMs: this.opts.config.minDelay, maxMs: this.opts.config.maxDelay, ...(this.opts.random === undefined ? {} : { random: this.opts.random }) }));
         this.record({ at: now, ...base, outcome: 'retry', error, nextAt: d.nextAt });
-        this.log.warn({ key: d.key, channel: d.channel, attempt: d.attempts, nextAt: new Date(d.nextAt).toISOString(), err: error }, 'notification not delivered, will retry');
+        // Once a minute per recipient, with the count of the lines left out (a relay down for hours is one line a minute).
+        const last = this.retryLogged.get(d.recipient);
+        if (last === undefined || now - last.at >= 60_000) {
+          if (this.retryLogged.size > 10_000) this.retryLogged.clear();
+          this.retryLogged.set(d.recipient, { at: now, suppressed: 0 });
+          this.log.warn({ key: d.key, channel: d.channel, attempt: d.attempts, nextAt: new Date(d.nextAt).toISOString(), err: error, suppressed: last?.suppressed ?? 0 }, 'notification not delivered, will retry');
+        } else last.suppressed++;
       }
       await this.persist();
       return;
@@ -270,19 +280,22 @@ export class DeliveryQueue {
     }
   }
 
-  /** Sends what is due, then sleeps until the next delivery is due (at most a minute, at least 50 ms). */
+  /**
+   * Starts what is due, then sleeps until the next waiting delivery is due (at most a minute); every send that ends
+   * looks again, so a slow send never holds the others back and no wake-up is lost.
+   */
   private schedule(delayMs: number): void {
     if (!this.running) return;
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      void this.runDue().finally(() => {
-        const waiting = [...this.queue.values()].filter((d) => !this.inFlight.has(d.key));
-        const next = waiting.reduce((m, d) => Math.min(m, d.nextAt), Number.POSITIVE_INFINITY);
-        const free = this.inFlight.size < this.opts.config.concurrency;
-        const delay = !free ? 50 : Number.isFinite(next) ? next - this.now() : 60_000;
-        if (this.timer === undefined) this.schedule(Math.min(60_000, Math.max(50, delay)));
-      });
+      if (!this.running) return;
+      for (const p of this.startDue()) void p.finally(() => this.schedule(0));
+      const next = [...this.queue.values()].filter((d) => !this.inFlight.has(d.key)).reduce((m, d) => Math.min(m, d.nextAt), Number.POSITIVE_INFINITY);
+      const free = this.inFlight.size < this.opts.config.concurrency;
+      // No free slot: the next send to end wakes us.
+      const delay = free && Number.isFinite(next) ? next - this.now() : 60_000;
+      if (this.timer === undefined) this.schedule(Math.min(60_000, Math.max(10, delay)));
     }, delayMs);
     this.timer.unref();
   }
