@@ -194,6 +194,9 @@ describe('DeliveryQueue', () => {
     const { q } = setup({ path });
     expect(q.stats()).toMatchObject({ corruptFiles: 1, queued: 0 });
     expect(existsSync(`${path}.corrupt`)).toBe(true);
+    // well-formed JSON of the wrong shape is no better
+    writeFileSync(path, JSON.stringify({ version: 1, queue: [{ key: 'a1:firing:kt@ioc.test' }], delivered: [], failed: [], attempts: [], counts: {} }));
+    expect(setup({ path }).q.stats()).toMatchObject({ corruptFiles: 1, queued: 0 });
   });
 
   it('started, it sends on its own timers, and keeps retrying until the sender recovers', async () => {

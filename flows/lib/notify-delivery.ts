@@ -11,6 +11,8 @@ import { readFileSync, renameSync } from 'node:fs';
 import { fullJitterDelay } from '../../common/backoff.ts';
 import { errorMessage } from '../../common/errors.ts';
 import { writeFileAtomic } from '../../common/atomic-file.ts';
+import { z } from 'zod';
+import { alertRecordSchema } from '../../protocol/index.ts';
 import type { NotifyConfig } from './notify-config.ts';
 import type { Notification } from './notify-policy.ts';
 
@@ -107,6 +109,32 @@ export interface DeliveryQueueOptions {
   /** Called once a delivery is acknowledged (and recorded). */
   onDelivered?: (d: Delivery) => void;
 }
+
+const kindSchema = z.enum(['firing', 'resolved', 'escalation', 'digest']).or(z.string().min(1)) as z.ZodType<Notification['kind']>;
+const channelSchema = z.enum(['email', 'webhook']);
+/** What a queue file must hold to be read back (what the policy puts in a notification beyond this is kept as is). */
+const queueFileSchema = z.object({
+  version: z.literal(1),
+  queue: z.array(
+    z.object({
+      key: z.string().min(1),
+      id: z.string().min(1),
+      channel: channelSchema,
+      recipient: z.string().min(1),
+      notification: z.looseObject({ kind: kindSchema, channel: channelSchema, to: z.array(z.string()), subject: z.string(), text: z.string(), alert: alertRecordSchema }),
+      tag: z.string().optional(),
+      queuedAt: z.number(),
+      expiresAt: z.number(),
+      attempts: z.int().min(0),
+      nextAt: z.number(),
+      lastError: z.string().optional(),
+    }),
+  ),
+  delivered: z.array(z.tuple([z.string(), z.number()])),
+  failed: z.array(z.looseObject({ key: z.string(), failedAt: z.number() })),
+  attempts: z.array(z.looseObject({ key: z.string(), at: z.number() })),
+  counts: z.record(z.string(), z.number()),
+});
 
 interface QueueFile {
   version: 1;
@@ -290,7 +318,7 @@ export class DeliveryQueue {
     this.timer = setTimeout(() => {
       this.timer = undefined;
       if (!this.running) return;
-      for (const p of this.startDue()) void p.finally(() => this.schedule(0));
+      for (const p of this.startDue()) void p.catch(() => undefined).finally(() => this.schedule(0));
       const next = [...this.queue.values()].filter((d) => !this.inFlight.has(d.key)).reduce((m, d) => Math.min(m, d.nextAt), Number.POSITIVE_INFINITY);
       const free = this.inFlight.size < this.opts.config.concurrency;
       // No free slot: the next send to end wakes us.
@@ -331,13 +359,12 @@ export class DeliveryQueue {
       return; // no file yet
     }
     try {
-      const f = JSON.parse(text) as QueueFile;
-      if (f.version !== 1 || !Array.isArray(f.queue)) throw new Error('not a notification queue file');
+      const f = queueFileSchema.parse(JSON.parse(text)) as unknown as QueueFile;
       for (const d of f.queue) this.queue.set(d.key, d);
       for (const [k, at] of f.delivered) this.delivered.set(k, at);
       this.failedList = f.failed;
       this.attemptList = f.attempts;
-      Object.assign(this.counts, f.counts);
+      for (const k of Object.keys(this.counts) as (keyof DeliveryCounts)[]) this.counts[k] += f.counts[k] ?? 0;
     } catch (err: unknown) {
       this.counts.corruptFiles++;
       this.log.error({ path, err: errorMessage(err) }, 'notification queue file unreadable: moved aside, starting empty');
