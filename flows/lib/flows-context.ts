@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import { fullJitterDelay } from '../../common/backoff.ts';
 import { errorMessage } from '../../common/errors.ts';
-import { watchdogHeartbeatSchema, type AlertRecord } from '../../protocol/index.ts';
+import { watchdogHeartbeatSchema, type AlertRecord, type WatchdogHeartbeat } from '../../protocol/index.ts';
 import { renderConsolePage } from './console-page.ts';
 import { notifyConfigSchema, type NotifyConfig, type NotifyConfigInput } from './notify-config.ts';
 import { DeliveryQueue, type Delivery, type DeliveryAttempt, type DeliveryLog, type DeliveryStats, type FailedDelivery } from './notify-delivery.ts';
@@ -106,7 +106,7 @@ export function createFlowsContext(input: NotifyConfigInput, now: () => number =
       await delivery.enqueue(n, { ...(config.webhook.url === undefined ? {} : { webhookUrl: config.webhook.url }) });
     },
     async heartbeat(payload) {
-      let hb;
+      let hb: WatchdogHeartbeat;
       try {
         hb = watchdogHeartbeatSchema.parse(JSON.parse(payload));
       } catch (err: unknown) {
@@ -142,7 +142,7 @@ export function createFlowsContext(input: NotifyConfigInput, now: () => number =
     },
     deliveryReport(what, limit) {
       const counts = delivery.stats();
-      if (what === 'attempts') return { counts, attempts: delivery.attempts(limit), pending: delivery.pending().map((d) => ({ key: d.key, channel: d.channel, recipient: d.recipient, attempts: d.attempts, nextAt: d.nextAt, ...(d.lastError === undefined ? {} : { lastError: d.lastError }) })) };
+      if (what === 'attempts') return { counts, attempts: delivery.attempts(limit), pending: delivery.pending().slice(0, limit ?? 1000).map((d) => ({ key: d.key, channel: d.channel, recipient: d.recipient, attempts: d.attempts, nextAt: d.nextAt, ...(d.lastError === undefined ? {} : { lastError: d.lastError }) })) };
       return { counts, failed: delivery.failed(limit) };
     },
     delivery,
