@@ -84,7 +84,7 @@ export const notifyConfigSchema = z.strictObject({
       /** Attempts and failed notifications kept for GET /notifications/attempts and /notifications/failed. */
       keepAttempts: z.int().min(1).max(100_000).default(1000),
       keepFailed: z.int().min(1).max(100_000).default(1000),
-      /** Delivered message keys remembered (so an acknowledged delivery is never resent) this long. */
+      /** Delivered message keys remembered (so an acknowledged delivery is never resent) this long, and at most `maxQueued` of them. */
       rememberDelivered: durationSchema.prefault('2d'),
     })
     .prefault({}),

@@ -145,6 +145,9 @@ interface QueueFile {
   counts: DeliveryCounts;
 }
 
+/** Outcomes of attempts reach the file within this (a new message is written before enqueue() resolves). */
+const PERSIST_GROUP_MS = 200;
+
 const NO_LOG: DeliveryLog = { warn: () => undefined, error: () => undefined };
 
 function sha(text: string): string {
@@ -177,6 +180,7 @@ export class DeliveryQueue {
   private timer: NodeJS.Timeout | undefined;
   private running = false;
   private readonly retryLogged = new Map<string, { at: number; suppressed: number }>();
+  private persistTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly opts: DeliveryQueueOptions) {
     this.now = opts.now ?? Date.now;
@@ -197,6 +201,8 @@ export class DeliveryQueue {
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
     await Promise.allSettled([...this.inFlight.values()]);
+    if (this.persistTimer !== undefined) clearTimeout(this.persistTimer);
+    this.persistTimer = undefined;
     await this.persist();
   }
 
@@ -234,9 +240,15 @@ export class DeliveryQueue {
 
   private startDue(): Promise<void>[] {
     const now = this.now();
-    const due = [...this.queue.values()].filter((d) => d.nextAt <= now && !this.inFlight.has(d.key)).sort((a, b) => a.nextAt - b.nextAt);
     const slots = Math.max(0, this.opts.config.concurrency - this.inFlight.size);
-    return due.slice(0, slots).map((d) => {
+    // Oldest first (the map keeps the order messages were queued in); stops at the free slots, so a long queue costs
+    // one short scan per send, not a sort.
+    const due: Delivery[] = [];
+    for (const d of this.queue.values()) {
+      if (due.length >= slots) break;
+      if (d.nextAt <= now && !this.inFlight.has(d.key)) due.push(d);
+    }
+    return due.map((d) => {
       const p = this.attempt(d).finally(() => this.inFlight.delete(d.key));
       this.inFlight.set(d.key, p);
       return p;
@@ -271,7 +283,7 @@ export class DeliveryQueue {
           this.log.warn({ key: d.key, channel: d.channel, attempt: d.attempts, nextAt: new Date(d.nextAt).toISOString(), err: error, suppressed: last?.suppressed ?? 0 }, 'notification not delivered, will retry');
         } else last.suppressed++;
       }
-      await this.persist();
+      this.persistSoon();
       return;
     }
     const now = this.now();
@@ -280,7 +292,9 @@ export class DeliveryQueue {
     this.counts.delivered++;
     this.record({ at: now, ...base, outcome: 'delivered' });
     this.pruneDelivered(now);
-    await this.persist();
+    // A crash before this write lands sends the message again (with the same id): the at-least-once gap, widened by
+    // at most PERSIST_GROUP_MS and one write, so that a storm is not paced by fsync nor spent serialising the file.
+    this.persistSoon();
     try {
       this.opts.onDelivered?.(d);
     } catch (err: unknown) {
@@ -301,7 +315,7 @@ export class DeliveryQueue {
   }
 
   private pruneDelivered(now: number): void {
-    const limit = this.opts.config.maxQueued * 10;
+    const limit = this.opts.config.maxQueued;
     for (const [key, at] of this.delivered) {
       if (at > now - this.opts.config.rememberDelivered && this.delivered.size <= limit) break;
       this.delivered.delete(key);
@@ -326,6 +340,16 @@ export class DeliveryQueue {
       if (this.timer === undefined) this.schedule(Math.min(60_000, Math.max(10, delay)));
     }, delayMs);
     this.timer.unref();
+  }
+
+  /** Writes the file within PERSIST_GROUP_MS (the outcomes of attempts; enqueue() writes at once). */
+  private persistSoon(): void {
+    if (this.opts.path === undefined || this.persistTimer !== undefined) return;
+    this.persistTimer = setTimeout(() => {
+      this.persistTimer = undefined;
+      void this.persist();
+    }, PERSIST_GROUP_MS);
+    this.persistTimer.unref();
   }
 
   /** Writes the file; a change made while a write runs gets the next one (writes are coalesced, never torn). */
