@@ -110,6 +110,16 @@ export type CommandResult = z.infer<typeof commandResultSchema>;
 export const SEVERITIES = ['info', 'warning', 'critical'] as const;
 export const ALERT_STATES = ['pending', 'firing', 'acknowledged', 'resolved'] as const;
 
+/** Members listed in one incident record; `value` and `labels.sites` count them all. */
+export const MAX_ALERT_PARTS = 500;
+export const alertPartSchema = z.strictObject({
+  site: slugSchema,
+  rule: z.string().min(1).max(128).optional(),
+  id: z.string().regex(/^[A-Za-z0-9_.-]{1,128}$/).optional(),
+  agent: slugSchema.optional(),
+});
+export type AlertPart = z.infer<typeof alertPartSchema>;
+
 export const alertRecordSchema = z.strictObject({
   id: z.string().regex(/^[A-Za-z0-9_.-]{1,128}$/),
   site: slugSchema,
@@ -122,6 +132,8 @@ export const alertRecordSchema = z.strictObject({
   summary: z.strictObject({ vi: z.string().max(1024), en: z.string().max(1024) }),
   labels: z.record(z.string(), z.string()).default({}),
   ackedBy: z.string().max(128).optional(),
+  /** An incident's members (a group's alerts, the agents of a hub-link incident), at most MAX_ALERT_PARTS listed. */
+  parts: z.array(alertPartSchema).max(MAX_ALERT_PARTS).optional(),
 });
 export type AlertRecord = z.infer<typeof alertRecordSchema>;
 

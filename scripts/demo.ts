@@ -193,7 +193,7 @@ async function main(): Promise<void> {
   const simulatorArgs = ['simulate', '--hub', hubUrl, '--credentials', simCredsPath, '--sites', String(sites), '--interval-ms', String(intervalMs)];
   trackAgent(
     startProgram('ioc-edge', simulatorArgs, join(logDir, 'simulator.log')),
-    (log) => `The ${sites} simulated offices are offline: the hub raises site-offline for each after 2 min. Log: ${log}; start them again: npx ioc-edge ${simulatorArgs.join(' ')}`,
+    (log) => `The ${sites} simulated offices are offline: the hub raises one IOC link / hub incident (hub-link) after 30 s when they were ≥ 30% of its agents (of ≥ 2 areas), else one incident per area after 2 min (site-offline grouped by area). Log: ${log}; start them again: npx ioc-edge ${simulatorArgs.join(' ')}`,
   );
 
   // One real agent with real collectors, probing what this machine has: the hub's ports and itself.
@@ -232,7 +232,7 @@ async function main(): Promise<void> {
   const agent = trackAgent(
     startProgram('ioc-edge', ['run', '--config', agentConfig], join(logDir, 'agent.log')),
     (log) =>
-      `${realAgent.site} is offline: the hub raises site-offline after 2 min (rule hub/alerts/samples/alerts.yaml), Node-RED e-mails it here, \`npx ioc-hub alerts list\` shows it. Log: ${log}; start the agent again: npx ioc-edge run --config ${agentConfig}`,
+      `${realAgent.site} is offline: the hub raises site-offline after 2 min and its 30 s group wait (rule hub/alerts/samples/alerts.yaml), Node-RED e-mails it here, \`npx ioc-hub alerts list\` shows it. Log: ${log}; start the agent again: npx ioc-edge run --config ${agentConfig}`,
   );
   const env: [string, string][] = [
     ['IOC_HUB_CONFIG', hubConfig],

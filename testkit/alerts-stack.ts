@@ -47,6 +47,8 @@ export interface AlertStackOptions {
   influxUrl?: string;
   /** Per-agent budgets of the hub (a test of the alert caps lifts the series budget so the engine sees every series). */
   budgets?: Record<string, unknown>;
+  /** The sites' areas, site i in areas[i % length]; default tam-dao and lap-thach. */
+  areas?: readonly string[];
 }
 
 const LOW_SCRYPT = { N: 1024, r: 8, p: 1 };
@@ -106,7 +108,7 @@ export class AlertStack {
     this.hubConfig = parseHubConfig(input);
     await this.startHub();
     for (let i = 0; i < opts.sites; i++) {
-      const site: Site = { slug: `xa-${i}`, name: `Xã ${i}`, code: `${10000 + i}`, province: 'vinh-phuc', provinceName: 'Vĩnh Phúc', area: i % 2 === 0 ? 'tam-dao' : 'lap-thach', areaName: '', lat: 21.3, lon: 105.5 };
+      const site: Site = { slug: `xa-${i}`, name: `Xã ${i}`, code: `${10000 + i}`, province: 'vinh-phuc', provinceName: 'Vĩnh Phúc', area: opts.areas?.[i % opts.areas.length] ?? (i % 2 === 0 ? 'tam-dao' : 'lap-thach'), areaName: '', lat: 21.3, lon: 105.5 };
       this.sites.push(site);
       await this.hub.registry.upsertSite(site);
     }

@@ -45,6 +45,16 @@ describe('routing with and without districts', () => {
     expect(notify(alert('a3', 'xa-x', {})).to).toEqual(['ioc@ioc.test']);
   });
 
+  it('lists the parts of an incident (its communes, or the agents of a hub-link incident), the first 40 of them', () => {
+    const area = notify({ ...alert('i2', 'vinh-yen', { area: 'vinh-yen', province: 'vinh-phuc', scope: 'area', sites: '2' }), parts: [{ site: 'xa-a', rule: 'site-offline', id: 'x-1' }, { site: 'xa-b', rule: 'site-offline', id: 'x-2' }] });
+    expect(area.to).toEqual(['kythuat.vinhyen@ioc.test']);
+    expect(area.text).toContain('Gồm / parts (2): xa-a, xa-b\n');
+    const hub = notify({ ...alert('h1', 'ioc-hub', { scope: 'hub', cause: 'agents-dropped' }), parts: Array.from({ length: 45 }, (_, i) => ({ site: `xa-${i}`, agent: 'pi-1' })) });
+    expect(hub.to).toEqual(['ioc@ioc.test']);
+    expect(hub.text).toMatch(/Gồm \/ parts \(45\): xa-0\/pi-1, xa-1\/pi-1, .*xa-39\/pi-1, …\n/);
+    expect(notify(alert('a4', 'xa-x', {})).text).not.toContain('parts');
+  });
+
   it('refuses an empty area or province in a route', () => {
     expect(notifyConfigSchema.safeParse({ routes: [{ areas: [''] }] }).success).toBe(false);
     expect(notifyConfigSchema.safeParse({ routes: [{ provinces: [''] }] }).success).toBe(false);

@@ -112,6 +112,7 @@ export class NotificationPolicy {
       `Quy tắc / rule: ${a.rule} · mức / severity: ${a.severity}`,
       `Từ / since: ${new Date(a.since).toISOString()}`,
       ...(a.value === undefined ? [] : [`Giá trị / value: ${a.value}`]),
+      ...partsLine(a),
       `Mã / id: ${a.id}`,
     ].join('\n');
     const out: Notification[] = [];
@@ -119,6 +120,15 @@ export class NotificationPolicy {
     if (routes.some((r) => r.webhook) && this.config.webhook.url !== undefined) out.push({ kind, channel: 'webhook', to: [], subject, text, alert: a });
     return out;
   }
+}
+
+/** An incident's members, the first PARTS_IN_TEXT of them (the technician page and the API list them all). */
+const PARTS_IN_TEXT = 40;
+function partsLine(a: AlertRecord): string[] {
+  const parts = a.parts ?? [];
+  if (parts.length === 0) return [];
+  const named = parts.slice(0, PARTS_IN_TEXT).map((p) => (p.agent === undefined ? p.site : `${p.site}/${p.agent}`));
+  return [`Gồm / parts (${parts.length}): ${named.join(', ')}${parts.length > PARTS_IN_TEXT ? ', …' : ''}`];
 }
 
 /** The alert's district; none for a commune of a registry without districts (no `area` label, or an empty one). */

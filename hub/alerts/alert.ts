@@ -1,6 +1,6 @@
 // One alert as the engine holds it (a rule + site + series), what a signal says about it, and its public record.
 import { createHash } from 'node:crypto';
-import type { AlertRecord } from '../../protocol/index.ts';
+import type { AlertPart, AlertRecord } from '../../protocol/index.ts';
 import type { Severity, Summary } from './types.ts';
 
 export type AlertState = AlertRecord['state'];
@@ -35,6 +35,8 @@ export interface Alert {
   derived: boolean;
   /** For a `too-many-series` alert: the rule it stands for. */
   overflowOf?: string;
+  /** For an incident: its members as last derived (grouping.ts, self-check.ts). */
+  parts?: AlertPart[];
 }
 
 /** What one evaluation says about one alert: the condition and everything needed to open it. */
@@ -64,6 +66,7 @@ export function recordOf(a: Alert): AlertRecord {
     summary: a.summary,
     labels: a.labels,
     ...(a.ackedBy === undefined ? {} : { ackedBy: a.ackedBy }),
+    ...(a.parts === undefined ? {} : { parts: a.parts }),
   };
 }
 

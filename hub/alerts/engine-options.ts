@@ -1,7 +1,10 @@
 // The alert engine's options, outputs and stats (engine.ts): what the hub wires in and reads out.
 import type { Logger } from 'pino';
 import type { AlertRecord } from '../../protocol/index.ts';
+import type { GroupingStats } from './grouping.ts';
 import type { RulesFile } from './rules-file.ts';
+import type { SelfCheckStats } from './self-check.ts';
+import type { TcpConnect } from './uplink-probe.ts';
 
 /** Where alert changes go: MQTT (retained record / cleared on resolve) and the `alert` measurement. */
 export interface AlertOutputs {
@@ -40,9 +43,17 @@ export interface AlertEngineOptions {
   persistIntervalMs?: number;
   /** Called once the engine has stopped. */
   onStop?: () => void;
+  /** The self-check's uplink connect (tests: a fake one); default a TCP connect. */
+  uplinkConnect?: TcpConnect;
 }
 
 export interface AlertEngineStats {
+  /** Incidents formed and standing (grouping.ts). */
+  grouping: GroupingStats;
+  /** The hub's self-check (mass drops, uplink). */
+  selfCheck: SelfCheckStats;
+  /** Failed uplink connects per target. */
+  uplinkFailures: ReadonlyMap<string, number>;
   /** Alerts in the engine (pending, firing, acknowledged). */
   active: number;
   /** Rule + site pairs over the cap right now. */

@@ -1,6 +1,7 @@
-// The alert engine: stored points → rule signals → one alert per dedup key (lifecycle.ts), grouped into province
-// incidents and composites (grouping.ts), announced unless a muter says why not (mute/), kept over restarts
-// (state-store.ts), read by the API (alert-queries.ts, http-routes.ts). All work runs time-sliced (slicer.ts).
+// The alert engine: stored points → rule signals → one alert per dedup key (lifecycle.ts), grouped into incidents by
+// labels and composites (grouping.ts), the hub's own link checked (self-check.ts, uplink-probe.ts), announced unless
+// a muter says why not (mute/), kept over restarts (state-store.ts), read by the API (alert-queries.ts,
+// http-routes.ts). All work runs time-sliced (slicer.ts).
 import type { Logger } from 'pino';
 import type { AlertRecord } from '../../protocol/index.ts';
 import { errorMessage } from '../errors.ts';
@@ -15,17 +16,19 @@ import { AlertError } from './errors.ts';
 import { evaluateJob, pointsJob, tickJob, type EvaluationDeps } from './evaluation.ts';
 import { Grouping } from './grouping.ts';
 import { Lifecycle } from './lifecycle.ts';
-import { compositeMuter, groupedMuter, groupWaitMuter } from './mute/grouping-muters.ts';
+import { compositeMuter, groupedMuter, groupWaitMuter, hubLinkMuter } from './mute/grouping-muters.ts';
 import { InhibitRule, SITE_OFFLINE } from './mute/inhibit-rule.ts';
 import { maintenanceMuter } from './mute/maintenance-muter.ts';
 import { mutedBy, type Muter } from './mute/muter.ts';
 import { silenceMuter } from './mute/silence-muter.ts';
 import { OfficeHours } from './office-hours.ts';
+import { SelfCheck } from './self-check.ts';
 import { SeriesCap } from './series-cap.ts';
 import { Silences, type Silence } from './silences.ts';
 import { Slicer } from './slicer.ts';
 import { AlertStateFile, StateSaver, type AlertState } from './state-store.ts';
 import type { RuleInstance } from './types.ts';
+import { UplinkProbe } from './uplink-probe.ts';
 
 export { TOO_MANY_SERIES } from './series-cap.ts';
 export type { AlertPage, AlertView } from './alert-queries.ts';
@@ -39,6 +42,8 @@ export class AlertEngine {
   private readonly cap: SeriesCap;
   private readonly siteOffline: InhibitRule;
   private readonly grouping: Grouping;
+  private readonly selfCheck: SelfCheck;
+  private readonly uplink: UplinkProbe | undefined;
   private readonly lifecycle: Lifecycle;
   private readonly silences: Silences;
   /** In the order their reasons are reported: silences and maintenance mute derived alerts too, the rest do not. */
@@ -62,10 +67,17 @@ export class AlertEngine {
     this.log = (opts.logger ?? silentLogger()).child({ component: 'alerts' });
     this.cap = new SeriesCap(this.table, { cap: opts.maxAlertsPerRuleSite ?? 50, clearMs: opts.tooManySeriesClearMs ?? 5 * 60_000, log: this.log });
     this.siteOffline = new InhibitRule(SITE_OFFLINE, this.table);
-    this.grouping = new Grouping(opts.rules, this.table);
+    this.selfCheck = new SelfCheck(opts.rules.selfCheck);
+    // A standing incident whose parts changed goes out again (same id and state: the record, not a new notification).
+    this.grouping = new Grouping(opts.rules, this.table, { selfCheck: this.selfCheck, republish: (a) => this.announcer.active(a) });
+    const up = opts.rules.selfCheck.uplink;
+    this.uplink =
+      opts.rules.selfCheck.enabled && up.targets.length > 0
+        ? new UplinkProbe({ targets: up.targets, intervalMs: up.interval, timeoutMs: up.timeout, onRound: (ok, unreachable) => this.selfCheck.onUplinkRound(ok, unreachable), ...(opts.uplinkConnect === undefined ? {} : { connect: opts.uplinkConnect }) })
+        : undefined;
     this.lifecycle = new Lifecycle({ table: this.table, cap: this.cap, officeHours: new OfficeHours(opts.rules.officeHours), holdMsOf: (r) => this.grouping.holdMsOf(r) });
     this.silences = new Silences({ maxSilences: opts.maxSilences ?? 1000, maxSilenceMs: opts.maxSilenceMs ?? 7 * 24 * 3_600_000 });
-    this.muters = [silenceMuter(this.silences), maintenanceMuter(opts.rules.maintenance), this.siteOffline, groupedMuter(this.grouping, this.table), compositeMuter(this.grouping, this.table), groupWaitMuter];
+    this.muters = [silenceMuter(this.silences), maintenanceMuter(opts.rules.maintenance), this.siteOffline, hubLinkMuter(this.selfCheck), groupedMuter(this.grouping, this.table), compositeMuter(this.grouping, this.table), groupWaitMuter];
     this.announcer = new Announcer(opts.outputs, this.log, opts.historySize ?? 500);
     this.jobs = { rules: this.rules, table: this.table, lifecycle: this.lifecycle, cap: this.cap, grouping: this.grouping, muters: this.muters, announcer: this.announcer, log: this.log, markDirty: () => this.markDirty() };
     this.queries = new AlertQueries(this.table, () => this.announcer.history, (a, now) => this.view(a, now));
@@ -90,7 +102,7 @@ export class AlertEngine {
       if (n > 0) seriesRefused.set(r.name, n);
     }
     const s = this.slicer;
-    return { active: this.table.size, overCap: this.cap.overCap, capped: this.cap.capped, maxSliceMs: s.maxSliceMs, maxSliceCpuMs: s.maxSliceCpuMs, slices: s.slices, queued: s.pending, seriesRefused, stateFileCorrupt: this.file?.corrupt ?? 0 };
+    return { grouping: this.grouping.stats(), selfCheck: this.selfCheck.stats(), uplinkFailures: this.uplink?.failures ?? new Map<string, number>(), active: this.table.size, overCap: this.cap.overCap, capped: this.cap.capped, maxSliceMs: s.maxSliceMs, maxSliceCpuMs: s.maxSliceCpuMs, slices: s.slices, queued: s.pending, seriesRefused, stateFileCorrupt: this.file?.corrupt ?? 0 };
   }
 
   /** Is the site's agent down (an active alert of a rule that marks sites down)? O(1). */
@@ -118,6 +130,7 @@ export class AlertEngine {
       }, every);
       this.timer.unref();
     }
+    this.uplink?.start();
     this.log.info({ alerts: this.table.size, silences: this.silences.all().length, rules: this.rules.length }, 'alert engine started');
   }
 
@@ -146,6 +159,7 @@ export class AlertEngine {
     if (this.timer !== undefined) clearInterval(this.timer);
     this.timer = undefined;
     this.stopped = true;
+    await this.uplink?.stop();
     this.saver?.stop();
     // Queued work is dropped: the state is saved as it is and the next start re-derives from fresh data.
     this.slicer.stop();
@@ -163,9 +177,21 @@ export class AlertEngine {
     if (this.stopped) return;
     const input = points.filter((p) => p.measurement !== 'alert');
     if (input.length === 0 && points.length > 0) return;
+    this.agentStatus(input);
     this.evaluationAtTail = false;
     this.slicer.enqueue(pointsJob(this.jobs, input, this.now()));
     this.requestEvaluation();
+  }
+
+  /** The hub's own `agent` points with `online` (status, last will) tell the self-check of transitions as they arrive. */
+  private agentStatus(points: readonly HubPoint[]): void {
+    if (!this.selfCheck.enabled) return;
+    const now = this.now();
+    for (const p of points) {
+      const online = p.fields.online;
+      const { site, agent } = p.tags;
+      if (p.measurement === 'agent' && typeof online === 'boolean' && site !== undefined && agent !== undefined) this.selfCheck.onAgentStatus(site, agent, online, now, p.tags.area ?? p.tags.province);
+    }
   }
 
   /** Time-based evaluation (the timer calls it; tests call it with a fake clock). */

@@ -107,6 +107,16 @@ export function createAlertEngine(opts: { config: HubConfig; rules: RulesFile; b
     m.addCounter(new ReadCounter('ioc_hub_alerts_capped_total', 'New series-alerts not opened because their rule + site was at alerts.maxAlertsPerRuleSite', 'rule', () => engine.stats().capped));
     m.addCounter(new ReadCounter('ioc_hub_alert_series_refused_total', 'Series a rule did not remember (maxSeriesPerSite / maxSeries of the rule)', 'rule', () => engine.stats().seriesRefused));
     m.addCounter(new ReadTotal('ioc_hub_alert_state_corrupt_total', 'Starts that found the alert state file corrupt, moved it aside (.corrupt) and began with no saved alerts', () => engine.stats().stateFileCorrupt));
+    m.addCounter(new ReadCounter('ioc_hub_alert_incidents_total', 'Incidents formed (groups by labels, composites, the hub-link self-check), per incident rule', 'rule', () => engine.stats().grouping.formed));
+    m.addCounter(new ReadTotal('ioc_hub_alert_incident_republished_total', 'Standing incident records published again because their parts changed (storm.groupInterval)', () => engine.stats().grouping.republished));
+    m.addGauge({ name: 'ioc_hub_alert_incidents_standing', help: 'Incidents (groups, composites, hub-link) active now', read: () => engine.stats().grouping.standing });
+    m.addCounter(new ReadTotal('ioc_hub_selfcheck_mass_drops_total', 'Times selfCheck.massDrop.share of the online agents dropped within selfCheck.massDrop.window', () => engine.stats().selfCheck.massDrops));
+    m.addCounter(new ReadTotal('ioc_hub_selfcheck_uplink_downs_total', "Times the hub's uplink was found down (every target failed selfCheck.uplink.failures rounds in a row)", () => engine.stats().selfCheck.uplinkDowns));
+    m.addCounter(new ReadTotal('ioc_hub_selfcheck_drops_forgotten_total', 'Agent drops the self-check forgot because its window held its bound of them', () => engine.stats().selfCheck.dropsForgotten));
+    m.addCounter(new ReadTotal('ioc_hub_selfcheck_agents_untracked_total', 'Online statuses of agents the self-check did not track (it tracks at most 100,000 agents)', () => engine.stats().selfCheck.agentsUntracked));
+    m.addCounter(new ReadCounter('ioc_hub_selfcheck_uplink_failures_total', 'Failed TCP connects of the uplink probe, per target', 'target', () => engine.stats().uplinkFailures));
+    m.addGauge({ name: 'ioc_hub_selfcheck_uplink_up', help: "The hub's uplink: 1 up, 0 down, -1 not probed (no selfCheck.uplink.targets)", read: () => engine.stats().selfCheck.uplinkUp });
+    m.addGauge({ name: 'ioc_hub_selfcheck_agents_online', help: 'Agents the self-check sees online (the base of the mass-drop share)', read: () => engine.stats().selfCheck.agentsOnline });
     m.addGauge({ name: 'ioc_hub_alerts_active', help: 'Alerts in the engine (pending, firing, acknowledged)', read: () => engine.stats().active });
     m.addGauge({ name: 'ioc_hub_alerts_over_cap', help: 'Rule + site pairs past alerts.maxAlertsPerRuleSite (each has one too-many-series alert)', read: () => engine.stats().overCap });
     m.addGauge({ name: 'ioc_hub_alert_slice_max_seconds', help: 'Longest slice of alert evaluation work since start', read: () => engine.stats().maxSliceMs / 1000 });

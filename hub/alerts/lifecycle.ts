@@ -21,7 +21,7 @@ export class Lifecycle {
   /** A rule's signal as the engine sees it: an office-hours rule is clear while the office is closed. */
   fromRule(r: RuleInstance, s: RuleSignal, now: number): void {
     const active = s.active && (!r.officeHoursOnly || this.deps.officeHours.isOpen(s.site, now));
-    this.signal({ rule: r.name, site: s.site, instance: s.instance, severity: r.severity, active, value: s.value, labels: s.labels, summary: s.summary, forMs: r.forMs, clearForMs: r.clearForMs, holdMs: this.deps.holdMsOf(r), marksSiteDown: r.marksSiteDown, derived: false }, now);
+    this.signal({ rule: r.name, site: s.site, instance: s.instance, severity: r.severity, active, value: s.value, labels: r.labels === undefined ? s.labels : { ...r.labels, ...s.labels }, summary: s.summary, forMs: r.forMs, clearForMs: r.clearForMs, holdMs: this.deps.holdMsOf(r), marksSiteDown: r.marksSiteDown, derived: false }, now);
   }
 
   /** Opens the alert of an active signal (pending), or tells an open one whether its condition holds. */

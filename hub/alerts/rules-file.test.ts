@@ -7,7 +7,8 @@ describe('alert rules file', () => {
     const rules = loadRulesFile(fileURLToPath(new URL('./samples/alerts.yaml', import.meta.url)));
     expect(rules.rules.map((r) => r.type)).toContain('agent-offline');
     expect(rules.storm.groupWait).toBe(30_000);
-    expect(rules.rules.find((r) => r.name === 'site-offline')).toMatchObject({ forMs: 120_000, clearForMs: 60_000, marksSiteDown: true });
+    expect(rules.rules.find((r) => r.name === 'site-offline')).toMatchObject({ forMs: 120_000, clearForMs: 60_000, marksSiteDown: true, groupBy: ['area|province'], groupMin: 2 });
+    expect(rules.selfCheck).toMatchObject({ enabled: true, for: 30_000, massDrop: { share: 0.3, window: 30_000, minAreas: 2 } });
   });
 
   it('reports every problem with its path', () => {

@@ -8,7 +8,8 @@ import { HubError } from '../errors.ts';
 import { durationSchema } from './duration.ts';
 import { officeHoursSchema } from './office-hours.ts';
 import { RULE_PLUGINS } from './rules/index.ts';
-import { summarySchema } from './rules/base.ts';
+import { groupLabelSchema, summarySchema } from './rules/base.ts';
+import { HUB_LINK_RULE, selfCheckSchema } from './self-check.ts';
 import type { RuleInstance } from './types.ts';
 
 export const compositeSchema = z.strictObject({
@@ -20,11 +21,31 @@ export const compositeSchema = z.strictObject({
   summary: summarySchema,
 });
 
+/** A group across rules (as Alertmanager's route group_by): alerts of `rules` sharing the `by` labels make one incident. */
+export const groupSchema = z.strictObject({
+  /** Name of the incident rule (e.g. isp-outage). */
+  name: slugSchema,
+  rules: z.array(slugSchema).min(1),
+  /** Labels, or alternatives `a|b` (the first the alert has); an alert with none of a list's labels is not grouped. */
+  by: z.array(groupLabelSchema).min(1).max(8),
+  /** Sites the group needs to form. */
+  min: z.int().min(2).max(100_000).default(2),
+  /** Group wait of its rules; default storm.groupWait. */
+  wait: durationSchema.optional(),
+  /** Default: the most severe of its members. */
+  severity: z.enum(SEVERITIES).optional(),
+  /** Templates: {count} (sites), {rule}, and the `by` labels in braces. */
+  summary: summarySchema.optional(),
+});
+
 export const stormSchema = z.strictObject({
-  /** Firing alerts of a grouped rule at this many sites of one province become one province incident. */
+  /** Firing alerts of a `group: province` rule at this many sites of one province become one province incident. */
   groupMinSites: z.int().min(2).default(10),
-  /** How long a groupable alert waits to see whether it is part of a storm before it is announced alone. */
+  /** How long a groupable alert waits to see whether it is part of a group before it is announced alone. */
   groupWait: durationSchema.prefault('30s'),
+  /** A standing incident whose parts changed is published again (same id and state: no new notification) at most this often. */
+  groupInterval: durationSchema.prefault('1m'),
+  groups: z.array(groupSchema).default([]),
   composites: z.array(compositeSchema).default([]),
 });
 
@@ -41,11 +62,14 @@ export const rulesFileSchema = z.strictObject({
   rules: z.array(z.looseObject({ type: z.string(), name: z.string() })).default([]),
   officeHours: officeHoursSchema.prefault({}),
   storm: stormSchema.prefault({}),
+  /** The hub's self-check (self-check.ts): a mass drop of agents or its own uplink down → one hub-link incident. */
+  selfCheck: selfCheckSchema.prefault({}),
   maintenance: z.array(maintenanceSchema).default([]),
 });
 
 export type RulesFile = DeepReadonly<Omit<z.output<typeof rulesFileSchema>, 'rules'>> & { rules: readonly RuleInstance[] };
 export type Composite = z.output<typeof compositeSchema>;
+export type GroupConfig = z.output<typeof groupSchema>;
 
 /** Validates a rules document: every rule against its type's schema; every problem with its path. */
 export function parseRulesFile(raw: unknown, source = 'rules'): RulesFile {
@@ -73,9 +97,34 @@ export function parseRulesFile(raw: unknown, source = 'rules'): RulesFile {
     for (const r of c.rules) if (!names.has(r)) problems.push(`storm.composites.${i}.rules: unknown rule ${r}`);
     if (names.has(c.name)) problems.push(`storm.composites.${i}.name: ${c.name} is also a rule name`);
   });
+  problems.push(...groupingProblems(parsed.data.storm, rules, names));
   if (problems.length > 0) throw new HubError('E_CONFIG', `invalid ${source}: ${problems.join('; ')}`);
   const { rules: _raw, ...rest } = parsed.data;
   return { ...deepFreeze(rest), rules };
+}
+
+/** A rule is in at most one group (its own groupBy, `group: province`, or one of storm.groups); names do not collide. */
+function groupingProblems(storm: z.output<typeof stormSchema>, rules: readonly RuleInstance[], names: ReadonlySet<string>): string[] {
+  const problems: string[] = [];
+  const groupOf = new Map<string, string>();
+  const taken = new Set([...names, ...storm.composites.map((c) => c.name), HUB_LINK_RULE]);
+  rules.forEach((r) => {
+    if (r.group !== undefined && r.groupBy !== undefined) problems.push(`rules.${r.name}: group and groupBy are exclusive (group: province is groupBy: [province])`);
+    if (r.group !== undefined || r.groupBy !== undefined) groupOf.set(r.name, `its own groupBy`);
+    else if (r.groupMin !== undefined || r.groupWaitMs !== undefined) problems.push(`rules.${r.name}: groupMin and groupWait need groupBy`);
+    if (r.name === HUB_LINK_RULE) problems.push(`rules.${r.name}: ${HUB_LINK_RULE} is the hub self-check's incident`);
+  });
+  storm.groups.forEach((g, i) => {
+    if (taken.has(g.name)) problems.push(`storm.groups.${i}.name: ${g.name} is also a rule, composite or group name`);
+    taken.add(g.name);
+    for (const r of g.rules) {
+      if (!names.has(r)) problems.push(`storm.groups.${i}.rules: unknown rule ${r}`);
+      const other = groupOf.get(r);
+      if (other !== undefined) problems.push(`storm.groups.${i}.rules: ${r} is already grouped (${other})`);
+      groupOf.set(r, `storm.groups.${i}`);
+    }
+  });
+  return problems;
 }
 
 export function loadRulesFile(path: string): RulesFile {

@@ -33,8 +33,16 @@ export interface RuleCommon {
   clearForMs: number;
   /** Only evaluated while the site's office is open (queue rules). */
   officeHoursOnly: boolean;
-  /** Raise one province-level incident when this fails at many sites at once. */
+  /** Raise one province-level incident when this fails at many sites at once (alias of groupBy: [province]). */
   group: 'province' | undefined;
+  /** Labels (or alternatives `a|b`) whose shared values make this rule's alerts one incident (grouping.ts). */
+  groupBy?: readonly string[];
+  /** Sites a group of this rule needs to form. */
+  groupMin?: number;
+  /** This rule's group wait, ms (default storm.groupWait). */
+  groupWaitMs?: number;
+  /** Labels every alert of this rule carries (e.g. cause). */
+  labels?: Readonly<Record<string, string>>;
   /** True for the rule that says a site's agent is offline: it inhibits the site's other alerts. */
   marksSiteDown: boolean;
   /** Memory bounds: series remembered per site, and in total. */

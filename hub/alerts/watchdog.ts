@@ -13,13 +13,14 @@ import type { ApiAuth } from '../auth/api-auth.ts';
 import type { HubConfig } from '../config.ts';
 import { errorMessage } from '../errors.ts';
 import { Counter, type HubMetrics } from '../metrics.ts';
+import { HUB_SITE } from './self-check.ts';
 import type { RuleInstance, RuleSignal } from './types.ts';
 
 export type WatchdogConfig = HubConfig['alerts']['watchdog'];
 
-/** The alert's rule name and the pseudo-site it stands on (the hub itself). */
+/** The alert's rule name; it stands on the hub's own pseudo-site, as the hub-link incident does. */
 export const NOTIFY_PATH_RULE = 'notify-path-down';
-export const HUB_SITE = 'ioc-hub';
+export { HUB_SITE };
 
 /** Node-RED also sends when and to whom it delivered; only the id counts. */
 const reportSchema = z.object({ id: watchdogHeartbeatSchema.shape.id });

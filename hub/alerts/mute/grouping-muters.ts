@@ -1,9 +1,17 @@
-// Members of a derived alert are muted while it stands for them: a province incident (`grouped`) or a composite
-// at their site (`composite`); a member that could still join one waits `storm.groupWait` first (`group-wait`).
+// Members of a derived alert are muted while it stands for them: an incident of their group (`grouped`), a composite
+// at their site (`composite`), the hub's own incident for the site-offline alerts of the agents that dropped with it
+// (`hub-link`); a member that could still join one waits its group wait first (`group-wait`).
 import { alertKey } from '../alert.ts';
 import type { AlertTable } from '../alert-table.ts';
 import type { Grouping } from '../grouping.ts';
+import type { SelfCheck } from '../self-check.ts';
 import type { Muter } from './muter.ts';
+
+export function hubLinkMuter(selfCheck: SelfCheck): Muter {
+  return {
+    mutes: (a) => (selfCheck.claims(a) ? 'hub-link' : undefined),
+  };
+}
 
 export function groupedMuter(grouping: Grouping, table: AlertTable): Muter {
   return {

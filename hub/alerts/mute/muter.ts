@@ -2,7 +2,7 @@
 // its silencer, time muter and inhibitor); the first that mutes names the reason (`suppressedBy` in the API).
 import type { Alert } from '../alert.ts';
 
-export type MuteReason = 'silence' | 'maintenance' | 'site-offline' | 'grouped' | 'composite' | 'group-wait';
+export type MuteReason = 'silence' | 'maintenance' | 'site-offline' | 'hub-link' | 'grouped' | 'composite' | 'group-wait';
 
 export interface Muter {
   /** The reason this alert is muted at `now`, or undefined. */
