@@ -42,7 +42,8 @@ export class NodeRedRuntime {
   readonly context: FlowsContext;
 
   constructor(private readonly opts: NodeRedRuntimeOptions) {
-    this.context = createFlowsContext(opts.notify, opts.now);
+    // The delivery queue lives in Node-RED's user dir, so that a restart loses no notification.
+    this.context = createFlowsContext(opts.notify, opts.now, { deliveryPath: join(opts.userDir, 'notify-delivery.json') });
   }
 
   get port(): number {
@@ -97,6 +98,7 @@ export class NodeRedRuntime {
     this.boundPort = addr !== null && typeof addr === 'object' ? addr.port : 0;
     this.server = server;
     this.red = red;
+    this.context.start();
   }
 
   async stop(): Promise<void> {
@@ -108,6 +110,7 @@ export class NodeRedRuntime {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     }
+    await this.context.stop();
     this.context.close();
   }
 }

@@ -129,6 +129,33 @@ const alertsSchema = z.strictObject({
   /** GET /api/alerts: page size without `limit`, and the largest `limit`. */
   pageSize: z.int().min(1).max(10_000).default(100),
   maxPageSize: z.int().min(1).max(10_000).default(500),
+  /**
+   * The notification path's watchdog (hub/alerts/watchdog.ts): a heartbeat on ioc/v1/alerts/watchdog every `interval`,
+   * which Node-RED delivers to its heartbeat recipient and reports back (POST /api/notify/heartbeat). None delivered
+   * for `bound`: the critical `notify-path-down` alert, also mailed straight to `fallback.to` (Node-RED may be the dead part).
+   */
+  watchdog: z
+    .strictObject({
+      enabled: z.boolean().default(false),
+      interval: msDurationSchema.prefault('5m'),
+      bound: msDurationSchema.prefault('15m'),
+      fallback: z
+        .strictObject({
+          to: z.array(z.email()).default([]),
+          host: z.string().default('127.0.0.1'),
+          port: z.int().min(1).max(65535).default(25),
+          secure: z.boolean().default(false),
+          user: z.string().optional(),
+          pass: z.string().optional(),
+          from: z.string().default('IOC hub <ioc-hub@localhost>'),
+          timeoutMs: z.int().min(100).default(10_000),
+          /** A fallback mail that fails is retried (full jitter) from `minDelay` up to `maxDelay` while the alert stands. */
+          minDelay: msDurationSchema.prefault('5s'),
+          maxDelay: msDurationSchema.prefault('5m'),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
 });
 
 const auditSchema = z.strictObject({

@@ -10,7 +10,8 @@ import { startFleetSync, type FleetSync } from './agents/fleet-sync.ts';
 import { PointsToday } from './agents/points-today.ts';
 import { Registry, type RegistryOptions } from './agents/registry.ts';
 import type { AlertEngine } from './alerts/engine.ts';
-import { alertHttpPlugin, apiAccess, createAlertEngine, loadAlertRules, serviceAccounts } from './alerts/hub-alerts.ts';
+import { alertHttpPlugin, apiAccess, createAlertEngine, createNotifyWatchdog, loadAlertRules, serviceAccounts } from './alerts/hub-alerts.ts';
+import type { NotifyWatchdog } from './alerts/watchdog.ts';
 import { ServiceBrokerPolicy } from './auth/service-accounts.ts';
 import { packetLimitAfterAuth } from './broker/broker-guard.ts';
 import { MqttBroker } from './broker/broker.ts';
@@ -60,6 +61,7 @@ interface Parts {
   broker: MqttBroker;
   alerts: AlertEngine;
   http: HubHttp;
+  watchdog: NotifyWatchdog;
 }
 
 export class Hub {
@@ -133,7 +135,8 @@ export class Hub {
       onConnection: (client, connected) => accept.connectionChanged(client, connected),
     });
     const fleet = startFleetSync({ registry, agentState, closeClient: (id) => broker.closeClient(id), metrics, logger, pollMs: config.registry.pollMs, lastSeenFlushMs: config.registry.lastSeenFlushMs });
-    const alerts = createAlertEngine({ config, rules: alertRules, broker, write, logger, metrics });
+    const watchdog = createNotifyWatchdog(config, broker, logger, metrics);
+    const alerts = createAlertEngine({ config, rules: alertRules, broker, write, logger, metrics, extraRules: watchdog.enabled ? [watchdog.rule] : [] });
     written.push((points) => alerts.onPoints(points)); // the engine sees what is stored, agent status points included
     const access = apiAccess(config, services);
     const http = buildHttp({
@@ -151,11 +154,12 @@ export class Hub {
       plugins: [
         alertHttpPlugin(alerts, access, config, logger, { rules: alertRules, sites: () => registry.listSites() }),
         consoleRoutes({ sessions: access.sessions, sessionsError: access.sessionsError, console: config.console, audit: access.audit, metrics, logger }),
+        watchdog.routes(access.auth),
       ],
     });
     const database = new DatabaseSetup({ influx, conn: config.influx, sites: () => registry.listSites(), log: this.log });
     this.addGauges(broker, ingest);
-    return { registry, fleet, database, ingest, spool, broker, alerts, http };
+    return { registry, fleet, database, ingest, spool, broker, alerts, http, watchdog };
   }
 
   /** Builds, then starts the parts and opens the MQTT and HTTP ports. */
@@ -177,6 +181,7 @@ export class Hub {
       await parts.http.listen({ host: config.http.host, port: config.http.port });
       const addr = parts.http.server.address();
       httpPort = addr !== null && typeof addr === 'object' ? addr.port : config.http.port;
+      parts.watchdog.start();
     } catch (err: unknown) {
       await this.closeParts(parts, alertsStarted);
       throw err;
@@ -235,6 +240,7 @@ export class Hub {
    */
   private async closeParts(parts: Parts, alertsStarted: boolean): Promise<void> {
     parts.database.stop();
+    parts.watchdog.stop();
     await parts.broker.close();
     await parts.ingest.stop();
     await parts.spool?.close();

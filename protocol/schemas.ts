@@ -172,3 +172,10 @@ export const alertRecordSchema = z.strictObject({
   parts: z.array(alertPartSchema).max(MAX_ALERT_PARTS).optional(),
 });
 export type AlertRecord = z.infer<typeof alertRecordSchema>;
+
+/** A heartbeat of the notification path (WATCHDOG_TOPIC), and what Node-RED reports back once it is delivered. */
+export const watchdogHeartbeatSchema = z.strictObject({
+  id: z.string().regex(/^[A-Za-z0-9_.-]{1,128}$/),
+  sentAt: epochMsSchema,
+});
+export type WatchdogHeartbeat = z.infer<typeof watchdogHeartbeatSchema>;

@@ -113,3 +113,9 @@ export function parseAgentIdentity(identity: string): { site: string; agent: str
   if (site === undefined || agent === undefined || !isSiteSlug(site) || !isSlug(agent)) return null;
   return { site, agent };
 }
+
+/**
+ * The hub's notification-path heartbeat (hub → Node-RED, QoS 1, not retained): under the alerts filter every
+ * notification service already subscribes to, and no alert topic (parseTopic gives null for it).
+ */
+export const WATCHDOG_TOPIC = `${TOPIC_PREFIX}/alerts/watchdog`;

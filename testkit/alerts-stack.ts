@@ -24,6 +24,8 @@ export interface Mail {
   kind: string;
   site: string;
   rule: string;
+  /** The Message-ID header (stable per delivery: the same on every retry). */
+  messageId: string;
   at: number;
 }
 
@@ -62,6 +64,7 @@ export class AlertStack {
   private hubNow: Hub | undefined;
   private nodeRedNow: NodeRedRuntime | undefined;
   private smtp: SMTPServer | undefined;
+  private smtpPort = 0;
   private hubConfig: ReturnType<typeof parseHubConfig> | undefined;
   private useSink = true;
   apiToken = '';
@@ -86,23 +89,8 @@ export class AlertStack {
 
   private async init(opts: AlertStackOptions): Promise<void> {
     const [mqttPort, httpPort, smtpPort] = [await freePort(), await freePort(), await freePort()];
-    const smtp = new SMTPServer({
-      authOptional: true,
-      disabledCommands: ['STARTTLS', 'AUTH'],
-      logger: false,
-      onData: (stream, session, callback) => {
-        let raw = '';
-        stream.setEncoding('utf8');
-        stream.on('data', (d: string) => (raw += d));
-        stream.on('end', () => {
-          const header = (name: string): string => new RegExp(`^${name}: (.*)$`, 'mi').exec(raw)?.[1]?.trim() ?? '';
-          this.mails.push({ to: session.envelope.rcptTo.map((r) => r.address).join(','), subject: header('Subject'), alertId: header('X-IOC-Alert-Id'), kind: header('X-IOC-Alert-Kind'), site: header('X-IOC-Alert-Site'), rule: header('X-IOC-Alert-Rule'), at: performance.now() });
-          callback();
-        });
-      },
-    });
-    this.smtp = smtp;
-    await new Promise<void>((resolve) => smtp.listen(smtpPort, '127.0.0.1', () => resolve()));
+    this.smtpPort = smtpPort;
+    await this.smtpUp();
 
     const rulesFile = join(this.dir, 'alerts.yaml');
     writeFileSync(rulesFile, opts.rulesYaml);
@@ -146,6 +134,42 @@ export class AlertStack {
     await waitUntil('Node-RED subscribed', async () => this.hub.broker.connectedClients >= 1, 20_000, 50);
     // the subscription follows the connection closely
     await new Promise((r) => setTimeout(r, 300));
+  }
+
+  /** (Re)opens the SMTP sink on its port. */
+  async smtpUp(): Promise<void> {
+    if (this.smtp !== undefined) return;
+    const smtp = new SMTPServer({
+      authOptional: true,
+      disabledCommands: ['STARTTLS', 'AUTH'],
+      logger: false,
+      onData: (stream, session, callback) => {
+        let raw = '';
+        stream.setEncoding('utf8');
+        stream.on('data', (d: string) => (raw += d));
+        stream.on('end', () => {
+          const header = (name: string): string => new RegExp(`^${name}: (.*)$`, 'mi').exec(raw)?.[1]?.trim() ?? '';
+          this.mails.push({ to: session.envelope.rcptTo.map((r) => r.address).join(','), subject: header('Subject'), alertId: header('X-IOC-Alert-Id'), kind: header('X-IOC-Alert-Kind'), site: header('X-IOC-Alert-Site'), rule: header('X-IOC-Alert-Rule'), messageId: header('Message-ID'), at: performance.now() });
+          callback();
+        });
+      },
+    });
+    await new Promise<void>((resolve, reject) => {
+      smtp.server.once('error', reject);
+      smtp.listen(this.smtpPort, '127.0.0.1', () => resolve());
+    });
+    this.smtp = smtp;
+  }
+
+  /** Closes the SMTP sink: its port refuses connections until smtpUp(). */
+  async smtpDown(): Promise<void> {
+    const smtp = this.smtp;
+    this.smtp = undefined;
+    if (smtp !== undefined) await new Promise<void>((resolve) => smtp.close(() => resolve()));
+  }
+
+  get smtpSinkPort(): number {
+    return this.smtpPort;
   }
 
   async startHub(): Promise<void> {
@@ -216,8 +240,7 @@ export class AlertStack {
     for (const c of this.agents.values()) c.end(true);
     await this.nodeRedNow?.stop();
     await this.hubNow?.stop();
-    const smtp = this.smtp;
-    if (smtp !== undefined) await new Promise<void>((resolve) => smtp.close(() => resolve()));
+    await this.smtpDown();
     if (process.env.IOC_KEEP_TEST_DIRS === undefined) rmSync(this.dir, { recursive: true, force: true });
   }
 }

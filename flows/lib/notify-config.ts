@@ -97,6 +97,40 @@ export const notifyConfigSchema = z.strictObject({
       timeoutMs: z.int().min(100).default(5000),
     })
     .prefault({}),
+  /**
+   * Retries of a failed send (flows/lib/notify-delivery.ts): full-jitter exponential back-off from `minDelay` up to
+   * `maxDelay`, until delivered or `maxAge` after it was queued (then it is on the failed list).
+   */
+  retry: z
+    .strictObject({
+      maxAge: durationSchema.prefault('6h'),
+      minDelay: durationSchema.prefault('5s'),
+      maxDelay: durationSchema.prefault('5m'),
+      /** Messages waiting at most; past it a new one is refused, counted (`dropped`) and put on the failed list. */
+      maxQueued: z.int().min(1).max(1_000_000).default(10_000),
+      /** Sends in flight at once. */
+      concurrency: z.int().min(1).max(64).default(4),
+      /** Attempts and failed notifications kept for GET /notifications/attempts and /notifications/failed. */
+      keepAttempts: z.int().min(1).max(100_000).default(1000),
+      keepFailed: z.int().min(1).max(100_000).default(1000),
+      /** Delivered message keys remembered (so an acknowledged delivery is never resent) this long, and at most `maxQueued` of them. */
+      rememberDelivered: durationSchema.prefault('2d'),
+    })
+    .prefault({}),
+  /**
+   * The hub's heartbeat (`ioc/v1/alerts/watchdog`) goes through the delivery queue to these recipients (a dead man's
+   * switch: healthchecks.io, a watched mailbox), and each delivery is reported to the hub (`hubApi`), which raises
+   * "notification path down" when none arrives in time. No recipient: the report goes straight back (it then
+   * proves MQTT and Node-RED, not the relay).
+   */
+  watchdog: z
+    .strictObject({
+      email: z.array(z.email()).default([]),
+      webhook: z.url().optional(),
+      /** A heartbeat not delivered within this is given up (the next one follows). */
+      maxAge: durationSchema.prefault('10m'),
+    })
+    .prefault({}),
 });
 export type NotifyConfigInput = z.input<typeof notifyConfigSchema>;
 export type NotifyConfig = z.output<typeof notifyConfigSchema>;

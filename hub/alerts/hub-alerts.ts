@@ -18,6 +18,8 @@ import { ServiceAccounts } from '../auth/service-accounts.ts';
 import { AccountStore, accountsPath } from '../auth/accounts.ts';
 import { SessionAuth } from '../auth/sessions.ts';
 import { incidentRulesOf } from './incidents.ts';
+import type { RuleInstance } from './types.ts';
+import { NotifyWatchdog } from './watchdog.ts';
 
 /** Reads and validates the rules file (throws E_CONFIG with every problem): call before anything starts. */
 export function loadAlertRules(config: HubConfig): RulesFile {
@@ -84,7 +86,14 @@ class ReadTotal extends Counter {
   }
 }
 
-export function createAlertEngine(opts: { config: HubConfig; rules: RulesFile; broker: Pick<HubBroker, 'publish'>; write: Pick<WritePath, 'submitHubPoints'>; logger: Logger; metrics?: HubMetrics }): AlertEngine {
+/** The notification path's watchdog (alerts.watchdog): its rule joins the engine's, its route the API's. */
+export function createNotifyWatchdog(config: HubConfig, broker: Pick<HubBroker, 'publish'>, logger: Logger, metrics: HubMetrics): NotifyWatchdog {
+  const watchdog = new NotifyWatchdog({ config: config.alerts.watchdog, publish: (topic, payload, retain) => broker.publish(topic, payload, retain), logger });
+  if (watchdog.enabled) watchdog.addMetrics(metrics);
+  return watchdog;
+}
+
+export function createAlertEngine(opts: { config: HubConfig; rules: RulesFile; broker: Pick<HubBroker, 'publish'>; write: Pick<WritePath, 'submitHubPoints'>; logger: Logger; metrics?: HubMetrics; extraRules?: readonly RuleInstance[] }): AlertEngine {
   const outputs = hubAlertOutputs({
     publish: (topic, payload, retain) => opts.broker.publish(topic, payload, retain),
     store: (points) => opts.write.submitHubPoints(points),
@@ -93,7 +102,7 @@ export function createAlertEngine(opts: { config: HubConfig; rules: RulesFile; b
   const a = opts.config.alerts;
   const loop = new LoopDelayMonitor();
   const engine = new AlertEngine({
-    rules: opts.rules,
+    rules: opts.extraRules === undefined ? opts.rules : { ...opts.rules, rules: [...opts.rules.rules, ...opts.extraRules] },
     outputs,
     statePath: a.statePath ?? join(dirname(opts.config.registry.path), 'alerts-state.json'),
     startupGraceMs: a.startupGrace,
