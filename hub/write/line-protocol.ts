@@ -104,8 +104,9 @@ export class BatchPoint implements HubPoint {
 
   constructor(measurement: string, ownTags: Readonly<Record<string, string>> | undefined, hub: HubTagSet, fields: Readonly<Record<string, FieldValue>>, timestamp: number) {
     this.measurement = measurement;
-    // Hub tags last: they win over anything (the contract already refuses them from agents).
-    this.tags = ownTags === undefined || isEmpty(ownTags) ? hub.tags : { ...ownTags, ...hub.tags };
+    // Hub tags last: they win over anything (the contract already refuses them from agents). Object.assign, not
+    // `{ ...own, ...hub }`: V8 runs the second spread on its slow path, ~20× the cost here (bench/hot-path.ts).
+    this.tags = ownTags === undefined || isEmpty(ownTags) ? hub.tags : Object.assign({}, ownTags, hub.tags);
     this.fields = fields;
     this.timestamp = timestamp;
     this.#own = ownTags;
