@@ -4,18 +4,10 @@
 // describes the problem (protocol/fast-batch.test.ts compares both on 10^5 generated payloads).
 // And the data contract's per-point check (contract.ts checkAgentPoint) read straight off the decoded point
 // against the catalogue, without an array per tag and field: same verdict, same code (fast-batch.test.ts).
-import { CONTROL_CHARS as CONTROL_CHARS_RE, TAG_ESCAPE as TAG_ESCAPE_RE, type ContractViolation, type TimeWindow } from './contract.ts';
-import { MEASUREMENTS, RESERVED_TAG_KEYS as RESERVED, type FieldType } from './measurements.ts';
+import { CONTROL_CHARS, TAG_ESCAPE, type ContractViolation, type TimeWindow } from './contract.ts';
+import { MEASUREMENTS, RESERVED_TAG_KEYS, type FieldType } from './measurements.ts';
 import { isEpochMs, MAX_BACKLOG_DEPTH, MAX_SEQ } from './envelope.ts';
-import { LIMITS as SCHEMA_LIMITS, NAME_PATTERN as NAME_RE, type Batch, type Point } from './schemas.ts';
-
-// Module-local copies of the constants read per tag and field: under tsx an imported binding is a getter call on
-// every access, and these are read several times per point (~4% of the hot path in a profile).
-const LIMITS = { ...SCHEMA_LIMITS };
-const NAME_PATTERN = NAME_RE;
-const RESERVED_TAG_KEYS = RESERVED;
-const CONTROL_CHARS = CONTROL_CHARS_RE;
-const TAG_ESCAPE = TAG_ESCAPE_RE;
+import { LIMITS, NAME_PATTERN, type Batch, type Point } from './schemas.ts';
 
 type Obj = Record<string, unknown>;
 
