@@ -50,7 +50,7 @@ function keyText(r: Rng): string {
 const tagsKey = (tags: Readonly<Record<string, string>>): string => JSON.stringify(Object.entries(tags).filter(([, v]) => v !== '').sort(([a], [b]) => (a < b ? -1 : 1)));
 
 describe('line protocol into a real influxd', () => {
-  it('stores hostile tags, field keys and string fields exactly as sent (3,000 points, plain and batch points)', async () => {
+  it('stores hostile tags, field keys and string fields exactly as sent (2,000 points, plain and batch points)', async () => {
     const sink = sinkFor(influx.url, 'rt');
     await sink.ensureDatabase();
     const r = new Rng(20_261_201);
@@ -58,7 +58,7 @@ describe('line protocol into a real influxd', () => {
     const hub = hubTagSet({ site: 'xa-tam-dao', agent: 'pi-1', province: 'vinh-phuc', area: 'tam-dao' });
     const measurements = ['net_probe', 'm with space', 'm,comma', 'm=eq'];
     const points: HubPoint[] = [];
-    for (let i = 0; i < 3000; i++) {
+    for (let i = 0; i < 2000; i++) {
       const m = r.pick(measurements);
       const own: Record<string, string> = {};
       for (let k = r.int(0, 3); k > 0; k--) own[r.chance(0.5) ? r.pick(['target', 'method']) : `k${keyText(r)}`] = tagText(r);
@@ -89,7 +89,7 @@ describe('line protocol into a real influxd', () => {
     }
     expect(stored.size).toBe(points.length);
     for (const p of points) expect(stored.get(`${p.measurement} ${tagsKey(p.tags)} ${p.timestamp}`), JSON.stringify(p)).toEqual(p.fields);
-  }, 120_000);
+  }, 180_000); // influxd creates a series for nearly every point: ~15 s alone, 45 s seen on a loaded machine
 
   it('reports InfluxDB refusals (HTTP 400) as not retryable with the reason parsed, and an unreachable InfluxDB as retryable', async () => {
     const sink = sinkFor(influx.url, 'rej');

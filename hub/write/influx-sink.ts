@@ -66,8 +66,9 @@ export class InfluxSink implements Sink {
     throw new SinkError(message, { retryable: true });
   }
 
-  private post(body: string): Promise<{ status: number; text: string }> {
-    const headers: http.OutgoingHttpHeaders = { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body) };
+  private post(text: string): Promise<{ status: number; text: string }> {
+    const body = Buffer.from(text, 'utf8');
+    const headers: http.OutgoingHttpHeaders = { 'content-type': 'text/plain; charset=utf-8', 'content-length': body.byteLength };
     if (this.authorization !== undefined) headers.authorization = this.authorization;
     return new Promise((resolve, reject) => {
       const req = this.request(this.writeUrl, { method: 'POST', agent: this.agent, headers, timeout: this.opts.timeoutMs }, (res) => {
