@@ -15,3 +15,4 @@ console.log(`\nalert latency (condition true → e-mail in the SMTP sink, throug
 console.log(`  ${alert.samples} samples: median ${alert.medianMs} ms, p90 ${alert.p90Ms} ms, max ${alert.maxMs} ms`);
 printAgentRss(await runAgentRssBench());
 printTokenVerify(await runTokenVerifyBench());
+const { printHotPath, runHotPathBench } = await import('./hot-path.ts'); printHotPath(await runHotPathBench()); // old vs new hot path on the same batches (CPU time)

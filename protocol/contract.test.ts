@@ -54,6 +54,13 @@ describe('the agent data contract', () => {
     expect(checkAgentPoint(p({ fields: { cpu_pct: Number.POSITIVE_INFINITY } }), window)).toBe('not_finite');
   });
 
+  it('refuses a tag value ending in a backslash (line protocol 1.x cannot carry it)', () => {
+    for (const v of ['gw\\', '\\', 'a\\\\', 'a b\\']) expect(checkAgentPoint(p({ m: 'net_probe', tags: { target: v }, fields: { up: 1 } }), window), v).toBe('tag_escape');
+    for (const v of ['back\\slash', '\\x', 'a\\"b', 'a\\ b', 'a\\,site=x', 'a\\=b']) expect(checkAgentPoint(p({ m: 'net_probe', tags: { target: v }, fields: { up: 1 } }), window), v).toBeUndefined();
+    // String fields are quoted: a backslash anywhere is written escaped and stored as sent.
+    expect(checkAgentPoint(p({ m: 'net_probe', tags: { target: 'a' }, fields: { up: 1, result: 'ends in \\' } }), window)).toBeUndefined();
+  });
+
   it('refuses control characters in tag values and string fields (a newline would start a new line-protocol line)', () => {
     expect(checkAgentPoint(p({ m: 'net_probe', tags: { target: 'a\nalert,site=x state="firing"' }, fields: { up: 1 } }), window)).toBe('control_char');
     expect(checkAgentPoint(p({ m: 'net_probe', tags: { target: 'a\u0000' }, fields: { up: 1 } }), window)).toBe('control_char');

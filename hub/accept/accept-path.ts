@@ -14,7 +14,7 @@ import type { HubPoint } from '../write/sink.ts';
 import type { WritePath } from '../write/write-path.ts';
 import { DEFAULT_POLICY_BUDGETS, IssuedCommands, RateBuckets, SeriesBudget, type PolicyBudgets } from './budgets.ts';
 import { AgentIdentities } from './identities.ts';
-import { agentPoint, deliveryPoint, enrichBatch } from './enrich.ts';
+import { agentPoint, deliveryPoint, enrichPoints } from './enrich.ts';
 import { statusApplier, type ApplyStatus } from './status.ts';
 import * as step from './steps.ts';
 import type { AgentIdentity, AgentTopic, Refusal } from './steps.ts';
@@ -216,7 +216,7 @@ export class AcceptPath implements BrokerPolicyHooks {
 
   /** Step `enrich + write`: the hub's tags on, and the PUBACK waits for it: a batch is acknowledged once stored. */
   private async enrichAndWrite(m: BatchMessage): Promise<undefined> {
-    const points = enrichBatch({ ...m.batch, points: [...m.accepted] }, m.site, m.identity.agent);
+    const points = enrichPoints(m.accepted, m.site, m.identity.agent);
     // A replayed batch's points carry its `late` on to the alert engine (never into InfluxDB: the sink writes fields only).
     if (m.batch.late === true) for (const p of points) p.late = true;
     await this.deps.write.submitAgentBatch(m.key, points);

@@ -1,6 +1,7 @@
 // Turns an agent's batch into storable points with the hub's tags (site, agent, province, area).
-import { storedMeasurement, type Batch } from '../../protocol/index.ts';
+import { storedMeasurement, type Point } from '../../protocol/index.ts';
 import type { Site } from '../agents/registry.ts';
+import { BatchPoint, hubTagSet } from '../write/line-protocol.ts';
 import type { HubPoint } from '../write/sink.ts';
 
 /** No `area` tag when the site has no district (InfluxDB refuses an empty tag value; absent reads as empty in GROUP BY). */
@@ -8,11 +9,21 @@ export function hubTags(site: Site, agent: string): Record<string, string> {
   return { site: site.slug, agent, province: site.province, ...(site.area === '' ? {} : { area: site.area }) };
 }
 
-export function enrichBatch(batch: Batch, site: Site, agent: string): HubPoint[] {
-  const tags = hubTags(site, agent);
-  // Hub tags last: they win over anything (the schema already refuses them from agents). The stored
-  // name is a fixed function of the wire name (agent_report → agent), so a replay writes the same point.
-  return batch.points.map((p) => ({ measurement: storedMeasurement(p.m), tags: { ...p.tags, ...tags }, fields: p.fields, timestamp: p.t }));
+/**
+ * The stored points of an agent's accepted points, without copying them: each is a BatchPoint over the decoded
+ * point's fields, its tags merged with the hub's (shared as they are when the agent sent none), and the hub tags
+ * encoded once for the batch's line protocol.
+ */
+export function enrichPoints(points: readonly Point[], site: Site, agent: string): HubPoint[] {
+  const hub = hubTagSet(hubTags(site, agent));
+  const out = new Array<HubPoint>(points.length);
+  for (let i = 0; i < points.length; i++) {
+    const p = points[i];
+    if (p === undefined) continue;
+    // The stored name is a fixed function of the wire name (agent_report → agent), so a replay writes the same point.
+    out[i] = new BatchPoint(storedMeasurement(p.m), p.tags, hub, p.fields, p.t);
+  }
+  return out;
 }
 
 /** A point of the hub's own `agent` measurement, stamped with the hub's clock. */

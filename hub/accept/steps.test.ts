@@ -1,7 +1,8 @@
 // The accept path's pure steps, each with its refusal code, on an injected clock: no broker, no network.
 import { describe, expect, it } from 'vitest';
-import type { Point } from '../../protocol/index.ts';
-import { SeriesBudget, TokenBucket } from './budgets.ts';
+import { applyContract, type Point } from '../../protocol/index.ts';
+import { mutatedBatchText, Rng } from '../../testkit/batch-mutations.ts';
+import { SeriesBudget, seriesKey, TokenBucket } from './budgets.ts';
 import { admitPoints, checkCmdResult, checkSpoolShare, checkTopic, decodeAgentBatch, decodeAgentStatus, isOwnCommandFilter, requireSite, retainAllowed, takeRate, timeWindow, type StepResult } from './steps.ts';
 
 const NOW = 1_800_000_000_000;
@@ -74,6 +75,35 @@ describe('step contract + time window', () => {
     expect(out.accepted).toHaveLength(1);
     expect(Object.fromEntries(out.refused)).toEqual({ hub_measurement: 1, unknown_measurement: 1, field_type: 1 });
     expect(out.clockRefused).toBeUndefined();
+  });
+
+  it('admits exactly what the contract (applyContract) and then the series budget admit, on generated batches', () => {
+    const r = new Rng(42_013);
+    const window = timeWindow(NOW, { maxPastMs: 90 * 86_400_000 });
+    const fastSeries = new SeriesBudget(400);
+    const refSeries = new SeriesBudget(400);
+    let compared = 0;
+    for (let i = 0; i < 3000; i++) {
+      const decoded = decodeAgentBatch(Buffer.from(mutatedBatchText(r, NOW, i)), 512 * 1024);
+      if (!decoded.ok) continue;
+      const points = decoded.value.points;
+      const key = `xa-${i % 7}/pi-1`;
+      const got = admitPoints(points, window, fastSeries, key, NOW);
+      // The reference: the contract as written (protocol/contract.ts), then the series budget over what it accepted.
+      const ref = applyContract(points, window);
+      let over = 0;
+      const accepted = ref.accepted.filter((p) => refSeries.admit(key, seriesKey(p.m, p.tags), NOW) || (over++, false));
+      const refused = new Map<string, number>(ref.refused);
+      if (over > 0) refused.set('series_budget', over);
+      expect(got.accepted).toEqual(accepted);
+      expect(got.accepted.every((p, j) => p === accepted[j])).toBe(true); // the decoded points themselves, not copies
+      expect([...got.refused]).toEqual([...refused]);
+      expect(got.overSeries).toBe(over);
+      expect(got.clockRefused).toEqual(ref.clockRefused);
+      compared++;
+    }
+    expect(compared).toBeGreaterThan(1000);
+    expect(fastSeries.count('xa-0/pi-1')).toBe(400); // the budget was hit
   });
 });
 
