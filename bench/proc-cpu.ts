@@ -1,0 +1,151 @@
+// CPU and memory of every process of a benchmark phase, read from /proc: the whole process (all threads) and
+// its main thread (the one that runs JavaScript in a Node process), so a figure can say what limited it — a
+// process whose main thread is near 100% of a core, or the machine's cores all busy.
+import { cpus } from 'node:os';
+import { readFileSync } from 'node:fs';
+
+// /proc/<pid>/stat counts in USER_HZ, which Linux fixes at 100 for user space.
+const CLK_TCK = 100;
+
+interface Ticks {
+  /** utime + stime of the process (all threads), seconds. */
+  all: number;
+  /** utime + stime of the main thread, seconds. */
+  main: number;
+}
+
+function statTicks(path: string): number | undefined {
+  try {
+    const stat = readFileSync(path, 'utf8');
+    // fields after the command name (which may hold spaces): state(3) … utime(14) stime(15)
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / CLK_TCK;
+  } catch {
+    return undefined; // gone
+  }
+}
+
+function processTicks(pid: number): Ticks | undefined {
+  const all = statTicks(`/proc/${pid}/stat`);
+  if (all === undefined) return undefined;
+  return { all, main: statTicks(`/proc/${pid}/task/${pid}/stat`) ?? all };
+}
+
+/** Busy and total jiffies of the whole machine (/proc/stat), every process included (also work outside the bench). */
+function machineTicks(): { busy: number; total: number } {
+  const line = readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '';
+  const v = line.trim().split(/\s+/).slice(1).map(Number);
+  const idle = (v[3] ?? 0) + (v[4] ?? 0);
+  const total = v.reduce((a, b) => a + b, 0);
+  return { busy: (total - idle) / CLK_TCK, total: total / CLK_TCK };
+}
+
+export function rssMiBOf(pid: number): number {
+  try {
+    const m = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m?.[1] === undefined ? Number.NaN : Number(m[1]) / 1024;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+export interface ProcessCpu {
+  name: string;
+  /** Cores used over the span: CPU seconds of all its threads / wall seconds. */
+  cores: number;
+  /** Share of one core its main thread used over the span (0..1). */
+  mainThread: number;
+  /** Highest main-thread share over any 1 s window of the span. */
+  mainThreadPeak: number;
+  cpuSeconds: number;
+  rssPeakMiB: number;
+}
+
+export interface CpuReport {
+  seconds: number;
+  processes: ProcessCpu[];
+  /** Cores busy on the whole machine over the span (the bench's processes and everything else). */
+  machineCores: number;
+  /** Cores of the machine. */
+  machineCapacity: number;
+  /** What limited the phase, in words. */
+  limit: string;
+}
+
+interface Tracked {
+  name: string;
+  pid: number;
+  first: Ticks | undefined;
+  last: Ticks | undefined;
+  prevMain: { t: number; main: number } | undefined;
+  mainPeak: number;
+  rssPeak: number;
+  /** CPU of processes that ended during the span (their own report, e.g. process.cpuUsage()). */
+  reported?: number;
+}
+
+/** Samples named processes every `everyMs` until stopped; `stop()` returns each one's CPU over the span. */
+export class CpuSampler {
+  private readonly tracked: Tracked[] = [];
+  private readonly timer: NodeJS.Timeout;
+  private readonly t0 = performance.now();
+  private readonly machine0 = machineTicks();
+
+  constructor(processes: readonly { name: string; pid: number | undefined }[], everyMs = 250) {
+    for (const p of processes) {
+      if (p.pid === undefined) continue;
+      const first = processTicks(p.pid);
+      this.tracked.push({ name: p.name, pid: p.pid, first, last: first, prevMain: first === undefined ? undefined : { t: this.t0, main: first.main }, mainPeak: 0, rssPeak: rssMiBOf(p.pid) || 0 });
+    }
+    this.timer = setInterval(() => this.sample(), everyMs);
+  }
+
+  private sample(): void {
+    const now = performance.now();
+    for (const p of this.tracked) {
+      const t = processTicks(p.pid);
+      if (t === undefined) continue;
+      p.last = t;
+      p.rssPeak = Math.max(p.rssPeak, rssMiBOf(p.pid) || 0);
+      if (p.prevMain === undefined) p.prevMain = { t: now, main: t.main };
+      else if (now - p.prevMain.t >= 1000) {
+        p.mainPeak = Math.max(p.mainPeak, (t.main - p.prevMain.main) / ((now - p.prevMain.t) / 1000));
+        p.prevMain = { t: now, main: t.main };
+      }
+    }
+  }
+
+  stop(): CpuReport {
+    this.sample();
+    clearInterval(this.timer);
+    const seconds = (performance.now() - this.t0) / 1000;
+    const m1 = machineTicks();
+    const capacity = cpus().length;
+    const machineCores = ((m1.busy - this.machine0.busy) / Math.max(1e-9, m1.total - this.machine0.total)) * capacity;
+    const processes = this.tracked.map((p): ProcessCpu => {
+      const cpuSeconds = p.first !== undefined && p.last !== undefined ? p.last.all - p.first.all : Number.NaN;
+      const main = p.first !== undefined && p.last !== undefined ? (p.last.main - p.first.main) / seconds : Number.NaN;
+      return { name: p.name, cores: cpuSeconds / seconds, mainThread: main, mainThreadPeak: Math.max(p.mainPeak, main), cpuSeconds, rssPeakMiB: p.rssPeak };
+    });
+    return { seconds, processes, machineCores, machineCapacity: capacity, limit: judgeLimit(processes, machineCores, capacity) };
+  }
+}
+
+/**
+ * What limited a phase: a process whose main thread was ≥ 90% of a core over the span (a Node process cannot
+ * use more for its JavaScript), else the machine's cores when ≥ 90% of them were busy (naming the biggest
+ * user), else nothing saturated (the load's own window — in-flight limit or offered rate — set the pace).
+ */
+export function judgeLimit(processes: readonly ProcessCpu[], machineCores: number, capacity: number): string {
+  const saturated = processes.filter((p) => p.mainThread >= 0.9).sort((a, b) => b.mainThread - a.mainThread);
+  const top = [...processes].sort((a, b) => b.cores - a.cores)[0];
+  if (saturated.length > 0) return saturated.map((p) => `${p.name} CPU (main thread ${Math.round(p.mainThread * 100)}% of a core)`).join(' + ');
+  if (machineCores >= 0.9 * capacity) return `the machine's ${capacity} cores (${machineCores.toFixed(2)} busy; most: ${top === undefined ? 'n/a' : `${top.name} ${top.cores.toFixed(2)}`})`;
+  return `no process saturated (machine ${machineCores.toFixed(2)} of ${capacity} cores busy): the offered load or in-flight window set the pace`;
+}
+
+/** One line: every process's cores and main-thread share, the machine, the limit. */
+export function formatCpu(r: CpuReport): string {
+  const parts = r.processes.map((p) => `${p.name} ${Number.isFinite(p.cores) ? p.cores.toFixed(2) : 'n/a'} (main ${Number.isFinite(p.mainThread) ? Math.round(p.mainThread * 100) : 'n/a'}%)`);
+  return `CPU cores: ${parts.join(', ')} · machine ${r.machineCores.toFixed(2)}/${r.machineCapacity}\n      limit: ${r.limit}`;
+}
