@@ -66,6 +66,8 @@ export interface CpuReport {
   processes: ProcessCpu[];
   /** Cores busy on the whole machine over the span (the bench's processes and everything else). */
   machineCores: number;
+  /** Cores the machine spent outside the processes tracked here (other work on a shared machine, the bench's own process). */
+  otherCores: number;
   /** Cores of the machine. */
   machineCapacity: number;
   /** What limited the phase, in words. */
@@ -80,8 +82,6 @@ interface Tracked {
   prevMain: { t: number; main: number } | undefined;
   mainPeak: number;
   rssPeak: number;
-  /** CPU of processes that ended during the span (their own report, e.g. process.cpuUsage()). */
-  reported?: number;
 }
 
 /** Samples named processes every `everyMs` until stopped; `stop()` returns each one's CPU over the span. */
@@ -127,7 +127,9 @@ export class CpuSampler {
       const main = p.first !== undefined && p.last !== undefined ? (p.last.main - p.first.main) / seconds : Number.NaN;
       return { name: p.name, cores: cpuSeconds / seconds, mainThread: main, mainThreadPeak: Math.max(p.mainPeak, main), cpuSeconds, rssPeakMiB: p.rssPeak };
     });
-    return { seconds, processes, machineCores, machineCapacity: capacity, limit: judgeLimit(processes, machineCores, capacity) };
+    const ours = processes.reduce((n, p) => n + (Number.isFinite(p.cores) ? p.cores : 0), 0);
+    const otherCores = Math.max(0, machineCores - ours);
+    return { seconds, processes, machineCores, otherCores, machineCapacity: capacity, limit: judgeLimit(processes, machineCores, capacity, otherCores) };
   }
 }
 
@@ -136,16 +138,19 @@ export class CpuSampler {
  * use more for its JavaScript), else the machine's cores when ≥ 90% of them were busy (naming the biggest
  * user), else nothing saturated (the load's own window — in-flight limit or offered rate — set the pace).
  */
-export function judgeLimit(processes: readonly ProcessCpu[], machineCores: number, capacity: number): string {
+export function judgeLimit(processes: readonly ProcessCpu[], machineCores: number, capacity: number, otherCores = 0): string {
   const saturated = processes.filter((p) => p.mainThread >= 0.9).sort((a, b) => b.mainThread - a.mainThread);
   const top = [...processes].sort((a, b) => b.cores - a.cores)[0];
   if (saturated.length > 0) return saturated.map((p) => `${p.name} CPU (main thread ${Math.round(p.mainThread * 100)}% of a core)`).join(' + ');
-  if (machineCores >= 0.9 * capacity) return `the machine's ${capacity} cores (${machineCores.toFixed(2)} busy; most: ${top === undefined ? 'n/a' : `${top.name} ${top.cores.toFixed(2)}`})`;
+  if (machineCores >= 0.9 * capacity) {
+    const other = otherCores >= 0.2 ? `, ${otherCores.toFixed(2)} of them other work` : '';
+    return `the machine's ${capacity} cores (${machineCores.toFixed(2)} busy${other}; most of the bench's: ${top === undefined ? 'n/a' : `${top.name} ${top.cores.toFixed(2)}`})`;
+  }
   return `no process saturated (machine ${machineCores.toFixed(2)} of ${capacity} cores busy): the offered load or in-flight window set the pace`;
 }
 
 /** One line: every process's cores and main-thread share, the machine, the limit. */
 export function formatCpu(r: CpuReport): string {
   const parts = r.processes.map((p) => `${p.name} ${Number.isFinite(p.cores) ? p.cores.toFixed(2) : 'n/a'} (main ${Number.isFinite(p.mainThread) ? Math.round(p.mainThread * 100) : 'n/a'}%)`);
-  return `CPU cores: ${parts.join(', ')} · machine ${r.machineCores.toFixed(2)}/${r.machineCapacity}\n      limit: ${r.limit}`;
+  return `CPU cores: ${parts.join(', ')} · machine ${r.machineCores.toFixed(2)}/${r.machineCapacity} (other work ${r.otherCores.toFixed(2)})\n      limit: ${r.limit}`;
 }
