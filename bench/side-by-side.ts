@@ -91,7 +91,11 @@ export interface Flow {
   /** Generators' own CPU seconds (process.cpuUsage) per wall second. */
   generatorCores: number[];
   cpu: CpuReport;
+  /** The `target` tag of the phase's points. */
+  target: string;
   offeredPerSec?: number;
+  /** Node-RED: `[error]` lines its log gained during the step (failed writes among them). */
+  errorsLogged?: number;
 }
 
 export interface ConnectFigures {
@@ -100,6 +104,7 @@ export interface ConnectFigures {
   connected: number;
   allConnectedS: number;
   brokerCpuS: number;
+  brokerRssBeforeMiB: number;
   brokerRssPeakMiB: number;
   brokerRssAfterMiB: number;
   cpu: CpuReport;
@@ -233,7 +238,11 @@ function split<T>(items: readonly T[], parts: number): T[][] {
   return out.filter((p) => p.length > 0);
 }
 
-function flowOf(peer: string, results: GeneratorResult[], cpu: CpuReport, stored: number, windowMs: number, lossFromSent: boolean): Flow {
+function nodeRedErrors(logFile: string): number {
+  return (readFileSync(logFile, 'utf8').match(/\[error\]/g) ?? []).length;
+}
+
+function flowOf(peer: string, results: GeneratorResult[], cpu: CpuReport, stored: number, windowMs: number, lossFromSent: boolean, target: string): Flow {
   const lat = results.flatMap((r) => r.latencyMs).sort((a, b) => a - b);
   const sent = results.reduce((n, r) => n + r.sentPoints, 0);
   const acked = results.reduce((n, r) => n + r.ackedPoints, 0);
@@ -248,6 +257,7 @@ function flowOf(peer: string, results: GeneratorResult[], cpu: CpuReport, stored
     latencyP99Ms: percentile(lat, 99),
     generatorCores: results.map((r) => r.cpuSeconds / r.wallSeconds),
     cpu,
+    target,
   };
 }
 
@@ -310,47 +320,57 @@ export async function runSideBySide(o: SideBySideOptions, log: (line: string) =>
     // --- batches of 100 points
     log(`\nbatches of 100 points: ${o.floodAgents} agents in ${o.generators} generator processes, ${o.maxInflight} publishes in flight each, ${o.seconds} s per peer`);
     let r = await b.run(jobsFor(o.generators, { target: 'batched' }), hubWatch());
-    const bHub = flowOf('hub', r.results, r.cpu, await b.count(b.hubDb, 'batched'), o.seconds * 1000, false);
+    const bHub = flowOf('hub', r.results, r.cpu, await b.count(b.hubDb, 'batched'), o.seconds * 1000, false, 'batched');
     log(flowLine(bHub));
     r = await b.run(jobsFor(o.generators, { url: miniUrl, auth: false, topic: 'plain', target: 'batched' }), miniWatch);
-    const bMini = flowOf('mini-hub', r.results, r.cpu, await b.count('minihub', 'batched'), o.seconds * 1000, false);
+    const bMini = flowOf('mini-hub', r.results, r.cpu, await b.count('minihub', 'batched'), o.seconds * 1000, false, 'batched');
     log(flowLine(bMini));
     r = await b.run(jobsFor(o.generators, { kind: 'influx', url: influx.url, database: 'direct', batchPoints: 5000, maxInflight: 1, target: 'batched' }), [{ name: 'influxd', pid: influx.pid }]);
-    const bDirect = flowOf('influxd-direct', r.results, r.cpu, await b.count('direct', 'batched'), o.seconds * 1000, false);
+    const bDirect = flowOf('influxd-direct', r.results, r.cpu, await b.count('direct', 'batched'), o.seconds * 1000, false, 'batched');
     log(flowLine(bDirect));
 
     // --- one point per message
     log(`\none point per message: ${o.floodAgents} agents in ${o.generators} generator processes, ${o.maxInflight} publishes in flight each, ${o.seconds} s per peer`);
     r = await b.run(jobsFor(o.generators, { batchPoints: 1, target: 'single' }), hubWatch());
-    const sHub = flowOf('hub', r.results, r.cpu, await b.count(b.hubDb, 'single'), o.seconds * 1000, false);
+    const sHub = flowOf('hub', r.results, r.cpu, await b.count(b.hubDb, 'single'), o.seconds * 1000, false, 'single');
     log(flowLine(sHub));
     r = await b.run(jobsFor(o.generators, { url: miniUrl, auth: false, topic: 'plain', batchPoints: 1, target: 'single' }), miniWatch);
-    const sMini = flowOf('mini-hub', r.results, r.cpu, await b.count('minihub', 'single'), o.seconds * 1000, false);
+    const sMini = flowOf('mini-hub', r.results, r.cpu, await b.count('minihub', 'single'), o.seconds * 1000, false, 'single');
     log(flowLine(sMini));
     const nodeRedFlows: Flow[] = [];
     let lossless = 0;
     for (const rate of o.nodeRedRates) {
       const target = `nr-${rate}`;
       const jobs = jobsFor(o.generators, { url: mosq.url, auth: false, topic: 'plain', batchPoints: 1, pace: 'rate', ratePerS: rate / o.generators, maxInflight: 64, durationMs: o.nodeRedSeconds * 1000, target }, flood.slice(0, Math.max(o.generators, 20)));
+      const errorsBefore = nodeRedErrors(nodeRed.proc.logFile);
       r = await b.run(jobs, [{ name: 'node-red', pid: nodeRed.proc.pid }, { name: 'mosquitto', pid: mosq.proc.pid }, { name: 'influxd', pid: influx.pid }]);
-      const f = flowOf('node-red', r.results, r.cpu, await b.settledCount('nodered', target), o.nodeRedSeconds * 1000, true);
+      const f = flowOf('node-red', r.results, r.cpu, await b.settledCount('nodered', target, 3000, 20_000), o.nodeRedSeconds * 1000, true, target);
       // Mosquitto's PUBACK says nothing of storage: the rate that counts is what reached influxd
       f.offeredPerSec = r.results.reduce((n, x) => n + x.sentPoints, 0) / o.nodeRedSeconds;
       f.pointsPerSec = f.storedPoints / o.nodeRedSeconds;
+      f.errorsLogged = nodeRedErrors(nodeRed.proc.logFile) - errorsBefore;
       nodeRedFlows.push(f);
-      if (f.lostPoints === 0) lossless = Math.max(lossless, f.offeredPerSec);
       log(flowLine(f));
       if (!nodeRed.proc.running) {
         log('      Node-RED exited under this load');
         break;
       }
     }
+    // What Node-RED still held in memory may land later: the counts once nothing has moved for a while.
+    await b.settledCount('nodered', `nr-${o.nodeRedRates[o.nodeRedRates.length - 1] ?? 0}`, 5000, 30_000);
+    for (const f of nodeRedFlows) {
+      const late = (await b.count('nodered', f.target)) - f.storedPoints;
+      if (late > 0) log(`  node-red ${f.target}: ${fmt(late)} more points stored after its step`);
+      f.storedPoints += late;
+      f.lostPoints = f.sentPoints - f.storedPoints;
+      if (f.lostPoints === 0) lossless = Math.max(lossless, f.offeredPerSec ?? 0);
+    }
 
     // --- realistic load: PUBACK latency
     const latAgents = agents.slice(0, o.latencyAgents);
     log(`\nrealistic load: ${fmt(o.latencyAgents)} agents, a batch of ${o.latencyBatchPoints} points every ${o.latencyIntervalMs / 1000} s each, ${o.latencySeconds} s`);
     r = await b.run(jobsFor(o.generators, { batchPoints: o.latencyBatchPoints, pace: 'interval', intervalMs: o.latencyIntervalMs, maxInflight: 1, durationMs: o.latencySeconds * 1000, target: 'latency' }, latAgents), hubWatch());
-    const latency = { ...flowOf('hub', r.results, r.cpu, await b.count(b.hubDb, 'latency'), o.latencySeconds * 1000, false), agents: o.latencyAgents };
+    const latency = { ...flowOf('hub', r.results, r.cpu, await b.count(b.hubDb, 'latency'), o.latencySeconds * 1000, false, 'latency'), agents: o.latencyAgents };
     log(flowLine(latency));
 
     // --- connections after a hub restart, then the same clients against Mosquitto
@@ -363,6 +383,7 @@ export async function runSideBySide(o: SideBySideOptions, log: (line: string) =>
       return split(connAgents, gens).map((part) => base({ kind: 'connect', url, agents: part, startAt, holdMs: 2000 }));
     };
     const connect = async (name: string, proc: { pid: number | undefined }, url: string): Promise<ConnectFigures> => {
+      const before = proc.pid === undefined ? Number.NaN : rssMiBOf(proc.pid);
       const res = await b.run(connectJobs(url), [{ name, pid: proc.pid }]);
       const self = res.cpu.processes.find((p) => p.name === name);
       const all = res.results.every((x) => Number.isFinite(x.allConnectedMs));
@@ -372,6 +393,7 @@ export async function runSideBySide(o: SideBySideOptions, log: (line: string) =>
         connected: res.results.reduce((n, x) => n + x.connected, 0),
         allConnectedS: all ? Math.max(...res.results.map((x) => x.allConnectedMs)) / 1000 : Number.NaN,
         brokerCpuS: self?.cpuSeconds ?? Number.NaN,
+        brokerRssBeforeMiB: before,
         brokerRssPeakMiB: self?.rssPeakMiB ?? Number.NaN,
         brokerRssAfterMiB: proc.pid === undefined ? Number.NaN : rssMiBOf(proc.pid),
         cpu: res.cpu,
@@ -413,17 +435,26 @@ function fdLimit(): string {
 
 function flowLine(f: Flow): string {
   const offered = f.offeredPerSec === undefined ? '' : `offered ${fmt(f.offeredPerSec)}/s → `;
+  const errors = f.errorsLogged === undefined ? '' : ` · ${fmt(f.errorsLogged)} errors in its log`;
   const gen = f.generatorCores.map((c) => c.toFixed(2)).join(', ');
   return [
-    `  ${f.peer.padEnd(15)} ${offered}${fmt(f.pointsPerSec).padStart(9)} points/s · sent ${fmt(f.sentPoints)}, acknowledged ${fmt(f.ackedPoints)}, stored ${fmt(f.storedPoints)}, lost ${fmt(f.lostPoints)} · ack p50 ${fmt(f.latencyP50Ms, 1)} ms, p99 ${fmt(f.latencyP99Ms, 1)} ms`,
+    `  ${f.peer.padEnd(15)} ${offered}${fmt(f.pointsPerSec).padStart(9)} points/s · sent ${fmt(f.sentPoints)}, acknowledged ${fmt(f.ackedPoints)}, stored ${fmt(f.storedPoints)}, lost ${fmt(f.lostPoints)} · ack p50 ${fmt(f.latencyP50Ms, 1)} ms, p99 ${fmt(f.latencyP99Ms, 1)} ms${errors}`,
     `      ${formatCpu(f.cpu)}`,
-    `      generators' own CPU (process.cpuUsage, cores): ${gen}`,
+    `      CPU per stored point: ${costPerPoint(f)} · generators' own CPU (process.cpuUsage, cores): ${gen}`,
   ].join('\n');
+}
+
+/** CPU µs per stored point of each process but the generators: on a shared machine, steadier than points/s. */
+function costPerPoint(f: Flow): string {
+  return f.cpu.processes
+    .filter((p) => !p.name.startsWith('gen'))
+    .map((p) => `${p.name} ${fmt((p.cpuSeconds * 1e6) / Math.max(1, f.pointsPerSec * f.cpu.seconds), 1)} µs`)
+    .join(', ');
 }
 
 function connectLine(c: ConnectFigures): string {
   return [
-    `  ${c.broker.padEnd(10)} ${fmt(c.connected)}/${fmt(c.agents)} connected, all in ${fmt(c.allConnectedS, 1)} s · ${c.broker} CPU ${fmt(c.brokerCpuS, 1)} s, RSS peak ${fmt(c.brokerRssPeakMiB)} MiB (after ${fmt(c.brokerRssAfterMiB)} MiB)`,
+    `  ${c.broker.padEnd(10)} ${fmt(c.connected)}/${fmt(c.agents)} connected, all in ${fmt(c.allConnectedS, 1)} s · ${c.broker} CPU ${fmt(c.brokerCpuS, 1)} s, RSS ${fmt(c.brokerRssBeforeMiB)} MiB before, peak ${fmt(c.brokerRssPeakMiB)} MiB, ${fmt(((c.brokerRssPeakMiB - c.brokerRssBeforeMiB) * 1024) / Math.max(1, c.connected), 1)} KiB per connection`,
     `      ${formatCpu(c.cpu)}`,
   ].join('\n');
 }
