@@ -12,6 +12,8 @@ interface Ticks {
   all: number;
   /** utime + stime of the main thread, seconds. */
   main: number;
+  /** Seconds the main thread spent runnable but waiting for a core (schedstat), NaN where the kernel keeps none. */
+  mainWait: number;
 }
 
 function statTicks(path: string): number | undefined {
@@ -25,10 +27,19 @@ function statTicks(path: string): number | undefined {
   }
 }
 
+function waitSeconds(pid: number): number {
+  try {
+    // run time (ns), time waiting on a run queue (ns), time slices
+    return Number(readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').split(' ')[1]) / 1e9;
+  } catch {
+    return Number.NaN;
+  }
+}
+
 function processTicks(pid: number): Ticks | undefined {
   const all = statTicks(`/proc/${pid}/stat`);
   if (all === undefined) return undefined;
-  return { all, main: statTicks(`/proc/${pid}/task/${pid}/stat`) ?? all };
+  return { all, main: statTicks(`/proc/${pid}/task/${pid}/stat`) ?? all, mainWait: waitSeconds(pid) };
 }
 
 /** Busy and total jiffies of the whole machine (/proc/stat), every process included (also work outside the bench). */
@@ -38,6 +49,11 @@ function machineTicks(): { busy: number; total: number } {
   const idle = (v[3] ?? 0) + (v[4] ?? 0);
   const total = v.reduce((a, b) => a + b, 0);
   return { busy: (total - idle) / CLK_TCK, total: total / CLK_TCK };
+}
+
+/** CPU seconds (all threads) a process has used so far; NaN once it has gone. */
+export function cpuSecondsOf(pid: number): number {
+  return statTicks(`/proc/${pid}/stat`) ?? Number.NaN;
 }
 
 export function rssMiBOf(pid: number): number {
@@ -57,6 +73,8 @@ export interface ProcessCpu {
   mainThread: number;
   /** Highest main-thread share over any 1 s window of the span. */
   mainThreadPeak: number;
+  /** Share of the span its main thread was ready to run but waited for a core (others had them all). */
+  mainThreadWait: number;
   cpuSeconds: number;
   rssPeakMiB: number;
 }
@@ -125,7 +143,8 @@ export class CpuSampler {
     const processes = this.tracked.map((p): ProcessCpu => {
       const cpuSeconds = p.first !== undefined && p.last !== undefined ? p.last.all - p.first.all : Number.NaN;
       const main = p.first !== undefined && p.last !== undefined ? (p.last.main - p.first.main) / seconds : Number.NaN;
-      return { name: p.name, cores: cpuSeconds / seconds, mainThread: main, mainThreadPeak: Math.max(p.mainPeak, main), cpuSeconds, rssPeakMiB: p.rssPeak };
+      const wait = p.first !== undefined && p.last !== undefined ? (p.last.mainWait - p.first.mainWait) / seconds : Number.NaN;
+      return { name: p.name, cores: cpuSeconds / seconds, mainThread: main, mainThreadPeak: Math.max(p.mainPeak, main), mainThreadWait: wait, cpuSeconds, rssPeakMiB: p.rssPeak };
     });
     const ours = processes.reduce((n, p) => n + (Number.isFinite(p.cores) ? p.cores : 0), 0);
     const otherCores = Math.max(0, machineCores - ours);
@@ -134,23 +153,32 @@ export class CpuSampler {
 }
 
 /**
- * What limited a phase: a process whose main thread was ≥ 90% of a core over the span (a Node process cannot
- * use more for its JavaScript), else the machine's cores when ≥ 90% of them were busy (naming the biggest
- * user), else nothing saturated (the load's own window — in-flight limit or offered rate — set the pace).
+ * What limited a phase. A Node process runs its JavaScript on one thread, so the main thread's demand — the
+ * share of the span it ran plus the share it was ready but waited for a core — says whether a process could
+ * have gone faster: ≥ 90% of a core is a saturated process. If it mostly ran, that process's own CPU is the
+ * limit; if it mostly waited, the machine's cores were (the bench's other processes, or other work on a shared
+ * machine). Below 90% nothing was saturated: the offered load or the in-flight window set the pace.
  */
 export function judgeLimit(processes: readonly ProcessCpu[], machineCores: number, capacity: number, otherCores = 0): string {
-  const saturated = processes.filter((p) => p.mainThread >= 0.9).sort((a, b) => b.mainThread - a.mainThread);
-  const top = [...processes].sort((a, b) => b.cores - a.cores)[0];
-  if (saturated.length > 0) return saturated.map((p) => `${p.name} CPU (main thread ${Math.round(p.mainThread * 100)}% of a core)`).join(' + ');
+  const demand = (p: ProcessCpu): number => p.mainThread + (Number.isFinite(p.mainThreadWait) ? p.mainThreadWait : 0);
+  const saturated = processes.filter((p) => demand(p) >= 0.9).sort((a, b) => demand(b) - demand(a));
+  const pct = (x: number): string => `${Math.round(x * 100)}%`;
+  const other = otherCores >= 0.2 ? `, ${otherCores.toFixed(2)} of them other work` : '';
+  const top = saturated[0];
+  if (top !== undefined) {
+    const what = top.mainThread >= top.mainThreadWait ? `${top.name} CPU` : `the machine's ${capacity} cores (${machineCores.toFixed(2)} busy${other})`;
+    return `${what}: ${top.name}'s main thread ran ${pct(top.mainThread)} and waited for a core ${pct(Number.isFinite(top.mainThreadWait) ? top.mainThreadWait : 0)} of the time`;
+  }
   if (machineCores >= 0.9 * capacity) {
-    const other = otherCores >= 0.2 ? `, ${otherCores.toFixed(2)} of them other work` : '';
-    return `the machine's ${capacity} cores (${machineCores.toFixed(2)} busy${other}; most of the bench's: ${top === undefined ? 'n/a' : `${top.name} ${top.cores.toFixed(2)}`})`;
+    const most = [...processes].sort((a, b) => b.cores - a.cores)[0];
+    return `the machine's ${capacity} cores (${machineCores.toFixed(2)} busy${other}; most of the bench's: ${most === undefined ? 'n/a' : `${most.name} ${most.cores.toFixed(2)}`})`;
   }
   return `no process saturated (machine ${machineCores.toFixed(2)} of ${capacity} cores busy): the offered load or in-flight window set the pace`;
 }
 
 /** One line: every process's cores and main-thread share, the machine, the limit. */
 export function formatCpu(r: CpuReport): string {
-  const parts = r.processes.map((p) => `${p.name} ${Number.isFinite(p.cores) ? p.cores.toFixed(2) : 'n/a'} (main ${Number.isFinite(p.mainThread) ? Math.round(p.mainThread * 100) : 'n/a'}%)`);
+  const pct = (x: number): string => (Number.isFinite(x) ? `${Math.round(x * 100)}%` : 'n/a');
+  const parts = r.processes.map((p) => `${p.name} ${Number.isFinite(p.cores) ? p.cores.toFixed(2) : 'n/a'} (main ${pct(p.mainThread)}, waited ${pct(p.mainThreadWait)})`);
   return `CPU cores: ${parts.join(', ')} · machine ${r.machineCores.toFixed(2)}/${r.machineCapacity} (other work ${r.otherCores.toFixed(2)})\n      limit: ${r.limit}`;
 }

@@ -24,7 +24,7 @@ import { runProgram } from '../scripts/lib/child-process.ts';
 import type { GenAgent, GeneratorJob, GeneratorResult } from './generator-job.ts';
 import { startMosquitto, type MosquittoPeer } from './peers/mosquitto.ts';
 import { startNodeRed } from './peers/node-red.ts';
-import { CpuSampler, formatCpu, rssMiBOf, type CpuReport } from './proc-cpu.ts';
+import { CpuSampler, cpuSecondsOf, formatCpu, rssMiBOf, type CpuReport } from './proc-cpu.ts';
 import { fmt, percentile } from './stats.ts';
 
 export interface SideBySideOptions {
@@ -45,6 +45,8 @@ export interface SideBySideOptions {
   /** Offered rates (messages/s, one point each) for the Node-RED pipeline. */
   nodeRedRates: number[];
   nodeRedSeconds: number;
+  /** After each step: at most this long for Node-RED to write what it holds. */
+  nodeRedDrainS: number;
 }
 
 export const FULL: SideBySideOptions = {
@@ -60,6 +62,7 @@ export const FULL: SideBySideOptions = {
   connectPerGenerator: 2500,
   nodeRedRates: [2000, 5000, 10_000],
   nodeRedSeconds: 8,
+  nodeRedDrainS: 30,
 };
 
 export const QUICK: SideBySideOptions = {
@@ -75,6 +78,7 @@ export const QUICK: SideBySideOptions = {
   connectPerGenerator: 30,
   nodeRedRates: [300],
   nodeRedSeconds: 2,
+  nodeRedDrainS: 30,
 };
 
 export interface Flow {
@@ -96,6 +100,8 @@ export interface Flow {
   offeredPerSec?: number;
   /** Node-RED: `[error]` lines its log gained during the step (failed writes among them). */
   errorsLogged?: number;
+  /** Node-RED: still writing when the bench stopped waiting for it (what it had not stored counts as lost). */
+  stillBusy?: boolean;
 }
 
 export interface ConnectFigures {
@@ -215,20 +221,32 @@ class Bench {
     return Number(r.results[0]?.series?.[0]?.values?.[0]?.[1] ?? 0);
   }
 
-  /** The count once it has stopped growing for `quietMs` (Node-RED writes after Mosquitto's PUBACK), at most `maxMs`. */
-  async settledCount(db: string, target: string, quietMs = 2000, maxMs = 30_000): Promise<number> {
+  /**
+   * The count once the writer is done: `busyPid` (Node-RED, which writes after Mosquitto's PUBACK, from what it
+   * holds in memory) used under 5% of a core over the last second and the count has not moved for `quietMs`;
+   * at most `maxMs`.
+   */
+  async settledCount(db: string, target: string, busyPid: number | undefined, quietMs = 2000, maxMs = 60_000): Promise<{ count: number; settled: boolean }> {
     const until = Date.now() + maxMs;
     let last = await this.count(db, target);
     let since = Date.now();
+    const cpu = (): number => (busyPid === undefined ? 0 : cpuSecondsOf(busyPid));
+    let cpuMark = { t: Date.now(), s: cpu() };
+    let idle = false;
     while (Date.now() < until) {
       await sleep(250);
       const c = await this.count(db, target);
+      if (Date.now() - cpuMark.t >= 1000) {
+        const s = cpu();
+        idle = !(s - cpuMark.s >= 0.05 * ((Date.now() - cpuMark.t) / 1000)); // NaN (gone) is idle
+        cpuMark = { t: Date.now(), s };
+      }
       if (c !== last) {
         last = c;
         since = Date.now();
-      } else if (Date.now() - since >= quietMs) break;
+      } else if (idle && Date.now() - since >= quietMs) return { count: last, settled: true };
     }
-    return last;
+    return { count: last, settled: false };
   }
 }
 
@@ -344,7 +362,8 @@ export async function runSideBySide(o: SideBySideOptions, log: (line: string) =>
       const jobs = jobsFor(o.generators, { url: mosq.url, auth: false, topic: 'plain', batchPoints: 1, pace: 'rate', ratePerS: rate / o.generators, maxInflight: 64, durationMs: o.nodeRedSeconds * 1000, target }, flood.slice(0, Math.max(o.generators, 20)));
       const errorsBefore = nodeRedErrors(nodeRed.proc.logFile);
       r = await b.run(jobs, [{ name: 'node-red', pid: nodeRed.proc.pid }, { name: 'mosquitto', pid: mosq.proc.pid }, { name: 'influxd', pid: influx.pid }]);
-      const f = flowOf('node-red', r.results, r.cpu, await b.settledCount('nodered', target, 3000, 20_000), o.nodeRedSeconds * 1000, true, target);
+      const settled = await b.settledCount('nodered', target, nodeRed.proc.pid, 2000, o.nodeRedDrainS * 1000);
+      const f = flowOf('node-red', r.results, r.cpu, settled.count, o.nodeRedSeconds * 1000, true, target);
       // Mosquitto's PUBACK says nothing of storage: the rate that counts is what reached influxd
       f.offeredPerSec = r.results.reduce((n, x) => n + x.sentPoints, 0) / o.nodeRedSeconds;
       f.pointsPerSec = f.storedPoints / o.nodeRedSeconds;
@@ -355,9 +374,13 @@ export async function runSideBySide(o: SideBySideOptions, log: (line: string) =>
         log('      Node-RED exited under this load');
         break;
       }
+      if (!settled.settled) {
+        f.stillBusy = true;
+        log(`      Node-RED still busy ${o.nodeRedDrainS} s after the step (a backlog in its memory): higher rates would only add to it`);
+        break;
+      }
     }
-    // What Node-RED still held in memory may land later: the counts once nothing has moved for a while.
-    await b.settledCount('nodered', `nr-${o.nodeRedRates[o.nodeRedRates.length - 1] ?? 0}`, 5000, 30_000);
+    // Whatever Node-RED wrote of an earlier step while a later one ran (it had become idle after each step)
     for (const f of nodeRedFlows) {
       const late = (await b.count('nodered', f.target)) - f.storedPoints;
       if (late > 0) log(`  node-red ${f.target}: ${fmt(late)} more points stored after its step`);
@@ -435,7 +458,7 @@ function fdLimit(): string {
 
 function flowLine(f: Flow): string {
   const offered = f.offeredPerSec === undefined ? '' : `offered ${fmt(f.offeredPerSec)}/s → `;
-  const errors = f.errorsLogged === undefined ? '' : ` · ${fmt(f.errorsLogged)} errors in its log`;
+  const errors = (f.errorsLogged === undefined ? '' : ` · ${fmt(f.errorsLogged)} errors in its log`) + (f.stillBusy === true ? ' · still writing when the bench stopped waiting' : '');
   const gen = f.generatorCores.map((c) => c.toFixed(2)).join(', ');
   return [
     `  ${f.peer.padEnd(15)} ${offered}${fmt(f.pointsPerSec).padStart(9)} points/s · sent ${fmt(f.sentPoints)}, acknowledged ${fmt(f.ackedPoints)}, stored ${fmt(f.storedPoints)}, lost ${fmt(f.lostPoints)} · ack p50 ${fmt(f.latencyP50Ms, 1)} ms, p99 ${fmt(f.latencyP99Ms, 1)} ms${errors}`,
@@ -473,7 +496,7 @@ export function targetLines(f: SideBySideFigures): string[] {
     `  ratio hub / influxd direct   ${fmt(ratio, 2)} (direct ${fmt(f.batched.direct.pointsPerSec)}/s)  target ≥ 0.4: ${mark(ratio >= 0.4)}`,
     `  ratio hub / mini hub         ${fmt(f.batched.hub.pointsPerSec / f.batched.miniHub.pointsPerSec, 2)} (mini hub ${fmt(f.batched.miniHub.pointsPerSec)}/s)`,
     `one point per message (hub)    ${fmt(f.single.hub.pointsPerSec)} points/s, lost ${fmt(f.single.hub.lostPoints)}  target ≥ 60,000 with zero loss: ${mark(f.single.hub.pointsPerSec >= 60_000 && f.single.hub.lostPoints === 0)} · limit: ${f.single.hub.cpu.limit}`,
-    `  Node-RED pipeline lossless   ${fmt(f.single.nodeRedLosslessPerSec)} points/s of the offered ${f.options.nodeRedRates.map((x) => fmt(x)).join(', ')}${nrTop === undefined ? '' : `; at ${fmt(nrTop.offeredPerSec ?? Number.NaN)}/s offered it stored ${fmt((100 * nrTop.storedPoints) / Math.max(1, nrTop.sentPoints), 1)}%`}`,
+    `  Node-RED pipeline lossless   ${f.single.nodeRedLosslessPerSec > 0 ? `${fmt(f.single.nodeRedLosslessPerSec)} points/s` : 'none'} of the offered ${f.single.nodeRed.map((x) => `${fmt(x.offeredPerSec ?? Number.NaN)}/s`).join(', ')}${nrTop === undefined ? '' : `; at ${fmt(nrTop.offeredPerSec ?? Number.NaN)}/s offered it stored ${fmt((100 * nrTop.storedPoints) / Math.max(1, nrTop.sentPoints), 1)}%`}`,
     `  ratio hub / Node-RED lossless ${fmt(f.single.hub.pointsPerSec / f.single.nodeRedLosslessPerSec, 1)}×  target ≥ 10×: ${mark(f.single.hub.pointsPerSec >= nrTen && f.single.nodeRedLosslessPerSec > 0)}`,
     `  ratio hub / mini hub         ${fmt(f.single.hub.pointsPerSec / f.single.miniHub.pointsPerSec, 2)} (mini hub ${fmt(f.single.miniHub.pointsPerSec)}/s)`,
     `PUBACK p99 at ${fmt(f.latency.agents)} agents' load  ${fmt(f.latency.latencyP99Ms, 1)} ms (p50 ${fmt(f.latency.latencyP50Ms, 1)})  target < 20 ms: ${mark(f.latency.latencyP99Ms < 20)} · limit: ${f.latency.cpu.limit}`,
