@@ -100,6 +100,8 @@ export interface Flow {
   offeredPerSec?: number;
   /** Node-RED: `[error]` lines its log gained during the step (failed writes among them). */
   errorsLogged?: number;
+  /** Node-RED: its commonest error messages of the step, with their counts. */
+  errorsText?: string;
   /** Node-RED: still writing when the bench stopped waiting for it (what it had not stored counts as lost). */
   stillBusy?: boolean;
 }
@@ -256,8 +258,21 @@ function split<T>(items: readonly T[], parts: number): T[][] {
   return out.filter((p) => p.length > 0);
 }
 
-function nodeRedErrors(logFile: string): number {
-  return (readFileSync(logFile, 'utf8').match(/\[error\]/g) ?? []).length;
+/** Node-RED's `[error]` lines so far, each as its message (the node and the error, without the time). */
+function nodeRedErrors(logFile: string): string[] {
+  return readFileSync(logFile, 'utf8')
+    .split('\n')
+    .filter((l) => l.includes('[error]'))
+    .map((l) => l.slice(l.indexOf('[error]') + 8).trim());
+}
+
+/** `N (message ×n, …)` of the error lines logged since `before` of them. */
+function errorSummary(all: readonly string[], before: number): { count: number; text: string } {
+  const fresh = all.slice(before);
+  const by = new Map<string, number>();
+  for (const m of fresh) by.set(m, (by.get(m) ?? 0) + 1);
+  const top = [...by.entries()].sort((a, b) => b[1] - a[1]).slice(0, 3);
+  return { count: fresh.length, text: top.map(([m, n]) => `${m.slice(0, 80)} ×${fmt(n)}`).join('; ') };
 }
 
 function flowOf(peer: string, results: GeneratorResult[], cpu: CpuReport, stored: number, windowMs: number, lossFromSent: boolean, target: string): Flow {
@@ -360,14 +375,16 @@ export async function runSideBySide(o: SideBySideOptions, log: (line: string) =>
     for (const rate of o.nodeRedRates) {
       const target = `nr-${rate}`;
       const jobs = jobsFor(o.generators, { url: mosq.url, auth: false, topic: 'plain', batchPoints: 1, pace: 'rate', ratePerS: rate / o.generators, maxInflight: 64, durationMs: o.nodeRedSeconds * 1000, target }, flood.slice(0, Math.max(o.generators, 20)));
-      const errorsBefore = nodeRedErrors(nodeRed.proc.logFile);
+      const errorsBefore = nodeRedErrors(nodeRed.proc.logFile).length;
       r = await b.run(jobs, [{ name: 'node-red', pid: nodeRed.proc.pid }, { name: 'mosquitto', pid: mosq.proc.pid }, { name: 'influxd', pid: influx.pid }]);
       const settled = await b.settledCount('nodered', target, nodeRed.proc.pid, 2000, o.nodeRedDrainS * 1000);
       const f = flowOf('node-red', r.results, r.cpu, settled.count, o.nodeRedSeconds * 1000, true, target);
       // Mosquitto's PUBACK says nothing of storage: the rate that counts is what reached influxd
       f.offeredPerSec = r.results.reduce((n, x) => n + x.sentPoints, 0) / o.nodeRedSeconds;
       f.pointsPerSec = f.storedPoints / o.nodeRedSeconds;
-      f.errorsLogged = nodeRedErrors(nodeRed.proc.logFile) - errorsBefore;
+      const errors = errorSummary(nodeRedErrors(nodeRed.proc.logFile), errorsBefore);
+      f.errorsLogged = errors.count;
+      f.errorsText = errors.text;
       nodeRedFlows.push(f);
       log(flowLine(f));
       if (!nodeRed.proc.running) {
@@ -458,7 +475,7 @@ function fdLimit(): string {
 
 function flowLine(f: Flow): string {
   const offered = f.offeredPerSec === undefined ? '' : `offered ${fmt(f.offeredPerSec)}/s → `;
-  const errors = (f.errorsLogged === undefined ? '' : ` · ${fmt(f.errorsLogged)} errors in its log`) + (f.stillBusy === true ? ' · still writing when the bench stopped waiting' : '');
+  const errors = (f.errorsLogged === undefined ? '' : ` · ${fmt(f.errorsLogged)} errors in its log${f.errorsText === undefined || f.errorsText === '' ? '' : ` (${f.errorsText})`}`) + (f.stillBusy === true ? ' · still writing when the bench stopped waiting' : '');
   const gen = f.generatorCores.map((c) => c.toFixed(2)).join(', ');
   return [
     `  ${f.peer.padEnd(15)} ${offered}${fmt(f.pointsPerSec).padStart(9)} points/s · sent ${fmt(f.sentPoints)}, acknowledged ${fmt(f.ackedPoints)}, stored ${fmt(f.storedPoints)}, lost ${fmt(f.lostPoints)} · ack p50 ${fmt(f.latencyP50Ms, 1)} ms, p99 ${fmt(f.latencyP99Ms, 1)} ms${errors}`,
