@@ -60,7 +60,7 @@ export const FULL: SideBySideOptions = {
   latencyBatchPoints: 30,
   connectAgents: 10_000,
   connectPerGenerator: 2500,
-  nodeRedRates: [2000, 5000, 10_000],
+  nodeRedRates: [500, 2000, 5000, 10_000],
   nodeRedSeconds: 8,
   nodeRedDrainS: 30,
 };
@@ -501,6 +501,17 @@ function connectLine(c: ConnectFigures): string {
 
 const mark = (ok: boolean): string => (ok ? 'PASS' : 'MISS');
 
+/**
+ * Points/s the peer's main thread would carry with a core to itself (its rate / the share of a core its main
+ * thread used): a projection from the CPU each point cost, for a machine whose cores other work held. Not a
+ * measurement: influxd and the generators would need the other core.
+ */
+function ceiling(f: Flow): string {
+  const p = f.cpu.processes.find((x) => x.name === f.peer);
+  if (p === undefined || !(p.mainThread > 0)) return 'n/a';
+  return `${fmt(f.pointsPerSec / p.mainThread)}/s (main thread ${fmt((p.mainThread * 1e6) / Math.max(1e-9, f.pointsPerSec), 1)} µs per point)`;
+}
+
 /** The issue's targets beside the figures. */
 export function targetLines(f: SideBySideFigures): string[] {
   const ratio = f.batched.hub.pointsPerSec / f.batched.direct.pointsPerSec;
@@ -512,10 +523,12 @@ export function targetLines(f: SideBySideFigures): string[] {
     `batched through the hub        ${fmt(f.batched.hub.pointsPerSec)} points/s  target ≥ 150,000: ${mark(f.batched.hub.pointsPerSec >= 150_000)} · limit: ${f.batched.hub.cpu.limit}`,
     `  ratio hub / influxd direct   ${fmt(ratio, 2)} (direct ${fmt(f.batched.direct.pointsPerSec)}/s)  target ≥ 0.4: ${mark(ratio >= 0.4)}`,
     `  ratio hub / mini hub         ${fmt(f.batched.hub.pointsPerSec / f.batched.miniHub.pointsPerSec, 2)} (mini hub ${fmt(f.batched.miniHub.pointsPerSec)}/s)`,
+    `  projection, a core to itself: hub ${ceiling(f.batched.hub)}, mini hub ${ceiling(f.batched.miniHub)}`,
     `one point per message (hub)    ${fmt(f.single.hub.pointsPerSec)} points/s, lost ${fmt(f.single.hub.lostPoints)}  target ≥ 60,000 with zero loss: ${mark(f.single.hub.pointsPerSec >= 60_000 && f.single.hub.lostPoints === 0)} · limit: ${f.single.hub.cpu.limit}`,
     `  Node-RED pipeline lossless   ${f.single.nodeRedLosslessPerSec > 0 ? `${fmt(f.single.nodeRedLosslessPerSec)} points/s` : 'none'} of the offered ${f.single.nodeRed.map((x) => `${fmt(x.offeredPerSec ?? Number.NaN)}/s`).join(', ')}${nrTop === undefined ? '' : `; at ${fmt(nrTop.offeredPerSec ?? Number.NaN)}/s offered it stored ${fmt((100 * nrTop.storedPoints) / Math.max(1, nrTop.sentPoints), 1)}%`}`,
     `  ratio hub / Node-RED lossless ${fmt(f.single.hub.pointsPerSec / f.single.nodeRedLosslessPerSec, 1)}×  target ≥ 10×: ${mark(f.single.hub.pointsPerSec >= nrTen && f.single.nodeRedLosslessPerSec > 0)}`,
     `  ratio hub / mini hub         ${fmt(f.single.hub.pointsPerSec / f.single.miniHub.pointsPerSec, 2)} (mini hub ${fmt(f.single.miniHub.pointsPerSec)}/s)`,
+    `  projection, a core to itself: hub ${ceiling(f.single.hub)}, mini hub ${ceiling(f.single.miniHub)}${f.single.nodeRed[0] === undefined ? '' : `, Node-RED (stored points) ${ceiling(f.single.nodeRed[0])}`}`,
     `PUBACK p99 at ${fmt(f.latency.agents)} agents' load  ${fmt(f.latency.latencyP99Ms, 1)} ms (p50 ${fmt(f.latency.latencyP50Ms, 1)})  target < 20 ms: ${mark(f.latency.latencyP99Ms < 20)} · limit: ${f.latency.cpu.limit}`,
     `${fmt(f.connect.hub.agents)} agents connected after a restart  ${fmt(f.connect.hub.allConnectedS, 1)} s  target < 30 s: ${mark(f.connect.hub.allConnectedS < 30)} · hub RSS peak ${fmt(f.connect.hub.brokerRssPeakMiB)} MiB  target < 600: ${mark(f.connect.hub.brokerRssPeakMiB < 600)} · limit: ${f.connect.hub.cpu.limit}`,
     `  ratio hub / Mosquitto        time ${fmt(f.connect.hub.allConnectedS / f.connect.mosquitto.allConnectedS, 1)}×, CPU ${fmt(f.connect.hub.brokerCpuS / f.connect.mosquitto.brokerCpuS, 1)}×, RSS ${fmt(f.connect.hub.brokerRssPeakMiB / f.connect.mosquitto.brokerRssPeakMiB, 1)}× (Mosquitto: ${fmt(f.connect.mosquitto.allConnectedS, 1)} s, ${fmt(f.connect.mosquitto.brokerCpuS, 1)} CPU s, ${fmt(f.connect.mosquitto.brokerRssPeakMiB)} MiB)`,
