@@ -45,6 +45,8 @@ export interface GeneratorResult {
   /** connect: ms from startAt until the last CONNACK (NaN if not all connected). */
   allConnectedMs: number;
   connectErrors: number;
+  /** The clients' error messages (first 60 characters) and how often each came. */
+  errorKinds: Record<string, number>;
   disconnects: number;
   sentMessages: number;
   ackedMessages: number;

@@ -32,6 +32,7 @@ const r: GeneratorResult = {
   connected: 0,
   allConnectedMs: Number.NaN,
   connectErrors: 0,
+  errorKinds: {},
   disconnects: 0,
   sentMessages: 0,
   ackedMessages: 0,
@@ -128,7 +129,11 @@ async function runMqtt(): Promise<void> {
     client.on('close', () => {
       if (!first) r.disconnects += 1;
     });
-    client.on('error', () => (r.connectErrors += 1));
+    client.on('error', (err: Error) => {
+      r.connectErrors += 1;
+      const kind = err.message.slice(0, 60);
+      r.errorKinds[kind] = (r.errorKinds[kind] ?? 0) + 1;
+    });
     states.push(s);
   }
   const connectDeadline = Math.max(job.startAt, Date.now()) + 120_000;

@@ -1,7 +1,7 @@
 // `npm run bench`: prints figures; it asserts nothing (speed is not a test on a shared 2-core machine).
 // The side-by-side part (bench/side-by-side.ts) is the hub against its peers with every process's CPU and the
 // issue's targets; `npm run bench -- --quick` (or IOC_BENCH_QUICK=1) is a run of seconds with a few agents,
-// the other flags are bench/side-by-side.ts's. Full run: about 10 minutes on 2 cores.
+// the other flags are bench/side-by-side.ts's. Full run: 12–14 minutes measured on 2 cores that other work kept busy.
 // The reconnect storm at 1,000+ agents with backlogs is separate (`npx tsx bench/storm.ts`): it takes minutes to set up.
 // Agents connecting at once after a restart, scrypt records against HMAC ones (hub CPU): `npx tsx bench/connect-restart.ts`.
 import { printAgentRss, runAgentRssBench } from './agent-rss.ts';

@@ -112,6 +112,8 @@ export interface ConnectFigures {
   connected: number;
   allConnectedS: number;
   brokerCpuS: number;
+  /** Errors the clients saw on the way (refused, reset, timed out…), by message. */
+  clientErrors: Record<string, number>;
   brokerRssBeforeMiB: number;
   brokerRssPeakMiB: number;
   brokerRssAfterMiB: number;
@@ -431,6 +433,7 @@ export async function runSideBySide(o: SideBySideOptions, log: (line: string) =>
         broker: name,
         agents: connAgents.length,
         connected: res.results.reduce((n, x) => n + x.connected, 0),
+        clientErrors: mergeKinds(res.results.map((x) => x.errorKinds ?? {})),
         allConnectedS: all ? Math.max(...res.results.map((x) => x.allConnectedMs)) / 1000 : Number.NaN,
         brokerCpuS: self?.cpuSeconds ?? Number.NaN,
         brokerRssBeforeMiB: before,
@@ -492,9 +495,18 @@ function costPerPoint(f: Flow): string {
     .join(', ');
 }
 
+function mergeKinds(all: readonly Record<string, number>[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const k of all) for (const [m, n] of Object.entries(k)) out[m] = (out[m] ?? 0) + n;
+  return out;
+}
+
 function connectLine(c: ConnectFigures): string {
+  const errors = Object.entries(c.clientErrors).sort((a, b) => b[1] - a[1]);
+  const total = errors.reduce((n, [, k]) => n + k, 0);
   return [
     `  ${c.broker.padEnd(10)} ${fmt(c.connected)}/${fmt(c.agents)} connected, all in ${fmt(c.allConnectedS, 1)} s · ${c.broker} CPU ${fmt(c.brokerCpuS, 1)} s, RSS ${fmt(c.brokerRssBeforeMiB)} MiB before, peak ${fmt(c.brokerRssPeakMiB)} MiB, ${fmt(((c.brokerRssPeakMiB - c.brokerRssBeforeMiB) * 1024) / Math.max(1, c.connected), 1)} KiB per connection`,
+    `      client errors on the way (each client retries, jittered 1–2 s): ${total === 0 ? 'none' : `${fmt(total)}: ${errors.slice(0, 3).map(([m, n]) => `${m} ×${fmt(n)}`).join('; ')}`}`,
     `      ${formatCpu(c.cpu)}`,
   ].join('\n');
 }
