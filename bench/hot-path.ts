@@ -44,7 +44,7 @@ function site(i: number): Site {
   return { slug: `xa-${i}`, name: `Xã ${i}`, code: String(i), province: 'phu-tho', provinceName: 'Phú Thọ', area: i % 2 === 0 ? '' : 'tam-dao', areaName: '' };
 }
 
-/** The flood shape of bench/ingest.ts: 100 net_probe points per batch, each its own target. */
+/** The flood shape of the former bench/ingest.ts (now bench/side-by-side.ts): 100 net_probe points per batch, each its own target. */
 function floodBatches(now: number, batches: number, size: number): Buffer[] {
   return Array.from({ length: batches }, (_, b) =>
     Buffer.from(JSON.stringify({ seq: b, sentAt: now, points: Array.from({ length: size }, (_, i) => ({ m: 'net_probe', t: now - 1000 + b, tags: { target: `flood-${i}`, method: 'tcp' }, fields: { up: 1, rtt_ms: (i % 97) + 0.5 } })) })),
