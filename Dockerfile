@@ -24,6 +24,10 @@ FROM node:20-bookworm-slim AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --omit=optional --ignore-scripts
+# better-sqlite3 (the registry and the console's logins) is a native addon: its install script, skipped above with
+# every other, is run for it alone. It fetches the prebuilt binary for this platform (linux x64/arm64) from the
+# project's releases; where that cannot be reached it compiles with node-gyp, which needs python3, make and g++.
+RUN npm rebuild better-sqlite3
 
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production
