@@ -103,13 +103,18 @@ export function applyContract(points: readonly Point[], window: TimeWindow): Con
       continue;
     }
     refused.set(why, (refused.get(why) ?? 0) + 1);
-    if (why === 'clock_future' || why === 'clock_past') {
-      clock ??= { future: 0, past: 0, minT: p.t, maxT: p.t };
-      if (why === 'clock_future') clock.future += 1;
-      else clock.past += 1;
-      clock.minT = Math.min(clock.minT, p.t);
-      clock.maxT = Math.max(clock.maxT, p.t);
-    }
+    clock = noteClockRefusal(clock, why, p.t);
   }
   return clock === undefined ? { accepted, refused } : { accepted, refused, clockRefused: clock };
+}
+
+/** The clock-problem report after one more refusal: counted and its `t` taken in when `why` is a clock reason. */
+export function noteClockRefusal(clock: ContractOutcome['clockRefused'], why: ContractViolation, t: number): ContractOutcome['clockRefused'] {
+  if (why !== 'clock_future' && why !== 'clock_past') return clock;
+  const c = clock ?? { future: 0, past: 0, minT: t, maxT: t };
+  if (why === 'clock_future') c.future += 1;
+  else c.past += 1;
+  c.minT = Math.min(c.minT, t);
+  c.maxT = Math.max(c.maxT, t);
+  return c;
 }

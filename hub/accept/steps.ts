@@ -2,7 +2,7 @@
 // learnt on, or refuses with a stable code. No I/O, no counters, no logs: accept-path.ts runs them in order and
 // turns a refusal into its metric, its log line and the MQTT outcome.
 import { checkAgentPointFast } from '../../protocol/fast-batch.ts';
-import { cmdFilter, decodeBatch, decodeStatus, parseTopic, type Batch, type ContractViolation, type Point, type Status, type TimeWindow } from '../../protocol/index.ts';
+import { cmdFilter, decodeBatch, decodeStatus, noteClockRefusal, parseTopic, type Batch, type ContractViolation, type Point, type Status, type TimeWindow } from '../../protocol/index.ts';
 import { seriesKey, type SeriesBudget, type TokenBucket } from './budgets.ts';
 
 export interface AgentIdentity {
@@ -144,13 +144,7 @@ export function admitPoints(points: readonly Point[], window: TimeWindow, series
       continue;
     }
     refused.set(why, (refused.get(why) ?? 0) + 1);
-    if (why === 'clock_future' || why === 'clock_past') {
-      clock ??= { future: 0, past: 0, minT: p.t, maxT: p.t };
-      if (why === 'clock_future') clock.future += 1;
-      else clock.past += 1;
-      clock.minT = Math.min(clock.minT, p.t);
-      clock.maxT = Math.max(clock.maxT, p.t);
-    }
+    clock = noteClockRefusal(clock, why, p.t);
   }
   if (overSeries > 0) refused.set('series_budget', overSeries);
   const admitted: Admitted = { accepted, refused, overSeries };
