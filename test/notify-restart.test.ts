@@ -4,18 +4,17 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SMTPServer } from 'smtp-server';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createFlowsContext, type FlowsContext } from '../flows/lib/flows-context.ts';
 import type { NotifyConfigInput } from '../flows/lib/notify-config.ts';
 import { alertTopic, type AlertRecord } from '../protocol/index.ts';
 import { freePort } from '../testkit/free-port.ts';
-import { headerValue } from '../testkit/mail-sink.ts';
+import { headerValue, startMailSink, type MailSink } from '../testkit/mail-sink.ts';
 import { waitUntil } from '../testkit/wait.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'ioc-notify-restart-'));
 const QUIET = { warn: () => undefined, error: () => undefined };
-let smtp: SMTPServer | undefined;
+let smtp: MailSink | undefined;
 const contexts: FlowsContext[] = [];
 
 afterAll(async () => {
@@ -23,8 +22,7 @@ afterAll(async () => {
     await c.stop();
     c.close();
   }
-  const s = smtp;
-  if (s !== undefined) await new Promise<void>((resolve) => s.close(() => resolve()));
+  await smtp?.stop();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -49,22 +47,8 @@ describe('the delivery queue over a restart', () => {
     expect(saved.queue.map((d) => d.key).sort()).toEqual([`${a.id}:firing:kt@ioc.test`, `${a.id}:firing:lead@ioc.test`]);
 
     const mails: { to: string; messageId: string }[] = [];
-    const server = new SMTPServer({
-      authOptional: true,
-      disabledCommands: ['STARTTLS', 'AUTH'],
-      logger: false,
-      onData: (stream, session, callback) => {
-        let raw = '';
-        stream.setEncoding('utf8');
-        stream.on('data', (d: string) => (raw += d));
-        stream.on('end', () => {
-          mails.push({ to: session.envelope.rcptTo.map((r) => r.address).join(','), messageId: headerValue(raw, 'message-id') ?? '' });
-          callback();
-        });
-      },
-    });
-    await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', () => resolve()));
-    smtp = server;
+    // The sink opens on the port the queue has been retrying all along.
+    smtp = await startMailSink((m) => mails.push({ to: m.to.join(','), messageId: headerValue(m.raw, 'message-id') ?? '' }), '127.0.0.1', port);
 
     const second = createFlowsContext(config, Date.now, { deliveryPath: path, log: QUIET });
     contexts.push(second);

@@ -14,7 +14,8 @@ export interface MailSink {
   stop(): Promise<void>;
 }
 
-export async function startMailSink(onMail: (m: SunkMail) => void, host = '127.0.0.1'): Promise<MailSink> {
+/** Listens on `port` (0: a free one, the default; a fixed one where a sender already points at it). */
+export async function startMailSink(onMail: (m: SunkMail) => void, host = '127.0.0.1', port = 0): Promise<MailSink> {
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ['STARTTLS'],
@@ -37,12 +38,11 @@ export async function startMailSink(onMail: (m: SunkMail) => void, host = '127.0
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, host, () => resolve());
+    server.listen(port, host, () => resolve());
   });
   const addr = server.server.address();
-  const port = addr !== null && typeof addr === 'object' ? addr.port : 0;
   return {
-    port,
+    port: addr !== null && typeof addr === 'object' ? addr.port : port,
     stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
