@@ -4,7 +4,7 @@
 // - 60% of all agents dropping at once is one "IOC link / hub" incident and no per-site or per-area notification;
 // - the hub's uplink probe target made unreachable is one hub-link incident, resolved when it answers again.
 import { createServer, type Server } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { AlertRecord } from '../protocol/index.ts';
 import { AlertStack, type Mail } from '../testkit/alerts-stack.ts';
 import { InfluxdProcess } from '../testkit/influxd.ts';
@@ -82,9 +82,27 @@ async function alerts(query = ''): Promise<AlertRecord[]> {
 const areaOf = (slug: string): string => s.sites.find((x) => x.slug === slug)?.area ?? '';
 const summary = (mails: readonly Mail[]): string[] => mails.map((m) => `${m.kind} ${m.rule} ${m.site} → ${m.to}`);
 
+/** Sites a test took offline and has not brought back. */
+const down = new Set<string>();
+
+function drop(sites: readonly string[]): void {
+  for (const site of sites) {
+    s.offline(site);
+    down.add(site);
+  }
+}
+
 async function allOnline(sites: readonly string[]): Promise<void> {
   for (let i = 0; i < sites.length; i += 40) await Promise.all(sites.slice(i, i + 40).map((site) => s.online(site)));
+  for (const site of sites) down.delete(site);
 }
+
+// A test that failed half-way leaves the next one a clean hub: its agents back, every alert resolved.
+afterEach(async () => {
+  if (portal?.listening !== true) portal = await listen(portalPort);
+  await allOnline([...down]);
+  await waitUntil('every alert resolved', async () => (await alerts()).length === 0, 30_000, 100);
+}, 40_000);
 
 /** A metric of /metrics, summed over its labels; NaN when absent. */
 async function metric(name: string): Promise<number> {
@@ -98,7 +116,7 @@ describe('one cause, one notification', () => {
     const before = s.mails.length;
     const songLo = s.sites.filter((x) => x.area === 'song-lo').map((x) => x.slug);
     expect(songLo).toHaveLength(30);
-    for (const site of songLo) s.offline(site);
+    drop(songLo);
     await waitUntil('the incident mail', async () => s.mails.length > before, 20_000, 50);
     await sleep(4000); // past for + group wait of every member: nothing more comes
     const mails = s.mails.slice(before);
@@ -120,7 +138,7 @@ describe('one cause, one notification', () => {
   it('60% of all agents dropping at once is one IOC link / hub incident and no per-site notification', async () => {
     const before = s.mails.length;
     const dropped = s.sites.slice(0, 72).map((x) => x.slug); // every area
-    for (const site of dropped) s.offline(site);
+    drop(dropped);
     await waitUntil('the hub-link mail', async () => s.mails.length > before, 20_000, 50);
     await sleep(6000); // past for + group wait of every member (5 s after the drop): nothing more comes
     const mails = s.mails.slice(before);

@@ -155,10 +155,11 @@ describe('grouping by labels', () => {
     expect(out.active.map((r) => r.value)).toEqual([4]);
     engine.onPoints(tamDao.slice(4).map((i) => status(i, false)));
     at(250_000); // the others fired and joined, 130 s after the incident went out (interval: 1 min)
-    expect(out.active.map((r) => [r.value, r.state, r.parts?.length])).toEqual([
-      [4, 'firing', 4],
-      [10, 'firing', 10],
+    expect(out.active.map((r) => [r.value, r.state, r.parts?.length, r.labels.sites])).toEqual([
+      [4, 'firing', 4, '4'],
+      [10, 'firing', 10, '10'], // its labels follow its members, as its value and summary do
     ]);
+    expect(out.active[1]?.summary.en).toContain('10 sites');
     expect(new Set(out.active.map((r) => r.id)).size).toBe(1);
     expect(engine.stats().grouping).toMatchObject({ republished: 1, standing: 1 });
     expect(engine.stats().grouping.formed.get('incident-site-offline')).toBe(1);

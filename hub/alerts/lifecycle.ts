@@ -42,6 +42,8 @@ export class Lifecycle {
     if (s.value !== undefined) a.value = s.value;
     if (s.active) {
       a.clearSince = undefined;
+      // An incident's labels (`sites`, `agents`, `cause`) follow its members, as its value and summary do.
+      a.labels = s.labels;
       a.summary = s.summary;
     } else {
       a.clearSince ??= now;
