@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { connectAsync, type IClientOptions, type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InfluxdProcess } from '../testkit/influxd.ts';
-import { agentIdentity, cmdFilter, cmdTopic, statusTopic, telemetryTopic, type Batch } from '../protocol/index.ts';
+import { agentIdentity, cmdFilter, cmdResultTopic, cmdTopic, decodeCommand, parseTopic, statusTopic, telemetryTopic, type Batch } from '../protocol/index.ts';
+import { waitUntil } from '../testkit/wait.ts';
 import { parseHubConfig } from './config.ts';
 import { Hub } from './hub.ts';
 import type { Site } from './agents/registry.ts';
@@ -144,6 +145,35 @@ describe('hub ingest over MQTT', () => {
     const granted = await c.subscribeAsync([cmdFilter('xa-a', 'pi-1'), cmdTopic('xa-a', 'pi-1', 'probe')], { qos: 1 });
     expect(granted.map((g) => g.qos)).toEqual([1, 1]);
     expect(c.connected).toBe(true);
+  });
+
+  it("sends a command to a connected agent and settles it with the agent's result; a result for an id it did not issue is dropped", async () => {
+    const c = await connect('xa-b', 'pi-1');
+    await c.subscribeAsync(cmdFilter('xa-b', 'pi-1'), { qos: 1 });
+    const forged = cmdResultTopic('xa-b', 'pi-1', 'not-issued-1');
+    // The agent's side, as edge/link/commands.ts answers: a forged result first (an id never issued), then the real one.
+    c.on('message', (topic, payload) => {
+      const parsed = parseTopic(topic);
+      const cmd = decodeCommand(payload);
+      if (parsed?.kind !== 'cmd' || !cmd.ok) return;
+      const reply = parsed.name === 'echo' ? { id: cmd.value.id, ok: true, at: Date.now(), result: { echoed: cmd.value.args } } : { id: cmd.value.id, ok: false, at: Date.now(), error: `unknown command: ${parsed.name}` };
+      void (async () => {
+        await c.publishAsync(forged, JSON.stringify({ id: 'not-issued-1', ok: true, at: Date.now() }), { qos: 1 });
+        await c.publishAsync(cmdResultTopic('xa-b', 'pi-1', cmd.value.id), JSON.stringify(reply), { qos: 1 });
+      })();
+    });
+    await waitUntil('the agent connected', async () => hub.agentState.get('xa-b', 'pi-1')?.connected === true, 5000, 20);
+    const refusedBefore = hub.metrics.cmdResultRefused.get();
+    const ok = await hub.commands.send('xa-b', 'pi-1', 'echo', { n: 7 }, { timeoutMs: 5000 });
+    expect(ok).toMatchObject({ ok: true, result: { echoed: { n: 7 } } });
+    const unknown = await hub.commands.send('xa-b', 'pi-1', 'no-such-command', {}, { timeoutMs: 5000 });
+    expect(unknown).toMatchObject({ ok: false, error: 'unknown command: no-such-command' });
+    expect(hub.metrics.cmdResultRefused.get() - refusedBefore).toBe(2);
+    await expect(hub.commands.send('xa-a', 'pi-9', 'echo')).rejects.toMatchObject({ code: 'E_AGENT_OFFLINE' });
+    await expect(hub.commands.send('xa-b', 'pi-1', 'echo', {}, { timeoutMs: 1 })).rejects.toMatchObject({ code: 'E_COMMAND_TIMEOUT' });
+    const metrics = (await fetch(`http://127.0.0.1:${hub.httpPort}/metrics`)).text();
+    expect(await metrics).toMatch(/ioc_hub_command_outcomes_total\{outcome="offline"\} 1/);
+    c.removeAllListeners('message');
   });
 
   it('acks, counts and drops malformed payloads while a good publisher keeps landing', async () => {

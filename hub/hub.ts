@@ -5,7 +5,9 @@ import { dirname, join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import { AcceptPath } from './accept/accept-path.ts';
+import { IssuedCommands } from './accept/budgets.ts';
 import { AgentStateTable } from './agents/agent-state.ts';
+import { CommandService } from './agents/commands.ts';
 import { startFleetSync, type FleetSync } from './agents/fleet-sync.ts';
 import { PointsToday } from './agents/points-today.ts';
 import { Registry, type RegistryOptions } from './agents/registry.ts';
@@ -62,6 +64,7 @@ interface Parts {
   alerts: AlertEngine;
   http: HubHttp;
   watchdog: NotifyWatchdog;
+  commands: CommandService;
 }
 
 export class Hub {
@@ -114,7 +117,11 @@ export class Hub {
       },
     });
     const write = writePath(ingest);
+    const issuedCommands = new IssuedCommands();
+    const late: { commands?: CommandService } = {}; // built once the broker exists
     const accept = new AcceptPath({
+      issuedCommands,
+      onCommandResult: (site, agent, id, payload) => late.commands?.resultArrived(site, agent, id, payload),
       registry,
       write,
       agentState,
@@ -134,6 +141,9 @@ export class Hub {
       guard: { ...config.mqtt, maxPacketBytes: packetLimitAfterAuth(config.limits.maxPayloadBytes), takeoverIdleMs: config.mqtt.takeoverIdleMs },
       onConnection: (client, connected) => accept.connectionChanged(client, connected),
     });
+    const commands = new CommandService({ publish: (topic, payload) => broker.publish(topic, payload, false), issued: issuedCommands, isConnected: (site, agent) => agentState.get(site, agent)?.connected === true, logger });
+    late.commands = commands;
+    this.addCommandMetrics(commands);
     const fleet = startFleetSync({ registry, agentState, closeClient: (id) => broker.closeClient(id), metrics, logger, pollMs: config.registry.pollMs, lastSeenFlushMs: config.registry.lastSeenFlushMs });
     const watchdog = createNotifyWatchdog(config, broker, logger, metrics);
     const alerts = createAlertEngine({ config, rules: alertRules, broker, write, logger, metrics, extraRules: watchdog.enabled ? [watchdog.rule] : [] });
@@ -159,7 +169,7 @@ export class Hub {
     });
     const database = new DatabaseSetup({ influx, conn: config.influx, sites: () => registry.listSites(), log: this.log });
     this.addGauges(broker, ingest);
-    return { registry, fleet, database, ingest, spool, broker, alerts, http, watchdog };
+    return { registry, fleet, database, ingest, spool, broker, alerts, http, watchdog, commands };
   }
 
   /** Builds, then starts the parts and opens the MQTT and HTTP ports. */
@@ -211,6 +221,12 @@ export class Hub {
     return spool;
   }
 
+  private addCommandMetrics(commands: CommandService): void {
+    this.metrics.addCounter(commands.sent);
+    this.metrics.addCounter(commands.outcomes);
+    this.metrics.addGauge({ name: 'ioc_hub_commands_pending', help: 'Commands sent to agents and waiting for their result', read: () => commands.pendingCount });
+  }
+
   private addGauges(broker: MqttBroker, ingest: Ingest): void {
     this.metrics.addGauge({ name: 'ioc_hub_connected_clients', help: 'Open MQTT connections', read: () => broker.connectedClients });
     this.metrics.addGauge({ name: 'ioc_hub_agents_online', help: 'Agents whose last status says online', read: () => this.agentState.onlineCount() });
@@ -241,6 +257,7 @@ export class Hub {
   private async closeParts(parts: Parts, alertsStarted: boolean): Promise<void> {
     parts.database.stop();
     parts.watchdog.stop();
+    parts.commands.stop();
     await parts.broker.close();
     await parts.ingest.stop();
     await parts.spool?.close();
@@ -283,6 +300,11 @@ export class Hub {
 
   get alerts(): AlertEngine {
     return this.live.alerts;
+  }
+
+  /** Commands to agents (request → result over MQTT). */
+  get commands(): CommandService {
+    return this.live.commands;
   }
 
   stats(): HubStats {

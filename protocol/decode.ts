@@ -3,7 +3,7 @@ import type { z } from 'zod';
 import { CodedError } from '../common/errors.ts';
 import { describeIssues, prefixIssues } from '../common/zod-issues.ts';
 import { checkBatchFast } from './fast-batch.ts';
-import { batchSchema, commandSchema, LIMITS, pointSchema, statusSchema, type Batch, type Command, type Status } from './schemas.ts';
+import { batchSchema, commandResultSchema, commandSchema, LIMITS, pointSchema, statusSchema, type Batch, type Command, type CommandResult, type Status } from './schemas.ts';
 
 export type DecodeErrorCode = 'E_PAYLOAD_TOO_LARGE' | 'E_BAD_JSON' | 'E_SCHEMA';
 
@@ -94,4 +94,8 @@ export function decodeStatus(payload: Uint8Array | string): DecodeResult<Status>
 
 export function decodeCommand(payload: Uint8Array | string): DecodeResult<Command> {
   return decodeWith(commandSchema, payload, 64 * 1024);
+}
+
+export function decodeCommandResult(payload: Uint8Array | string): DecodeResult<CommandResult> {
+  return decodeWith(commandResultSchema, payload, 64 * 1024);
 }

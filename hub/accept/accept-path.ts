@@ -33,6 +33,8 @@ export interface AcceptPathDeps {
   spoolBytesOf?: (key: string) => number;
   /** Command ids the hub issued: only their results are accepted on cmd-result. */
   issuedCommands?: IssuedCommands;
+  /** A cmd-result for an id the hub issued to this agent (hub/agents/commands.ts settles the command). */
+  onCommandResult?: (site: string, agent: string, id: string, payload: Buffer) => void;
   logger: Logger;
   /** Interval of the once-per-agent warnings. */
   logIntervalMs?: number;
@@ -232,10 +234,13 @@ export class AcceptPath implements BrokerPolicyHooks {
     return undefined;
   }
 
-  /** Step `cmd-result`: only for a command the hub issued to this agent (the hub issues none today: all are dropped). */
+  /** Step `cmd-result`: only for a command the hub issued to this agent; handed to the command service. */
   private acceptCmdResult(m: Message, id: string): Refusal | undefined {
     const checked = step.checkCmdResult(m.payload.byteLength, this.deps.limits.maxPayloadBytes, () => this.issuedCommands.take(m.identity.site, m.identity.agent, id, this.now()));
-    if (checked.ok) return undefined;
+    if (checked.ok) {
+      this.deps.onCommandResult?.(m.identity.site, m.identity.agent, id, m.payload);
+      return undefined;
+    }
     if (checked.refusal.action === 'drop') {
       this.deps.metrics.cmdResultRefused.inc();
       this.warnings.warn(`cmd-result:${m.key}`, { clientId: m.key, id }, checked.refusal.reason);
