@@ -48,15 +48,44 @@ const ARG_OPTIONS: Readonly<Record<string, { arg: string; number: boolean; help:
   lines: { arg: 'lines', number: true, help: "logs: the agent's newest N log lines, 1-500 (default 100)" },
 };
 
+/** The options each command takes (others are refused), with its help's usage and example. */
+const RUN_SPECS: Readonly<Record<DiagnosticCommand, { options: readonly string[]; summary: string; example: string }>> = {
+  ping: { options: ['host', 'count', 'timeout'], summary: 'ping a host from the agent (the real ping)', example: '--host 1.1.1.1 --count 4' },
+  traceroute: { options: ['host', 'max-hops', 'wait', 'queries'], summary: 'the route from the agent to a host (the real traceroute)', example: '--host 1.1.1.1 --max-hops 15' },
+  dns: { options: ['name', 'type', 'server'], summary: "resolve a name on the agent, with its resolver or a given server", example: '--name dichvucong.gov.vn --server 8.8.8.8' },
+  logs: { options: ['lines'], summary: "the agent's newest log lines", example: '--lines 100' },
+  'restart-collector': { options: ['name'], summary: 'restart one collector of the agent', example: '--name icmp:gateway' },
+  'probe-now': { options: [], summary: 'run every collector of the agent now', example: '' },
+};
+
+const argOption = (k: string): OptionSpec => {
+  const o = ARG_OPTIONS[k];
+  return { type: 'string', arg: o?.number === true ? 'N' : 'VALUE', help: o?.help ?? k };
+};
+
+/** `diag run COMMAND --help`: the command's own options. */
+function runSpecOf(command: DiagnosticCommand): CommandSpec {
+  const r = RUN_SPECS[command];
+  return {
+    command: `diag run ${command}`,
+    summary: `${r.summary} (through the hub; recorded in the audit log)`,
+    usage: [`SITE/AGENT ${r.options.map((o) => `[--${o} ${argOption(o).arg ?? ''}]`).join(' ')} [--json] [--url URL] [--token NAME:TOKEN]`.replace(/ {2,}/g, ' ')],
+    options: { ...Object.fromEntries(r.options.map((o) => [o, argOption(o)])), ...API_OPTIONS },
+    env: API_ENV,
+    examples: [`diag run xa-lap-thach/pi-1 ${command}${r.example === '' ? '' : ` ${r.example}`}`],
+    notes: ['SITE/AGENT and the command may come in either order. Exit 0 when the agent ran it, 1 when the hub or the agent refused it (the error is printed).'],
+  };
+}
+
 export const DIAG_COMMANDS: readonly CommandSpec[] = [
   {
     command: 'diag run',
     summary: 'run a diagnostic on an agent through the hub (recorded in the audit log): ping, traceroute, dns, logs, restart-collector, probe-now',
     usage: [`SITE/AGENT (${DIAGNOSTIC_COMMANDS.join('|')}) [--host H] [--count N] [--name NAME] [--server IP] [--lines N] … [--json] [--url URL] [--token NAME:TOKEN]`],
-    options: { ...Object.fromEntries(Object.entries(ARG_OPTIONS).map(([k, o]) => [k, { type: 'string', arg: o.number ? 'N' : 'VALUE', help: o.help } satisfies OptionSpec])), ...API_OPTIONS },
+    options: { ...Object.fromEntries(Object.keys(ARG_OPTIONS).map((k) => [k, argOption(k)])), ...API_OPTIONS },
     env: API_ENV,
     examples: ['diag run xa-lap-thach/pi-1 ping --host 1.1.1.1', 'diag run xa-lap-thach/pi-1 dns --name portal.gov.vn --server 8.8.8.8', 'diag run xa-lap-thach/pi-1 logs --lines 50', 'diag run xa-lap-thach/pi-1 restart-collector --name icmp:gateway'],
-    notes: ['Exit 0 when the agent ran it, 1 when the hub or the agent refused it (wrong argument, offline agent, timeout): the error is printed.'],
+    notes: ["`diag run COMMAND --help` lists a command's own options.", 'Exit 0 when the agent ran it, 1 when the hub or the agent refused it (wrong argument, offline agent, timeout): the error is printed.'],
   },
   {
     command: 'diag log',
@@ -94,11 +123,12 @@ export async function runDiagCli(argv: readonly string[], io: DiagCliIo): Promis
     if (found === undefined) return groupUsage(argv, io);
     const { spec } = found;
     const parsed = parseCommand('ioc-hub', spec, found.rest, spec.command === 'diag run');
+    const { values, positionals } = parsed;
+    const named = positionals.find((p) => isDiagnosticCommand(p));
     if (parsed.help) {
-      io.stdout(formatCommandHelp('ioc-hub', spec));
+      io.stdout(formatCommandHelp('ioc-hub', spec.command === 'diag run' && named !== undefined && isDiagnosticCommand(named) ? runSpecOf(named) : spec));
       return 0;
     }
-    const { values, positionals } = parsed;
     const usage = (message: string): HubError => usageError('ioc-hub', spec, message);
     const call = async (method: 'GET' | 'POST', path: string, timeoutMs: number, body?: unknown): Promise<{ status: number; text: string }> => {
       const base = apiBase(values, io.env);
@@ -118,11 +148,16 @@ export async function runDiagCli(argv: readonly string[], io: DiagCliIo): Promis
       }
     };
     if (spec.command === 'diag run') {
-      const [target, command, extra] = positionals;
+      // SITE/AGENT COMMAND, or COMMAND SITE/AGENT
+      const target = positionals.find((p) => p.includes('/'));
+      const command = positionals.find((p) => p !== target);
+      const extra = positionals.find((p) => p !== target && p !== command);
       const m = /^([a-z0-9-]{1,64})\/([a-z0-9-]{1,64})$/.exec(target ?? '');
-      if (m === null) throw usage('diag run needs SITE/AGENT first, e.g. xa-lap-thach/pi-1');
+      if (m === null) throw usage(`diag run needs SITE/AGENT, e.g. xa-lap-thach/pi-1${target === undefined ? '' : ` (not ${JSON.stringify(target)})`}`);
       if (command === undefined || !isDiagnosticCommand(command)) throw usage(`diag run needs a command: ${DIAGNOSTIC_COMMANDS.join(', ')}${command === undefined ? '' : ` (not ${JSON.stringify(command)})`}`);
       if (extra !== undefined) throw usage(`diag run: unexpected argument ${JSON.stringify(extra)}`);
+      const other = Object.keys(ARG_OPTIONS).find((o) => values[o] !== undefined && !RUN_SPECS[command].options.includes(o));
+      if (other !== undefined) throw usage(`diag run ${command} takes no --${other}${RUN_SPECS[command].options.length === 0 ? '' : ` (it takes ${RUN_SPECS[command].options.map((o) => `--${o}`).join(', ')})`}`);
       const args = argsOf(values, usage);
       const path = `/api/agents/${m[1] ?? ''}/${m[2] ?? ''}/diagnostics`;
       const r = await call('POST', path, DIAG_HUB_TIMEOUT_MS[command] + 10_000, { command, args });

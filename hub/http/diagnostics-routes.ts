@@ -53,7 +53,9 @@ export function diagnosticsRoutes(deps: DiagnosticsRoutesDeps) {
   const outcomes = new Counter('ioc_hub_diagnostics_total', 'Remote diagnostics asked through the API, by outcome: ok, failed (the agent said so), refused (arguments), unknown_agent, offline, timeout, busy, stopped', 'outcome');
   const auditFailures = new Counter('ioc_hub_diagnostics_audit_failures_total', 'Diagnostics whose audit entry could not be written (the answer was 500)');
   const resultsCut = new Counter('ioc_hub_diagnostics_results_cut_total', 'Diagnostics whose result was cut to the audit bound');
+  const outputCut = new Counter('ioc_hub_diagnostics_output_cut_total', "Diagnostics whose output the agent cut to its bound (16 KiB of a program's output, 40 KiB of log lines)");
   deps.addCounter?.(outcomes);
+  deps.addCounter?.(outputCut);
   deps.addCounter?.(auditFailures);
   deps.addCounter?.(resultsCut);
 
@@ -73,6 +75,7 @@ export function diagnosticsRoutes(deps: DiagnosticsRoutesDeps) {
         const result = r.result?.result;
         const kept = result === undefined ? undefined : boundedResult(result);
         if (kept !== result) resultsCut.inc();
+        if (typeof result === 'object' && result !== null && (result as { truncated?: unknown }).truncated === true) outputCut.inc();
         const error = r.error ?? r.result?.error;
         const detail = {
           by: who.displayName,
