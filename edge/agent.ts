@@ -56,7 +56,7 @@ interface ScheduledCollector {
 
 /** No gather may run longer than this, whatever its interval. */
 const MAX_GATHER_MS = 60_000;
-/** The inventory is read again this often (disk and uptime move; it goes with the next online status). */
+/** The inventory is read again this often (disk and uptime move) and sent with the online status again. */
 const INVENTORY_REFRESH_MS = 10 * 60_000;
 
 export class Agent {
@@ -108,7 +108,8 @@ export class Agent {
       });
     }
     await this.refreshInventory();
-    this.inventoryTimer = setInterval(() => void this.refreshInventory(), INVENTORY_REFRESH_MS);
+    // A connected agent reports its inventory again (disk free, uptime move), not only at its next connect.
+    this.inventoryTimer = setInterval(() => void this.refreshInventory().then(() => this.link?.refreshStatus()), INVENTORY_REFRESH_MS);
     this.inventoryTimer.unref();
     const link = new MqttLink({
       url: config.hub.url,
