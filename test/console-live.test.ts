@@ -244,6 +244,17 @@ describe('the console live in Chromium across a hub restart', () => {
       expect(refused.status).toBe(503);
       expect(refused.res.headers['retry-after']).toBe('10');
       expect(await metric('ioc_hub_event_streams_refused_total')).toBe(refusedBefore + 1);
+      // An agent connects, writes, raises an alert and goes: `sites` to all (naming the site, at most once a second),
+      // `alerts` only to the stream that may read alerts.
+      const reader = open[1];
+      if (reader === undefined) throw new Error('no reader stream');
+      await raiseAlert('cap-probe');
+      await waitUntil('alerts to the reader, sites to all', async () => (reader.body.includes('event: alerts') && /event: sites\ndata: .*"sites":\[[^\]]*"/.test(anonymous.body) ? true : undefined), LIVE_BOUND_MS, 100);
+      await new Promise((r) => setTimeout(r, 2500)); // the disconnect's and the alert point's sites events too
+      expect(anonymous.body).not.toContain('event: alerts');
+      const sitesEvents = [...anonymous.body.matchAll(/event: sites\ndata: (.*)\n/g)].map((x) => JSON.parse(x[1] ?? '{}') as { at: number; sites?: string[] });
+      expect(sitesEvents.some((e) => e.sites?.includes(site) === true)).toBe(true);
+      for (let i = 1; i < sitesEvents.length; i++) expect((sitesEvents[i]?.at ?? 0) - (sitesEvents[i - 1]?.at ?? 0)).toBeGreaterThanOrEqual(1000);
       // Same boot, last id known: nothing missed; an id of another boot: resync.
       const bootId = helloOf(anonymous).bootId;
       open.shift()?.req.destroy();

@@ -125,6 +125,13 @@ export class EventStreams {
   }
 
   private flushSites(): void {
+    // A timer may fire a millisecond early by the wall clock: the interval holds by the clock the events carry.
+    const early = this.lastSitesAt + SITES_EVENT_INTERVAL_MS - this.now();
+    if (early > 0) {
+      this.sitesTimer = setTimeout(() => this.flushSites(), early);
+      this.sitesTimer.unref();
+      return;
+    }
     this.sitesTimer = undefined;
     this.lastSitesAt = this.now();
     const sites = this.pendingAllSites ? { all: true } : { sites: [...this.pendingSites].sort() };
