@@ -63,6 +63,8 @@ export class Live {
   private running = false;
   private retryTimer: number | undefined;
   private watchdog: number | undefined;
+  /** Since when the watchdog counts silence: the last word from the hub, or the last connect. */
+  private heardAt = 0;
 
   constructor(private readonly url = '/api/events') {}
 
@@ -105,8 +107,8 @@ export class Live {
     const url = this.lastEventId === '' ? this.url : `${this.url}?lastEventId=${encodeURIComponent(this.lastEventId)}`;
     const es = new EventSource(url, { withCredentials: true });
     this.es = es;
-    // Opening counts as hearing from the hub only once hello came.
-    this.state.lastEventAt = Date.now();
+    // The silence bound counts from the connect too: a hub that accepts and never answers is lost.
+    this.heardAt = Date.now();
     es.addEventListener('hello', (m) => this.hello(m as MessageEvent<string>));
     es.addEventListener('heartbeat', (m) => this.heard(m as MessageEvent<string>));
     for (const kind of ['sites', 'alerts'] as const) es.addEventListener(kind, (m) => this.change(kind, m as MessageEvent<string>));
@@ -151,7 +153,8 @@ export class Live {
   }
 
   private touch(asOf: number | null): void {
-    this.state.lastEventAt = Date.now();
+    this.heardAt = Date.now();
+    this.state.lastEventAt = this.heardAt;
     if (asOf !== null) this.state.asOf = asOf;
     this.emitStatus();
   }
@@ -169,8 +172,7 @@ export class Live {
   /** Nothing from the hub for two heartbeats: the stream is dead even if the socket is not. */
   private check(): void {
     if (!this.running || this.retryTimer !== undefined) return;
-    const last = this.state.lastEventAt ?? 0;
-    if (Date.now() - last > 2 * this.heartbeatMs) this.lost();
+    if (Date.now() - this.heardAt > 2 * this.heartbeatMs) this.lost();
   }
 
   private lost(): void {
