@@ -21,6 +21,7 @@ import type { HubConfig } from './config.ts';
 import { buildHttp, type HubHttp } from './http/http.ts';
 import { consoleRoutes } from './http/console-routes.ts';
 import { diagnosticsRoutes } from './http/diagnostics-routes.ts';
+import { eventRoutes } from './http/events-routes.ts';
 import { silentLogger } from './logger.ts';
 import { HubMetrics } from './metrics.ts';
 import { DatabaseSetup } from './storage/database-setup.ts';
@@ -167,6 +168,7 @@ export class Hub {
         consoleRoutes({ sessions: access.sessions, sessionsError: access.sessionsError, console: config.console, audit: access.audit, metrics, logger }),
         watchdog.routes(access.auth),
         diagnosticsRoutes({ commands, knownAgent: (site, agent) => registry.getAgent(site, agent) !== undefined, auth: access.auth, audit: access.audit, logger, addCounter: (c) => metrics.addCounter(c) }),
+        eventRoutes({ auth: access.auth, console: config.console, agentState, alertChanges: alerts.changes, onWritten: (listener) => written.push(listener), metrics, logger }),
       ],
     });
     const database = new DatabaseSetup({ influx, conn: config.influx, sites: () => registry.listSites(), log: this.log });

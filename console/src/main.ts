@@ -2,7 +2,9 @@
 // logged-in person, silences (the form's draft survives a reload: sessionStorage), history. Plain DOM, no framework;
 // every text from the hub goes in through textContent.
 import { api, ApiError, setCsrf, type AlertView, type Incident, type Silence, type SiteView, type User } from './api.ts';
+import { mountLostBanner } from './banner.ts';
 import { currentLang, localTime, setLang, t, type Word } from './i18n.ts';
+import { live } from './live.ts';
 import './style.css';
 
 type Child = Node | string | null | undefined | false;
@@ -18,7 +20,10 @@ function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string, 
   return el;
 }
 
-const REFRESH_MS = 10_000;
+/** Live events (live.ts) bring changes; this slow poll is only the safety net. */
+const SAFETY_POLL_MS = 60_000;
+/** Events that come together (a storm) are one refetch. */
+const LIVE_DEBOUNCE_MS = 250;
 const DRAFT_KEY = 'ioc-silence-draft';
 const TAB_KEY = 'ioc-tab';
 
@@ -39,6 +44,28 @@ const state = {
 
 const app = document.getElementById('app') ?? document.body;
 let timer: number | undefined;
+let liveRefresh: number | undefined;
+
+/** A refetch soon, once for any number of live events meanwhile. */
+function refreshSoon(): void {
+  if (liveRefresh !== undefined) return;
+  liveRefresh = window.setTimeout(() => {
+    liveRefresh = undefined;
+    void refresh();
+  }, LIVE_DEBOUNCE_MS);
+}
+
+live.on('alerts', refreshSoon);
+// After a hub restart the registry's names are fetched again too.
+live.on('sites', (e) => {
+  if (e.resync) void loadCatalog().then(refreshSoon, failed);
+});
+live.onStatus((s) => {
+  if (!s.connected || s.asOf === null || state.user === null) return;
+  state.asOf = Math.max(state.asOf, s.asOf);
+  renderAsOf();
+});
+mountLostBanner();
 
 /** A site's Vietnamese name from the registry (its slug while unknown: a province incident's site is the province). */
 function siteName(slug: string): string {
@@ -105,7 +132,8 @@ async function afterLogin(): Promise<void> {
   render();
   await refresh();
   if (timer !== undefined) clearInterval(timer);
-  timer = window.setInterval(() => void refresh(), REFRESH_MS);
+  timer = window.setInterval(() => void refresh(), SAFETY_POLL_MS);
+  live.start();
 }
 
 // ---- rendering: the frame (header, tabs, forms) is drawn once per login or tab; the data parts on each refresh,
@@ -161,6 +189,7 @@ async function logout(): Promise<void> {
   }
   state.user = null;
   if (timer !== undefined) clearInterval(timer);
+  live.stop();
   render();
 }
 
@@ -173,10 +202,14 @@ function mainView(): HTMLElement {
   return h('main', {}, nav, h('p', { class: 'asof', id: 'asof' }), body);
 }
 
-function renderData(): void {
-  renderBanner();
+function renderAsOf(): void {
   const asof = document.getElementById('asof');
   if (asof !== null) asof.textContent = state.asOf === 0 ? '' : `${t('dataAsOf')} ${localTime(state.asOf)}`;
+}
+
+function renderData(): void {
+  renderBanner();
+  renderAsOf();
   document.getElementById('incident-list')?.replaceChildren(...(state.incidents.length === 0 ? [h('p', { class: 'empty' }, t('none'))] : state.incidents.map(incidentRow)));
   document.getElementById('silence-list')?.replaceChildren(...(state.silences.length === 0 ? [h('p', { class: 'empty' }, t('noSilence'))] : state.silences.map(silenceRow)));
   document.getElementById('history-list')?.replaceChildren(...(state.history.length === 0 ? [h('p', { class: 'empty' }, t('noHistory'))] : state.history.map((a) => alertLine(a, true))));
