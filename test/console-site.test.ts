@@ -268,6 +268,31 @@ describe('the site page in Chromium (Debian package, playwright-core)', () => {
     expect(await msg.textContent()).toContain('Không tìm thấy điểm');
   });
 
+  it('shows a banner while the hub cannot be reached, the last data kept, and goes on once it is back', async () => {
+    await page.goto(`${stack.httpUrl}/site.html?s=${main.site}`);
+    await page.locator('[data-testid=probe-row]').first().waitFor({ timeout: 15_000 });
+    await stack.hub.stop();
+    const banner = page.locator('#banner.lost');
+    await banner.waitFor({ timeout: 30_000 });
+    expect(await banner.textContent()).toBe('Mất kết nối tới hub — dữ liệu có thể đã cũ');
+    expect(await page.textContent('[data-testid=site-name]')).toBe(siteName);
+    expect(await page.locator('[data-testid=probe-row]').count()).toBe(3);
+    await stack.restartHub();
+    await page.locator('#banner.lost').waitFor({ state: 'detached', timeout: 30_000 });
+    expect(await page.textContent('[data-testid=site-name]')).toBe(siteName);
+    expect(await page.textContent('[data-testid=probe-row][data-target=portal] [data-testid=rtt]')).toBe('23,7 ms');
+  });
+
+  it('without a login the page says to log in', async () => {
+    const context = await chrome?.browser.newContext();
+    const anonymous = await context?.newPage();
+    await anonymous?.goto(`${stack.httpUrl}/site.html?s=${main.site}`);
+    const note = anonymous?.locator('[data-testid=login-needed]');
+    await note?.waitFor({ timeout: 15_000 });
+    expect(await note?.textContent()).toContain('Cần đăng nhập');
+    await context?.close();
+  });
+
   it('with InfluxDB stopped: a partial answer naming what is missing, the page says so and keeps the registry and agents', async () => {
     await stack.influx.stop();
     const failuresBefore = (await stack.metrics()).get('ioc_hub_site_detail_query_failures_total') ?? 0;
@@ -285,11 +310,4 @@ describe('the site page in Chromium (Debian package, playwright-core)', () => {
     expect(await page.textContent('[data-testid=site-name]')).toBe(siteName);
   });
 
-  it('shows a banner once the hub cannot be reached, the last data kept', async () => {
-    await stack.hub.stop();
-    const banner = page.locator('#banner.lost');
-    await banner.waitFor({ timeout: 30_000 });
-    expect(await banner.textContent()).toBe('Mất kết nối tới hub — dữ liệu có thể đã cũ');
-    expect(await page.textContent('[data-testid=site-name]')).toBe(siteName);
-  });
 });
