@@ -5,12 +5,14 @@
 // screenshots kept in test-artifacts/ (gitignored).
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentIdentity, statusTopic, telemetryTopic, type Batch, type Point, type Status } from '../protocol/index.ts';
+import { startAgentProcess } from '../testkit/agent-process.ts';
 import { startChromium, type RunningChromium } from '../testkit/chromium.ts';
 import { PROJECT_ROOT, runProgram } from '../testkit/child-process.ts';
 import { connectAs, endClient, publishQos1 } from '../testkit/mqtt-client.ts';
@@ -29,21 +31,23 @@ let rulesDir = '';
 let password = '';
 let main: AgentCredentials;
 let crowded: AgentCredentials;
+/** A real `ioc-edge run` agent's site. */
+let real: AgentCredentials;
 let siteName = '';
 const now = Date.now();
 const uplinkSince = now - 2 * HOUR;
 
 interface Detail {
   site: { slug: string; name: string };
-  agents: { agent: string; online: boolean; version: string | null; configRev: string | number | null }[];
-  uplinks: { uplink: string; since: number; on4g: boolean }[];
+  agents: { agent: string; online: boolean; connected: boolean; version: string | null; configRev: string | number | null }[];
+  uplinks: { uplink: string; iface: string | null; since: number; on4g: boolean }[];
   probes: { target: string; rttMs: number | null; up: number | null }[];
   probeSeries: { target: string; t: number[]; rttMs: (number | null)[] }[];
   counters: { counter: string; currentNumber: number; waiting: number; servedTotal: number }[];
   queueSeries: { counter: string; t: number[]; waiting: (number | null)[] }[];
   displays: { display: string; alive: number; frozen: number }[];
   equipment: { device: string; kind: string; fields: Record<string, number> }[];
-  host: { cpuPct: number; tempC: number; memPct: number; diskPct: number }[];
+  host: { cpuPct: number | null; tempC: number | null; memPct: number | null; diskPct: number | null }[];
   delivery: { agent: string; completenessPct: number | null; backlog: number | null }[];
   alerts: { active: { rule: string; labels: Record<string, string> }[]; resolved: unknown[] };
   window: { from: number; to: number };
@@ -99,11 +103,12 @@ beforeAll(async () => {
   rulesDir = mkdtempSync(join(tmpdir(), 'ioc-console-site-'));
   const rulesFile = join(rulesDir, 'alerts.yaml');
   writeFileSync(rulesFile, 'rules:\n  - { name: probe-down, type: threshold, measurement: net_probe, field: up, below: 0.5, severity: critical }\n');
-  stack = await startStack({ agents: 2, hubYaml: ['alerts:', `  rulesFile: ${rulesFile}`, '  startupGrace: 0s'].join('\n') });
-  const [a, b] = stack.agents;
-  if (a === undefined || b === undefined) throw new Error('no agents');
+  stack = await startStack({ agents: 3, hubYaml: ['alerts:', `  rulesFile: ${rulesFile}`, '  startupGrace: 0s'].join('\n') });
+  const [a, b, c] = stack.agents;
+  if (a === undefined || b === undefined || c === undefined) throw new Error('no agents');
   main = a;
   crowded = b;
+  real = c;
   const added = await runProgram('ioc-hub', ['users', 'add', '--name', 'binh', '--role', 'technician', '--display-name', 'Trần Thị Bình', '--config', stack.hubConfig]);
   expect(added.code, added.stderr).toBe(0);
   password = /^password: (\S+)$/m.exec(added.stdout)?.[1] ?? '';
@@ -167,6 +172,42 @@ describe('GET /api/sites/:slug (real hub, real influxd)', () => {
     expect((await stack.metrics()).get('ioc_hub_site_detail_capped_total')).toBe(before + 1);
     expect(await (await api('/metrics')).text()).toContain(`ioc_hub_site_detail_capped_total{part="probeSeries"} ${before + 1}`);
   });
+
+  it('reads what a real `ioc-edge run` agent sends (tcp probe, host, uplink, queue collectors)', async () => {
+    const target = createServer((socket) => socket.end());
+    await new Promise<void>((r) => target.listen(0, '127.0.0.1', () => r()));
+    const address = target.address();
+    const port = typeof address === 'object' && address !== null ? address.port : 0;
+    const procDir = join(stack.dir, 'real-proc');
+    mkdirSync(join(procDir, 'net'), { recursive: true });
+    writeFileSync(join(procDir, 'net', 'route'), 'Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\nwwan0\t00000000\t0101A8C0\t0003\t0\t0\t100\t00000000\t0\t0\t0\n');
+    const agent = startAgentProcess(stack, real, [
+      `  - { type: tcp, name: cong-dich-vu-cong, host: 127.0.0.1, port: ${port}, intervalS: 1 }`,
+      '  - { type: host, intervalS: 1 }',
+      `  - { type: uplink, procDir: "${procDir}", intervalS: 1 }`,
+      `  - { type: queue, listen: { host: 127.0.0.1, port: 0 }, counters: [quay-1, quay-2], intervalS: 1 }`,
+    ]);
+    try {
+      const d = await waitUntil('the real agent\'s readings in the site detail', async () => {
+        const x = await detailOf(real.site);
+        // cpu_pct comes from the second gather on
+        return x.probes.length > 0 && x.host[0]?.cpuPct != null && x.uplinks.length > 0 && x.counters.length > 0 && x.agents[0]?.version != null ? x : undefined;
+      }, 60_000, 500);
+      expect(d.agents[0]).toMatchObject({ agent: real.agent, online: true, connected: true });
+      expect(d.agents[0]?.configRev).not.toBeNull();
+      expect(d.probes[0]).toMatchObject({ target: 'cong-dich-vu-cong', method: 'tcp', up: 1 });
+      expect(d.probes[0]?.rttMs).toBeGreaterThanOrEqual(0);
+      expect(d.host[0]?.cpuPct).toBeGreaterThanOrEqual(0);
+      expect(d.host[0]?.memPct).toBeGreaterThan(0);
+      expect(d.uplinks[0]).toMatchObject({ uplink: '4g', iface: 'wwan0', on4g: true });
+      expect(d.uplinks[0]?.since).toBeGreaterThan(now - 120_000);
+      expect(d.counters.map((c) => c.counter)).toEqual(expect.arrayContaining(['quay-1', 'quay-2']));
+      expect(d.missing).toEqual([]);
+    } finally {
+      await agent.stop();
+      await new Promise<void>((r) => target.close(() => r()));
+    }
+  }, 90_000);
 
   it('an unknown site is a 404 that says so; a malformed one too; without a token or login a 401', async () => {
     const unknown = await api('/api/sites/xa-khong-co', { headers: { authorization: stack.readAuth } });
@@ -278,10 +319,11 @@ describe('the site page in Chromium (Debian package, playwright-core)', () => {
     expect(await page.textContent('[data-testid=site-name]')).toBe(siteName);
     expect(await page.locator('[data-testid=probe-row]').count()).toBe(3);
     await stack.restartHub();
-    await page.locator('#banner.lost').waitFor({ state: 'detached', timeout: 30_000 });
+    // the next poll (every 10 s) after the hub is back
+    await page.locator('#banner.lost').waitFor({ state: 'detached', timeout: 45_000 });
     expect(await page.textContent('[data-testid=site-name]')).toBe(siteName);
     expect(await page.textContent('[data-testid=probe-row][data-target=portal] [data-testid=rtt]')).toBe('23,7 ms');
-  });
+  }, 150_000);
 
   it('without a login the page says to log in', async () => {
     const context = await chrome?.browser.newContext();
