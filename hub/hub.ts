@@ -20,6 +20,7 @@ import { MqttBroker } from './broker/broker.ts';
 import type { HubConfig } from './config.ts';
 import { buildHttp, type HubHttp } from './http/http.ts';
 import { consoleRoutes } from './http/console-routes.ts';
+import { diagnosticsRoutes } from './http/diagnostics-routes.ts';
 import { siteDetailRoutes } from './http/site-routes.ts';
 import { silentLogger } from './logger.ts';
 import { HubMetrics } from './metrics.ts';
@@ -166,6 +167,7 @@ export class Hub {
         alertHttpPlugin(alerts, access, config, logger, { rules: alertRules, sites: () => registry.listSites() }),
         consoleRoutes({ sessions: access.sessions, sessionsError: access.sessionsError, console: config.console, audit: access.audit, metrics, logger }),
         watchdog.routes(access.auth),
+        diagnosticsRoutes({ commands, knownAgent: (site, agent) => registry.getAgent(site, agent) !== undefined, auth: access.auth, audit: access.audit, logger, addCounter: (c) => metrics.addCounter(c) }),
         siteDetailRoutes({ influxConn: config.influx, registry, agentState, pointsToday: this.pointsToday, bannedClients: () => broker.guard.banned(), alerts: (site) => alerts.list({ site, includeResolved: true }), auth: access.auth, metrics, logger }),
       ],
     });
