@@ -22,6 +22,7 @@ import { buildHttp, type HubHttp } from './http/http.ts';
 import { consoleRoutes } from './http/console-routes.ts';
 import { diagnosticsRoutes } from './http/diagnostics-routes.ts';
 import { eventRoutes } from './http/events-routes.ts';
+import { siteDetailRoutes } from './http/site-routes.ts';
 import { silentLogger } from './logger.ts';
 import { HubMetrics } from './metrics.ts';
 import { DatabaseSetup } from './storage/database-setup.ts';
@@ -169,6 +170,7 @@ export class Hub {
         watchdog.routes(access.auth),
         diagnosticsRoutes({ commands, knownAgent: (site, agent) => registry.getAgent(site, agent) !== undefined, auth: access.auth, audit: access.audit, logger, addCounter: (c) => metrics.addCounter(c) }),
         eventRoutes({ auth: access.auth, console: config.console, agentState, alertChanges: alerts.changes, onWritten: (listener) => written.push(listener), metrics, logger }),
+        siteDetailRoutes({ influxConn: config.influx, registry, agentState, pointsToday: this.pointsToday, bannedClients: () => broker.guard.banned(), alerts: (site) => alerts.list({ site, includeResolved: true }), auth: access.auth, metrics, logger }),
       ],
     });
     const database = new DatabaseSetup({ influx, conn: config.influx, sites: () => registry.listSites(), log: this.log });

@@ -219,8 +219,13 @@ function badge(a: AlertView): HTMLElement {
   return h('span', { class: `sev ${a.severity}` }, t(a.severity));
 }
 
+/** A registry site's name links to its page (site.html); a province incident's site is not one. */
+function siteLink(slug: string, text = siteName(slug)): Node {
+  return state.sites.has(slug) ? h('a', { href: `site.html?s=${encodeURIComponent(slug)}` }, text) : document.createTextNode(text);
+}
+
 function alertLine(a: AlertView, history = false): HTMLElement {
-  return h('div', { class: 'line' }, badge(a), h('span', { class: 'site' }, siteName(a.site)), h('span', { class: 'text' }, summary(a)),
+  return h('div', { class: 'line' }, badge(a), h('span', { class: 'site' }, siteLink(a.site)), h('span', { class: 'text' }, summary(a)),
     h('span', { class: 'time' }, `${t('since')} ${localTime(a.since)}${history ? ` → ${localTime(a.updatedAt)}` : ''}`),
     a.ackedBy === undefined ? null : h('span', { class: 'acked' }, `${t('ackedBy')} ${a.ackedBy}`));
 }
@@ -232,7 +237,7 @@ function incidentRow(inc: Incident): HTMLElement {
   const ack = a.state === 'firing' ? h('button', { type: 'button', class: 'ack primary', 'data-testid': 'ack', onclick: (e: Event) => void acknowledge(a.id, e.currentTarget as HTMLButtonElement) }, t('ack')) : null;
   const parts = inc.parts.length === 0 ? null : h('details', { class: 'parts' }, h('summary', {}, `${t('parts')}: ${inc.parts.length}`), h('ul', {}, ...inc.parts.map((p) => h('li', {}, `${siteName(p.site)} — ${summary(p)}`))));
   return h('article', { class: `incident ${a.severity} ${a.state}`, 'data-alert-id': a.id },
-    h('div', { class: 'head' }, badge(a), h('strong', { class: 'site' }, title), ack),
+    h('div', { class: 'head' }, badge(a), h('strong', { class: 'site' }, siteLink(a.site, title)), ack),
     h('p', { class: 'text' }, summary(a)),
     h('p', { class: 'meta' }, h('span', { class: 'state', 'data-testid': 'state' }, stateText), ' · ', `${t('since')} ${localTime(a.since)}`, a.suppressedBy === undefined ? null : ` · ${t('suppressed')} (${a.suppressedBy})`),
     parts);
