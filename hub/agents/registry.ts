@@ -237,6 +237,23 @@ export class Registry {
     return changes.length;
   }
 
+  /**
+   * Applies the change log now, after this process's own enroll, rotate or revoke (the API): its commit does not
+   * move this connection's `PRAGMA data_version`, so `watch` would not see it until another process wrote. The
+   * change listeners (fleet-sync) then close a revoked or rotated agent's live connection at once. Queued behind a
+   * poll already applying, so no change is passed on twice.
+   */
+  syncNow(): Promise<number> {
+    const run = this.applying.then(() => this.applyChanges());
+    this.applying = run.then(
+      () => undefined,
+      () => {
+        this.reloadErrors++;
+      },
+    );
+    return run;
+  }
+
   /** Called with each agent change another process made, once applied (watch). */
   onAgentChange(listener: (change: AgentChange) => void): void {
     this.changeListeners.push(listener);
