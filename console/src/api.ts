@@ -95,3 +95,6 @@ export const api = {
   addSilence: (s: Record<string, unknown>) => call<{ silence: Silence }>('POST', '/api/silences', s),
   deleteSilence: (id: string) => call<void>('DELETE', `/api/silences/${encodeURIComponent(id)}`),
 };
+
+/** The same-origin call with the session's CSRF token, for the pages' own API modules (fleet-api.ts). */
+export { call as apiCall };

@@ -4,6 +4,7 @@
 import { api, ApiError, setCsrf, type AlertView, type Incident, type Silence, type SiteView, type User } from './api.ts';
 import { currentLang, localTime, setLang, t, type Word } from './i18n.ts';
 import './style.css';
+import './nav.ts';
 
 type Child = Node | string | null | undefined | false;
 
