@@ -106,7 +106,7 @@ export class Registry {
   reportWriteErrors = 0;
   /** Times another process's changes were read and applied (ioc_hub_registry_reloads_total). */
   reloads = 0;
-  /** Agent changes applied from another process (enroll, rotate, revoke). */
+  /** Agent changes applied from another process, or from this one's API (`syncNow`): enroll, rotate, revoke. */
   changesApplied = 0;
   /** Change-log reads that failed (retried at the next poll). */
   reloadErrors = 0;
