@@ -108,6 +108,7 @@ describe('the fleet page in Chromium', () => {
   it('an operator enrolls an agent from the page and reads its token once, with its agent.yaml', async () => {
     const ctx = await chrome?.browser.newContext();
     if (ctx === undefined) throw new Error('no browser');
+    await ctx.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: stack.httpUrl });
     page = await newPage(ctx, 1280, 900);
     await logIn(page, '/fleet.html', 'binh');
     const existing = stack.agents[0];
@@ -134,6 +135,10 @@ describe('the fleet page in Chromium', () => {
     await page.screenshot({ path: join(ARTIFACTS, 'console-fleet-enrolled-1280.png'), fullPage: true });
     const audit = ((await (await api('/api/audit?limit=1000', { headers: { authorization: stack.readAuth } })).json()) as { entries: { who: string; action: string; target?: string }[] }).entries;
     expect(audit.find((e) => e.action === 'agent.enroll' && e.target === `${target.slug}/${NEW_AGENT}`)).toMatchObject({ who: 'user:binh' });
+    // the copy button puts exactly the token on the clipboard
+    await page.click('[data-testid=copy-token]');
+    await waitUntil('copied', async () => ((await page.textContent('[data-testid=copy-token]')) === 'Đã sao chép' ? true : undefined), 5000, 50);
+    expect(await page.evaluate('navigator.clipboard.readText()')).toBe(token);
     // once: closed, or the page reloaded, it is gone; the API never answers it again
     await page.click('[data-testid=issued-done]');
     expect(await page.locator('[data-testid=token]').count()).toBe(0);
