@@ -20,6 +20,7 @@ import { MqttBroker } from './broker/broker.ts';
 import type { HubConfig } from './config.ts';
 import { buildHttp, type HubHttp } from './http/http.ts';
 import { consoleRoutes } from './http/console-routes.ts';
+import { diagnosticsRoutes } from './http/diagnostics-routes.ts';
 import { fleetRoutes } from './http/fleet-routes.ts';
 import { usersRoutes } from './http/users-routes.ts';
 import { silentLogger } from './logger.ts';
@@ -167,6 +168,7 @@ export class Hub {
         alertHttpPlugin(alerts, access, config, logger, { rules: alertRules, sites: () => registry.listSites() }),
         consoleRoutes({ sessions: access.sessions, sessionsError: access.sessionsError, console: config.console, audit: access.audit, metrics, logger }),
         watchdog.routes(access.auth),
+        diagnosticsRoutes({ commands, knownAgent: (site, agent) => registry.getAgent(site, agent) !== undefined, auth: access.auth, audit: access.audit, logger, addCounter: (c) => metrics.addCounter(c) }),
         fleetRoutes({ registry, auth: access.auth, audit: access.audit, logger, mqtt: config.mqtt }),
         usersRoutes({ store: access.sessions?.store, storeError: access.sessionsError, auth: access.auth, audit: access.audit, logger }),
       ],

@@ -20,9 +20,9 @@ export type Role = (typeof ROLES)[number];
  */
 export const ROLE_SCOPES: Readonly<Record<Role | 'wall', readonly (ApiScope | 'wall:read' | 'users:write')[]>> = {
   wall: ['wall:read'],
-  technician: ['wall:read', 'sites:read', 'alerts:read', 'alerts:write', 'agents:read'],
-  operator: ['wall:read', 'sites:read', 'alerts:read', 'alerts:write', 'audit:read', 'agents:read', 'agents:write'],
-  admin: ['wall:read', 'sites:read', 'alerts:read', 'alerts:write', 'audit:read', 'agents:read', 'agents:write', 'users:write'],
+  technician: ['wall:read', 'sites:read', 'alerts:read', 'alerts:write', 'diagnostics:run', 'agents:read'],
+  operator: ['wall:read', 'sites:read', 'alerts:read', 'alerts:write', 'audit:read', 'diagnostics:run', 'agents:read', 'agents:write'],
+  admin: ['wall:read', 'sites:read', 'alerts:read', 'alerts:write', 'audit:read', 'diagnostics:run', 'agents:read', 'agents:write', 'users:write'],
 };
 
 export const loginNameSchema = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'a login: lowercase letters, digits, . _ -, at most 64');
