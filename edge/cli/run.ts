@@ -13,7 +13,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
   const logger = createLogger(config.logLevel);
   const agent = new Agent(config, { logger });
   await agent.start();
-  const sig = await io.untilSignal();
+  const sig = await Promise.race([io.untilSignal(), agent.restartRequested]); // restart: systemd starts the updated `current`
   logger.info({ signal: sig }, 'stopping');
   await agent.stop();
   return 0;
