@@ -3,8 +3,10 @@ import { describe, expect, it } from 'vitest';
 import { manifestBytes, parseManifest, signRelease, updateArgsSchema, verifyRelease, type ReleaseManifest } from './release.ts';
 
 const manifest: ReleaseManifest = { name: 'ioc-edge-agent', version: '1.1.0', archive: 'ioc-edge-agent-1.1.0.tar.gz', sha256: 'a'.repeat(64), size: 9_000_000, createdAt: '2026-12-01T00:00:00.000Z' };
-const pem = (k: ReturnType<typeof generateKeyPairSync<'pem', 'pem'>>): { pub: string; key: string } => ({ pub: k.publicKey, key: k.privateKey });
-const gen = (): { pub: string; key: string } => pem(generateKeyPairSync('ed25519', { publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } }));
+function gen(): { pub: string; key: string } {
+  const k = generateKeyPairSync('ed25519', { publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } });
+  return { pub: k.publicKey, key: k.privateKey };
+}
 
 describe('release manifests and signatures', () => {
   it('verifies its own signature and refuses another key, a changed byte, a broken key', () => {

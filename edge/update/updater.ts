@@ -77,7 +77,7 @@ export class Updater {
   }
 
   /** The `update` command: verify, install into the other slot, switch, restart. Resolves before the restart. */
-  async install(args: unknown): Promise<{ version: string; slot?: string; already?: boolean }> {
+  async install(args: unknown): Promise<{ version: string; slot?: string; already?: boolean; downloadMs?: number; unpackMs?: number }> {
     const parsed = updateArgsSchema.safeParse(args);
     if (!parsed.success) throw new EdgeError('E_UPDATE', `update: bad arguments: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
     const { version, manifestUrl, signature } = parsed.data;
@@ -101,8 +101,11 @@ export class Updater {
       const running = currentSlot(root);
       const slot = otherSlot(running);
       const archive = join(root, `.incoming-${manifest.version}.tar.gz`);
+      const t0 = this.now();
+      let downloadMs = 0;
       try {
         await this.download(new URL(manifest.archive, manifestUrl).href, archive, manifest);
+        downloadMs = this.now() - t0;
         await this.unpack(archive, join(root, slot));
       } finally {
         rmSync(archive, { force: true });
@@ -124,7 +127,7 @@ export class Updater {
       this.log.info({ version: manifest.version, slot, bytes: manifest.size }, 'update installed: restarting into it');
       // The command's result goes out first; then the agent stops and systemd starts `current`.
       setTimeout(() => this.deps.requestRestart(), 1000).unref();
-      return { version: manifest.version, slot };
+      return { version: manifest.version, slot, downloadMs, unpackMs: this.now() - t0 - downloadMs };
     } finally {
       this.busy = false;
     }

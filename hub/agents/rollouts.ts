@@ -42,6 +42,8 @@ export class RolloutRunner {
   /** Agents with a command in flight (update or update-status). */
   private readonly busy = new Set<string>();
   private readonly lastCheck = new Map<string, number>();
+  /** What an agent said of its install (download and unpack time), for its outcome's detail. */
+  private readonly installed = new Map<string, { at: number; text: string }>();
 
   constructor(private readonly deps: RolloutRunnerDeps) {
     this.log = deps.logger.child({ component: 'rollouts' });
@@ -82,10 +84,12 @@ export class RolloutRunner {
 
   private async tick(): Promise<void> {
     const status = this.deps.store.status();
-    if (status === undefined || status.rollout.state !== 'running') return;
+    if (status === undefined) return;
     const { rollout, agents } = status;
     const now = this.now();
+    // Agents installing when a rollout stopped still finish, and their outcome is recorded.
     for (const a of agents) if (a.state === 'installing') this.watchInstalling(rollout, a, now);
+    if (rollout.state !== 'running') return;
     const wave = agents.filter((a) => a.wave === rollout.wave);
     const failed = wave.filter((a) => a.state === 'failed').length;
     if (failed > rollout.maxFailures) {
@@ -140,6 +144,9 @@ export class RolloutRunner {
         if (!r.ok) return await this.finish(rollout, a, 'failed', 'refused', `refused: ${r.error ?? 'no reason given'}`);
         const already = typeof r.result === 'object' && r.result !== null && 'already' in r.result && r.result.already === true;
         if (already) return await this.finish(rollout, a, 'done', 'updated', 'already on this version');
+        const res = typeof r.result === 'object' && r.result !== null ? (r.result as Record<string, unknown>) : {};
+        const secs = (v: unknown): string => (typeof v === 'number' ? (v / 1000).toFixed(1) : '?');
+        this.installed.set(k, { at: this.now(), text: `download ${secs(res.downloadMs)} s, unpack ${secs(res.unpackMs)} s, answered after ${((this.now() - sentAt) / 1000).toFixed(1)} s` });
         this.deps.store.setAgent(rollout.id, a.site, a.agent, { state: 'installing', sentAt, detail: 'installed, restarting into it' });
         return undefined;
       })
@@ -170,7 +177,9 @@ export class RolloutRunner {
       .then(async (r) => {
         const s = slotStateOf(r.result);
         if (s === undefined || s.version !== rollout.version) return; // the agent wrote its trial before it accepted
-        if (s.state === 'committed') await this.finish(rollout, a, 'done', 'updated', `running ${rollout.version} (${s.attempts} starts)`);
+        const how = this.installed.get(k);
+        const timing = how === undefined ? '' : `; ${how.text}, restart and health check ${((this.now() - how.at) / 1000).toFixed(1)} s`;
+        if (s.state === 'committed') await this.finish(rollout, a, 'done', 'updated', `running ${rollout.version} (${s.attempts} starts${timing})`);
         else if (s.state === 'rolled-back') await this.finish(rollout, a, 'failed', 'rolled_back', `rolled back to ${s.previousVersion}: ${s.reason ?? 'no reason given'}`);
       })
       .catch(() => undefined) // restarting: asked again at the next tick
@@ -178,6 +187,7 @@ export class RolloutRunner {
   }
 
   private async finish(rollout: RolloutRecord, a: RolloutAgent, state: 'done' | 'failed', outcome: string, detail: string): Promise<void> {
+    this.installed.delete(key(a.site, a.agent));
     this.deps.store.setAgent(rollout.id, a.site, a.agent, { state, detail, doneAt: this.now() });
     this.outcomes.inc(1, outcome);
     this.log.info({ rollout: rollout.id, version: rollout.version, site: a.site, agent: a.agent, outcome, detail }, 'agent update finished');
