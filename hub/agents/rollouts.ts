@@ -31,6 +31,14 @@ const key = (site: string, agent: string): string => `${site}/${agent}`;
 /** How long an agent has to download and verify a bundle before its `update` command times out. */
 const UPDATE_COMMAND_TIMEOUT_MS = 10 * 60_000;
 const STATUS_CHECK_EVERY_MS = 2000;
+const PROBE_TIMEOUT_MS = 10_000;
+
+/** The agent did not answer the probe before `update`: nothing was sent, it stays pending. */
+class ProbeFailed extends Error {
+  constructor(cause: unknown) {
+    super('no answer to update-status', { cause });
+  }
+}
 
 export class RolloutRunner {
   readonly outcomes = new Counter('ioc_hub_update_outcomes_total', 'Agents of rollouts by outcome: updated, refused (the agent said no: bad signature, download), rolled_back, timeout', 'outcome');
@@ -137,9 +145,17 @@ export class RolloutRunner {
     const k = key(a.site, a.agent);
     this.busy.add(k);
     const manifestUrl = `${this.deps.baseUrl().replace(/\/+$/, '')}/releases/${encodeURIComponent(rollout.version)}/manifest.json`;
-    const sentAt = this.now();
+    let sentAt = this.now();
+    // An agent that has just connected may not have subscribed to its commands yet (its status comes first): a short
+    // `update-status` proves it listens before the long `update` is sent; no answer leaves it pending for the next tick.
     void this.deps.commands
-      .send(a.site, a.agent, 'update', { version: rollout.version, manifestUrl, signature }, { timeoutMs: UPDATE_COMMAND_TIMEOUT_MS })
+      .send(a.site, a.agent, 'update-status', {}, { timeoutMs: PROBE_TIMEOUT_MS })
+      .then(() => {
+        sentAt = this.now();
+        return this.deps.commands.send(a.site, a.agent, 'update', { version: rollout.version, manifestUrl, signature }, { timeoutMs: UPDATE_COMMAND_TIMEOUT_MS });
+      }, (err: unknown) => {
+        throw new ProbeFailed(err);
+      })
       .then(async (r: CommandResult) => {
         if (!r.ok) return await this.finish(rollout, a, 'failed', 'refused', `refused: ${r.error ?? 'no reason given'}`);
         const already = typeof r.result === 'object' && r.result !== null && 'already' in r.result && r.result.already === true;
@@ -151,7 +167,8 @@ export class RolloutRunner {
         return undefined;
       })
       .catch(async (err: unknown) => {
-        // Offline between the check and the send: it gets the update when it connects again.
+        // Not listening yet, or offline between the check and the send: it gets the update at a later tick.
+        if (err instanceof ProbeFailed) return;
         if (err instanceof CommandError && err.code === 'E_AGENT_OFFLINE') return;
         if (err instanceof CommandError && err.code === 'E_COMMANDS_BUSY') return;
         await this.finish(rollout, a, 'failed', 'timeout', `no answer to update: ${err instanceof Error ? err.message : String(err)}`);
