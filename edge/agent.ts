@@ -14,6 +14,7 @@ import { readInventory } from './system/inventory.ts';
 import type { Inventory } from '../protocol/index.ts';
 import { diagnosticHandlers } from './link/diagnostics.ts';
 import type { LogRing } from './log-ring.ts';
+import { Updater } from './update/updater.ts';
 
 export interface AgentOptions {
   logger?: Logger;
@@ -73,6 +74,10 @@ export class Agent {
   private readonly startedAt = Date.now();
   private state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
   private stopping: Promise<void> | undefined;
+  private updater: Updater | undefined;
+  private restartWanted: (() => void) | undefined;
+  /** Resolves when the agent asks to be restarted (a software update switched its slot). */
+  readonly restartRequested = new Promise<string>((resolve) => (this.restartWanted = () => resolve('restart')));
 
   constructor(
     private readonly config: EdgeConfig,
@@ -147,6 +152,11 @@ export class Agent {
     this.batcher = batcher;
     link.handleCommand('probe-now', async () => await this.probeNow());
     for (const [name, handler] of diagnosticHandlers({ logRing: this.opts.logRing, restartCollector: (n) => this.restartCollector(n) })) link.handleCommand(name, handler);
+    const updater = new Updater({ config, logger: this.opts.logger ?? silentLogger(), healthy: () => link.connected && link.stats().batchesAcked > 0, requestRestart: () => this.restartWanted?.() });
+    this.updater = updater;
+    link.handleCommand('update', async (cmd) => await updater.install(cmd.args));
+    link.handleCommand('update-status', () => Promise.resolve(updater.status()));
+    updater.start();
     batcher.start();
     link.start();
     this.collectors = config.collectors.map((c) => this.schedule(c));
@@ -237,6 +247,7 @@ export class Agent {
   private async doStop(): Promise<void> {
     clearInterval(this.agentTimer);
     clearInterval(this.inventoryTimer);
+    this.updater?.stop();
     for (const s of this.collectors) {
       clearTimeout(s.phase);
       clearInterval(s.timer);

@@ -78,6 +78,18 @@ export const edgeConfigSchema = z.strictObject({
     })
     .prefault({}),
   collectors: z.array(collectorConfigSchema).max(256).default([]),
+  /** Software updates from the hub (edge/update/): signed bundles installed beside the running version (A/B). */
+  update: z
+    .strictObject({
+      /** PEM ed25519 public key (`ioc-hub release keygen`) whose signature a bundle must carry; none: updates refused. */
+      publicKey: z.string().regex(/-----BEGIN PUBLIC KEY-----/, 'a PEM public key').optional(),
+      /** A new version must be connected and sending within this long after the switch, else it is switched back. */
+      healthTimeoutS: z.int().min(5).max(86_400).default(300),
+      /** Starts of a new version that may fail before it is switched back. */
+      maxAttempts: z.int().min(1).max(20).default(3),
+      downloadTimeoutS: z.int().min(5).max(7200).default(600),
+    })
+    .prefault({}),
 });
 
 export type EdgeConfig = z.infer<typeof edgeConfigSchema>;

@@ -13,7 +13,8 @@ export type EdgeErrorCode =
   | 'E_GPIO'
   | 'E_GPIO_BUSY'
   | 'E_QUEUE_LISTEN'
-  | 'E_MODBUS';
+  | 'E_MODBUS'
+  | 'E_UPDATE';
 
 export class EdgeError extends CodedError<EdgeErrorCode> {}
 

@@ -182,6 +182,19 @@ const rollupsSchema = z.strictObject({
   maxWindows: z.int().min(1).max(10_000_000).default(20_000),
 });
 
+const releasesSchema = z.strictObject({
+  /** Where `ioc-hub release add` keeps the agent bundles the hub serves; default: releases/ beside the registry. */
+  dir: z.string().min(1).optional(),
+  /** The hub's HTTP address as the agents reach it (the manifest URL of an update); default: http://HOST:PORT of `http`. */
+  baseUrl: z.url({ protocol: /^https?$/ }).optional(),
+  /** How often the rollout runner looks at the rollout (and sees the CLI's start and stop). */
+  tickMs: z.int().min(50).max(60_000).default(1000),
+  /** An agent whose update was accepted must run the new version, committed, within this long (else it failed). */
+  agentTimeoutS: z.int().min(10).max(86_400).default(900),
+  /** Agents sent the update at once (each downloads the bundle). */
+  parallel: z.int().min(1).max(1000).default(20),
+});
+
 const logSchema = z.strictObject({
   level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -204,6 +217,8 @@ export const hubConfigSchema = z.strictObject({
   sessions: sessionsConfigSchema.prefault({}),
   /** The web console served on the HTTP port. */
   console: consoleConfigSchema.prefault({}),
+  /** Agent software updates: bundles served over HTTP, rollouts in waves (hub/agents/rollouts.ts). */
+  releases: releasesSchema.prefault({}),
 });
 
 export type HubConfigInput = z.input<typeof hubConfigSchema>;

@@ -25,6 +25,9 @@ import { eventRoutes } from './http/events-routes.ts';
 import { siteDetailRoutes } from './http/site-routes.ts';
 import { fleetRoutes } from './http/fleet-routes.ts';
 import { usersRoutes } from './http/users-routes.ts';
+import { ReleaseStore } from './agents/release-store.ts';
+import { RolloutRunner } from './agents/rollouts.ts';
+import { releaseRoutes } from './http/release-routes.ts';
 import { silentLogger } from './logger.ts';
 import { HubMetrics } from './metrics.ts';
 import { DatabaseSetup } from './storage/database-setup.ts';
@@ -70,6 +73,8 @@ interface Parts {
   http: HubHttp;
   watchdog: NotifyWatchdog;
   commands: CommandService;
+  releases: ReleaseStore;
+  rollouts: RolloutRunner;
 }
 
 export class Hub {
@@ -154,6 +159,20 @@ export class Hub {
     const alerts = createAlertEngine({ config, rules: alertRules, broker, write, logger, metrics, extraRules: watchdog.enabled ? [watchdog.rule] : [] });
     written.push((points) => alerts.onPoints(points)); // the engine sees what is stored, agent status points included
     const access = apiAccess(config, services);
+    const releases = ReleaseStore.open(config);
+    const agentsHost = config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host;
+    const rollouts = new RolloutRunner({
+      store: releases,
+      commands,
+      agentState,
+      audit: access.audit,
+      logger,
+      baseUrl: () => config.releases.baseUrl ?? `http://${agentsHost}:${this.running?.httpPort ?? config.http.port}`,
+      tickMs: config.releases.tickMs,
+      agentTimeoutMs: config.releases.agentTimeoutS * 1000,
+      parallel: config.releases.parallel,
+    });
+    metrics.addCounter(rollouts.outcomes);
     const http = buildHttp({
       metrics,
       registry,
@@ -175,11 +194,12 @@ export class Hub {
         siteDetailRoutes({ influxConn: config.influx, registry, agentState, pointsToday: this.pointsToday, bannedClients: () => broker.guard.banned(), alerts: (site) => alerts.list({ site, includeResolved: true }), auth: access.auth, metrics, logger }),
         fleetRoutes({ registry, auth: access.auth, audit: access.audit, logger, mqtt: config.mqtt }),
         usersRoutes({ store: access.sessions?.store, storeError: access.sessionsError, auth: access.auth, audit: access.audit, logger }),
+        releaseRoutes({ store: releases, runner: rollouts, registry, auth: access.auth, audit: access.audit, logger, metrics }),
       ],
     });
     const database = new DatabaseSetup({ influx, conn: config.influx, sites: () => registry.listSites(), log: this.log });
     this.addGauges(broker, ingest);
-    return { registry, fleet, database, ingest, spool, broker, alerts, http, watchdog, commands };
+    return { registry, fleet, database, ingest, spool, broker, alerts, http, watchdog, commands, releases, rollouts };
   }
 
   /** Builds, then starts the parts and opens the MQTT and HTTP ports. */
@@ -202,6 +222,7 @@ export class Hub {
       const addr = parts.http.server.address();
       httpPort = addr !== null && typeof addr === 'object' ? addr.port : config.http.port;
       parts.watchdog.start();
+      parts.rollouts.start();
     } catch (err: unknown) {
       await this.closeParts(parts, alertsStarted);
       throw err;
@@ -267,6 +288,7 @@ export class Hub {
   private async closeParts(parts: Parts, alertsStarted: boolean): Promise<void> {
     parts.database.stop();
     parts.watchdog.stop();
+    parts.rollouts.stop();
     parts.commands.stop();
     await parts.broker.close();
     await parts.ingest.stop();
@@ -276,6 +298,7 @@ export class Hub {
     await parts.http.close();
     parts.fleet.stop();
     await parts.registry.close(); // token migrations and agents' reports still pending
+    parts.releases.close();
   }
 
   private get live(): Parts {

@@ -64,14 +64,22 @@ export function importedPackages(dir: string): Set<string> {
 }
 
 const LAUNCHER = `#!/usr/bin/env node
-// Launcher of the ioc-edge agent (release): runs the compiled CLI beside it.
-import { main } from '../edge/cli.js';
+// Launcher of the ioc-edge agent (release): runs the compiled CLI of the slot in use, after the launcher step of
+// the A/B update (edge/update/launcher.ts: a trial that cannot start or stay healthy is switched back).
+import { launch } from '../edge/update/launcher.js';
 
-process.exitCode = await main(process.argv.slice(2));
+process.exitCode = await launch(process.argv.slice(2), import.meta.url);
 `;
 
-export function packAgent(opts: { outDir: string }): PackResult {
-  const pkg = rootPackageSchema.parse(JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')));
+export interface PackOptions {
+  outDir: string;
+  /** The version written into the tarball's package.json (the agent reports it); default the project's. */
+  version?: string;
+}
+
+export function packAgent(opts: PackOptions): PackResult {
+  const parsedPkg = rootPackageSchema.parse(JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')));
+  const pkg = { ...parsedPkg, version: opts.version ?? parsedPkg.version };
   const name = `ioc-edge-agent-${pkg.version}`;
   const work = mkdtempSync(join(tmpdir(), 'ioc-pack-agent-'));
   try {

@@ -17,7 +17,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
   const logger = createLogger(config.logLevel, teeToRing(logRing, pino.destination({ dest: 1, sync: true })));
   const agent = new Agent(config, { logger, logRing });
   await agent.start();
-  const sig = await io.untilSignal();
+  const sig = await Promise.race([io.untilSignal(), agent.restartRequested]); // restart: systemd starts the updated `current`
   logger.info({ signal: sig }, 'stopping');
   await agent.stop();
   return 0;

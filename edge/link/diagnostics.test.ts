@@ -9,7 +9,7 @@ const cmd = (name: string, args: Record<string, unknown>) => ({ id: `${name}-1`,
 
 describe('agent diagnostics', () => {
   it('refuse hostile or wrong arguments before running anything', async () => {
-    const handlers = diagnosticHandlers({ restartCollector: () => Promise.reject(new Error('not reached')), pingPath: '/nonexistent/ping-must-not-run' });
+    const handlers = diagnosticHandlers({ restartCollector: () => Promise.reject(new Error('not reached')), pingPath: 'ping' });
     const ping = handlers.get('ping');
     if (ping === undefined) throw new Error('no ping handler');
     await expect(ping(cmd('ping', { host: '; rm -rf /' }))).rejects.toMatchObject({ code: 'E_DIAG_ARGS', message: expect.stringContaining('ping: host: a host name or an IP address') });

@@ -22,6 +22,17 @@ export const MIGRATIONS: readonly string[] = [
   `CREATE TABLE reports (
      site TEXT NOT NULL, agent TEXT NOT NULL, version TEXT, config_rev TEXT, reported_at INTEGER, last_seen INTEGER, connected INTEGER, inventory TEXT,
      PRIMARY KEY (site, agent));`,
+  // Release bundles and their rollouts in waves (hub/agents/release-store.ts).
+  `CREATE TABLE releases (
+     version TEXT PRIMARY KEY, archive TEXT NOT NULL, sha256 TEXT NOT NULL, size INTEGER NOT NULL, manifest TEXT NOT NULL, signature TEXT NOT NULL,
+     added_at INTEGER NOT NULL, added_by TEXT NOT NULL);
+   CREATE TABLE rollouts (
+     id INTEGER PRIMARY KEY AUTOINCREMENT, version TEXT NOT NULL REFERENCES releases(version), state TEXT NOT NULL, canary TEXT NOT NULL,
+     percent INTEGER NOT NULL, max_failures INTEGER NOT NULL, wave INTEGER NOT NULL DEFAULT 0, created_at INTEGER NOT NULL, created_by TEXT NOT NULL,
+     updated_at INTEGER NOT NULL, reason TEXT);
+   CREATE TABLE rollout_agents (
+     rollout_id INTEGER NOT NULL REFERENCES rollouts(id), site TEXT NOT NULL, agent TEXT NOT NULL, wave INTEGER NOT NULL, state TEXT NOT NULL,
+     detail TEXT, sent_at INTEGER, done_at INTEGER, PRIMARY KEY (rollout_id, site, agent));`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -10,7 +10,7 @@ import { HubError } from '../errors.ts';
 import { decoyHash, sha256, verifyToken } from '../agents/token.ts';
 
 /** `alerts:write` includes `alerts:read` (who acknowledges must see what). */
-export const API_SCOPES = ['alerts:write', 'alerts:read', 'sites:read', 'audit:read', 'agents:read', 'diagnostics:run', 'agents:write'] as const;
+export const API_SCOPES = ['alerts:write', 'alerts:read', 'sites:read', 'audit:read', 'agents:read', 'diagnostics:run', 'agents:write', 'releases:read', 'releases:write'] as const;
 export type ApiScope = (typeof API_SCOPES)[number];
 
 export function hasScope(account: Pick<ServiceAccount, 'api'>, scope: ApiScope): boolean {
