@@ -18,8 +18,10 @@ import { ServiceBrokerPolicy } from './auth/service-accounts.ts';
 import { packetLimitAfterAuth } from './broker/broker-guard.ts';
 import { MqttBroker } from './broker/broker.ts';
 import type { HubConfig } from './config.ts';
-import { buildHttp, type HubHttp } from './http/http.ts';
+import { buildHttp, siteViews, type HubHttp } from './http/http.ts';
 import { consoleRoutes } from './http/console-routes.ts';
+import { engineSiteAlerts } from './http/site-alerts.ts';
+import { influxWallFigures, wallRoutes } from './http/wall-routes.ts';
 import { silentLogger } from './logger.ts';
 import { HubMetrics } from './metrics.ts';
 import { DatabaseSetup } from './storage/database-setup.ts';
@@ -149,6 +151,9 @@ export class Hub {
     const alerts = createAlertEngine({ config, rules: alertRules, broker, write, logger, metrics, extraRules: watchdog.enabled ? [watchdog.rule] : [] });
     written.push((points) => alerts.onPoints(points)); // the engine sees what is stored, agent status points included
     const access = apiAccess(config, services);
+    // One tile state per site, the same in /api/sites and /api/wall.
+    const siteAlerts = engineSiteAlerts(alerts, alertRules.maintenance);
+    const siteStatePolicy = { freshForMs: config.wall.freshFor, downForMs: config.wall.downFor };
     const http = buildHttp({
       metrics,
       registry,
@@ -161,10 +166,13 @@ export class Hub {
       logger,
       auth: access.auth,
       audit: access.audit,
+      siteAlerts,
+      siteStatePolicy,
       plugins: [
         alertHttpPlugin(alerts, access, config, logger, { rules: alertRules, sites: () => registry.listSites() }),
         consoleRoutes({ sessions: access.sessions, sessionsError: access.sessionsError, console: config.console, audit: access.audit, metrics, logger }),
         watchdog.routes(access.auth),
+        wallRoutes({ auth: access.auth, sites: (now) => siteViews({ registry, agentState, pointsToday: this.pointsToday, bannedClients: () => broker.guard.banned(), siteAlerts, siteStatePolicy }, now), siteAlerts, rules: alertRules, figures: influxWallFigures(config.influx, config.wall, metrics), config: config.wall }),
       ],
     });
     const database = new DatabaseSetup({ influx, conn: config.influx, sites: () => registry.listSites(), log: this.log });
