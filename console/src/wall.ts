@@ -279,7 +279,9 @@ function fitGrid(grid: HTMLElement, box: HTMLElement): void {
 
 /** Equirectangular: x = lon·cos(mean lat), y = −lat, fitted to the box; communes without coordinates beside it. */
 function mapView(d: WallData, box: HTMLElement): void {
-  const placed = d.sites.filter((x): x is Tile & { lat: number; lon: number } => x.lat !== null && x.lon !== null);
+  // Known states drawn over the blind ones, trouble on top: a point that matters is never hidden by another.
+  const order: Readonly<Record<State, number>> = { blind: 0, up: 1, backfilling: 2, maintenance: 3, degraded: 4, down: 5 };
+  const placed = d.sites.filter((x): x is Tile & { lat: number; lon: number } => x.lat !== null && x.lon !== null).sort((a, b) => order[a.state] - order[b.state]);
   const unplaced = d.sites.filter((x) => x.lat === null || x.lon === null);
   const wrap = h('div', { class: 'map-wrap' });
   if (placed.length === 0) wrap.append(h('p', { class: 'empty' }, t('noMap')));
