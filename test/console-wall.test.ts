@@ -136,7 +136,11 @@ beforeAll(async () => {
   for (const i of NO_COORDS) lines[i] = (lines[i] ?? '').replace(/,[-0-9.]+,[-0-9.]+(\r?)$/, ',,$1');
   const csv = join(dir, 'communes.csv');
   writeFileSync(csv, `${lines.join('\n')}\n`);
-  stack = await startStack({ agents: 4, communes: { csv }, hubYaml: ['wall:', `  freshFor: ${FRESH_MS}`, `  downFor: ${DOWN_MS}`, '  figuresCache: 500'].join('\n') });
+  // The portal probe of the fourth office fails: a warning alert, so its tile is degraded (until its maintenance).
+  const rules = join(dir, 'alerts.yaml');
+  writeFileSync(rules, "rules:\n  - { name: portal-down, type: threshold, measurement: net_probe, field: up, below: 0.5, severity: warning, select: { tags: { target: portal } }, summary: { vi: 'Không truy cập được cổng dịch vụ công từ {site}', en: 'Portal unreachable from {site}' } }\n");
+  const hubYaml = ['alerts:', `  rulesFile: ${rules}`, '  startupGrace: 0s', 'wall:', `  freshFor: ${FRESH_MS}`, `  downFor: ${DOWN_MS}`, '  figuresCache: 500'];
+  stack = await startStack({ agents: 4, communes: { csv }, hubYaml: hubYaml.join('\n') });
   const [a, b, c, d] = stack.agents;
   if (a === undefined || b === undefined || c === undefined || d === undefined) throw new Error('four agents expected');
   [up, stopping, replaying, maint] = [a, b, c, d];
@@ -168,9 +172,9 @@ describe('the wall in Chromium (Debian package, real hub and influxd)', () => {
   });
 
   it('shows one tile per registry commune, grouped by district, each in the state /api/sites gives, and fits 1920×1080', async () => {
-    await waitUntil('agents up, the replaying one backfilling', async () => {
+    await waitUntil('agents up, the replaying one backfilling, the one without portal degraded', async () => {
       const s = statesOf(await sites());
-      return s[up.site] === 'up' && s[stopping.site] === 'up' && s[maint.site] === 'up' && s[replaying.site] === 'backfilling' ? true : undefined;
+      return s[up.site] === 'up' && s[stopping.site] === 'up' && s[maint.site] === 'degraded' && s[replaying.site] === 'backfilling' ? true : undefined;
     }, 20_000, 250);
     await openWall('view=tiles&rotate=0&poll=1', 1920, 1080);
     const rows = await sites();
@@ -180,6 +184,8 @@ describe('the wall in Chromium (Debian package, real hub and influxd)', () => {
     // the communes without agents have never been seen: blind, never green
     expect(Object.values(tiles).filter((st) => st === 'blind')).toHaveLength(117);
     expect(tiles[replaying.site]).toBe('backfilling');
+    expect(tiles[maint.site]).toBe('degraded');
+    expect(await page.locator(`.tile[data-slug="${maint.site}"] .icon`).textContent()).toBe('!');
     expect(await page.locator('.group').count()).toBe(9);
     expect(await page.locator(`.tile[data-slug="${up.site}"] .name`).textContent()).toMatch(/^(Xã|Phường|Thị trấn) /);
     // the state as a word and a sign too, not colour alone
@@ -195,7 +201,7 @@ describe('the wall in Chromium (Debian package, real hub and influxd)', () => {
     expect(await page.textContent('[data-testid=fig-wait] .value')).toBe('8 phút'); // (300 s + 600 s) / 2
     expect(await page.textContent('[data-testid=fig-portal] .value')).toBe('3/4 xã'); // the fourth probe says down
     expect(await page.textContent('[data-testid=fig-online] .value')).toBe('4/121');
-    expect(await page.textContent('[data-testid=fig-incidents] .value')).toBe('0');
+    expect(await page.textContent('[data-testid=fig-incidents] .value')).toBe('1');
   });
 
   it('shows a site under a maintenance silence as maintenance', async () => {
@@ -256,11 +262,17 @@ describe('the wall in Chromium (Debian package, real hub and influxd)', () => {
   });
 
   it('rotates tiles → map → incidents at the interval of the URL', async () => {
+    const maintName = ((await (await api('/api/sites', { headers: { authorization: stack.readAuth } })).json()) as { sites: { slug: string; name: string }[] }).sites.find((x) => x.slug === maint.site)?.name;
     await openWall('rotate=2&poll=1', 1920, 1080);
     expect(await page.getAttribute('.wall-main', 'data-view')).toBe('tiles');
     await waitUntil('map view', async () => ((await page.getAttribute('.wall-main', 'data-view')) === 'map' ? true : undefined), 6_000, 100);
     await waitUntil('incidents view', async () => ((await page.getAttribute('.wall-main', 'data-view')) === 'incidents' ? true : undefined), 6_000, 100);
-    expect(await page.textContent('[data-testid=incidents]')).toContain('Không có sự cố nào đang mở');
+    const row = page.locator('[data-testid=incidents] .incident');
+    expect(await row.count()).toBe(1);
+    expect(await row.locator('.where').textContent()).toBe(maintName);
+    expect(await row.locator('.what').textContent()).toBe(`Không truy cập được cổng dịch vụ công từ ${maint.site}`);
+    expect(await row.locator('.sev').textContent()).toBe('Cảnh báo');
+    await page.screenshot({ path: join(ARTIFACTS, 'wall-incidents-1920x1080.png') });
   });
 
   it('at phone width stays within the screen (scrolling down only)', async () => {
