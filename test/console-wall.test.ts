@@ -245,6 +245,28 @@ describe('the wall in Chromium (Debian package, real hub and influxd)', () => {
     await page.screenshot({ path: join(ARTIFACTS, 'wall-3840x2160.png') });
   });
 
+  it('fits 170 communes of a registry without districts (one province group) at both wall sizes, in type that can be read', async () => {
+    // The hub's own answer, widened to 170 sites without area or coordinates (as the 2025 list imports).
+    const real = (await (await api('/api/wall')).json()) as { sites: Record<string, unknown>[] };
+    const first = real.sites[0] ?? {};
+    const wide = { ...real, sites: Array.from({ length: 170 }, (_, i) => ({ ...first, slug: `xa-thu-${i}`, name: `Xã Thử Nghiệm Số ${i}`, area: '', areaName: '', lat: null, lon: null, state: ['up', 'blind', 'down', 'degraded'][i % 4] })) };
+    await page.route('**/api/wall', (route) => route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify(wide) }));
+    try {
+      for (const [w, h] of [[1920, 1080], [3840, 2160]] as const) {
+        await openWall('view=tiles&rotate=0&poll=1', w, h);
+        await page.locator('.tile[data-slug="xa-thu-169"]').waitFor({ timeout: 10_000 });
+        expect(await page.locator('.tile').count()).toBe(170);
+        expect(await page.locator('.group').count()).toBe(1);
+        await expectFits(w, h);
+        const px = Number.parseFloat(await page.evaluate<string>("getComputedStyle(document.querySelector('.tile .name')).fontSize"));
+        expect(px).toBeGreaterThanOrEqual(w === 1920 ? 12 : 24);
+        await page.screenshot({ path: join(ARTIFACTS, `wall-170-${w}x${h}.png`) });
+      }
+    } finally {
+      await page.unroute('**/api/wall');
+    }
+  });
+
   it('draws a map point for every commune with coordinates and lists the others beside it', async () => {
     await openWall('view=map&rotate=0&poll=1', 1920, 1080);
     const rows = await sites();
