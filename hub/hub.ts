@@ -20,6 +20,9 @@ import { MqttBroker } from './broker/broker.ts';
 import type { HubConfig } from './config.ts';
 import { buildHttp, siteViews, type HubHttp } from './http/http.ts';
 import { consoleRoutes } from './http/console-routes.ts';
+import { diagnosticsRoutes } from './http/diagnostics-routes.ts';
+import { eventRoutes } from './http/events-routes.ts';
+import { siteDetailRoutes } from './http/site-routes.ts';
 import { engineSiteAlerts } from './http/site-alerts.ts';
 import { influxWallFigures, wallRoutes } from './http/wall-routes.ts';
 import { silentLogger } from './logger.ts';
@@ -172,6 +175,9 @@ export class Hub {
         alertHttpPlugin(alerts, access, config, logger, { rules: alertRules, sites: () => registry.listSites() }),
         consoleRoutes({ sessions: access.sessions, sessionsError: access.sessionsError, console: config.console, audit: access.audit, metrics, logger }),
         watchdog.routes(access.auth),
+        diagnosticsRoutes({ commands, knownAgent: (site, agent) => registry.getAgent(site, agent) !== undefined, auth: access.auth, audit: access.audit, logger, addCounter: (c) => metrics.addCounter(c) }),
+        eventRoutes({ auth: access.auth, console: config.console, agentState, alertChanges: alerts.changes, onWritten: (listener) => written.push(listener), metrics, logger }),
+        siteDetailRoutes({ influxConn: config.influx, registry, agentState, pointsToday: this.pointsToday, bannedClients: () => broker.guard.banned(), alerts: (site) => alerts.list({ site, includeResolved: true }), auth: access.auth, metrics, logger }),
         wallRoutes({ auth: access.auth, sites: (now) => siteViews({ registry, agentState, pointsToday: this.pointsToday, bannedClients: () => broker.guard.banned(), siteAlerts, siteStatePolicy }, now), siteAlerts, rules: alertRules, figures: influxWallFigures(config.influx, config.wall, metrics), config: config.wall }),
       ],
     });

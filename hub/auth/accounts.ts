@@ -19,9 +19,9 @@ export type Role = (typeof ROLES)[number];
  */
 export const ROLE_SCOPES: Readonly<Record<Role | 'wall', readonly (ApiScope | 'wall:read')[]>> = {
   wall: ['wall:read'],
-  technician: ['wall:read', 'sites:read', 'alerts:read', 'alerts:write'],
-  operator: ['wall:read', 'sites:read', 'alerts:read', 'alerts:write', 'audit:read'],
-  admin: ['wall:read', 'sites:read', 'alerts:read', 'alerts:write', 'audit:read'],
+  technician: ['wall:read', 'sites:read', 'alerts:read', 'alerts:write', 'diagnostics:run'],
+  operator: ['wall:read', 'sites:read', 'alerts:read', 'alerts:write', 'audit:read', 'diagnostics:run'],
+  admin: ['wall:read', 'sites:read', 'alerts:read', 'alerts:write', 'audit:read', 'diagnostics:run'],
 };
 
 export const loginNameSchema = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'a login: lowercase letters, digits, . _ -, at most 64');
