@@ -304,6 +304,17 @@ describe('the wall in Chromium (Debian package, real hub and influxd)', () => {
     await page.screenshot({ path: join(ARTIFACTS, 'wall-360.png'), fullPage: true });
   });
 
+  it('reads again when the hub pushes that sites changed, without waiting for its poll', async () => {
+    await openWall('view=tiles&rotate=0&poll=120', 1920, 1080);
+    await waitUntil('first read', async () => ((await tileState(up.site)) === 'up' ? true : undefined), 10_000, 100);
+    const client = clients.get(up.site);
+    clients.delete(up.site);
+    const stoppedAt = Date.now();
+    if (client !== undefined) await endClient(client);
+    await waitUntil('down on the wall by a push', async () => ((await tileState(up.site)) === 'down' ? true : undefined), 10_000, 100);
+    expect(Date.now() - stoppedAt).toBeLessThan(10_000); // the poll would take 120 s
+  });
+
   it('says so, keeping the last data, when the hub cannot be reached, and recovers when it is back', async () => {
     await openWall('view=tiles&rotate=0&poll=1', 1920, 1080);
     await page.locator('.tile').first().waitFor();

@@ -3,8 +3,10 @@
 // a rotation of views: tiles, map (the registry's coordinates on a plain equirectangular projection, drawn in
 // SVG — no tile server), open incidents. URL parameters: `rotate` (seconds per view, 0: no rotation; default 30),
 // `view` (tiles | map | incidents: the first one), `poll` (seconds between reads; default 5), `lang` (vi | en).
-// All data comes from GET /api/wall through loadWall(), which a push from the hub can call as well.
+// All data comes from GET /api/wall through loadWall(): at once when the hub pushes that sites changed (live.ts,
+// server-sent events), and every `poll` seconds whatever comes (a stream that is down does not stop the wall).
 import { currentLang, setLang, type Lang } from './i18n.ts';
+import { live } from './live.ts';
 import './wall.css';
 
 type State = 'up' | 'degraded' | 'down' | 'blind' | 'backfilling' | 'maintenance';
@@ -365,6 +367,14 @@ const lang = params.get('lang');
 setLang(lang === 'en' || lang === 'vi' ? lang : currentLang());
 render();
 void poll();
+let pushed: Promise<void> | undefined;
+live.on('sites', () => {
+  // At most one read in flight for pushes: a burst of events is one fetch (the hub sends at most one a second).
+  pushed ??= loadWall().finally(() => {
+    pushed = undefined;
+  });
+});
+live.start();
 if (ROTATE_MS > 0) setInterval(nextView, ROTATE_MS);
 let resizing: number | undefined;
 window.addEventListener('resize', () => {
