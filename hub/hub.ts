@@ -23,6 +23,8 @@ import { consoleRoutes } from './http/console-routes.ts';
 import { diagnosticsRoutes } from './http/diagnostics-routes.ts';
 import { eventRoutes } from './http/events-routes.ts';
 import { siteDetailRoutes } from './http/site-routes.ts';
+import { fleetRoutes } from './http/fleet-routes.ts';
+import { usersRoutes } from './http/users-routes.ts';
 import { engineSiteAlerts } from './http/site-alerts.ts';
 import { influxWallFigures, wallRoutes } from './http/wall-routes.ts';
 import { silentLogger } from './logger.ts';
@@ -178,6 +180,8 @@ export class Hub {
         diagnosticsRoutes({ commands, knownAgent: (site, agent) => registry.getAgent(site, agent) !== undefined, auth: access.auth, audit: access.audit, logger, addCounter: (c) => metrics.addCounter(c) }),
         eventRoutes({ auth: access.auth, console: config.console, agentState, alertChanges: alerts.changes, onWritten: (listener) => written.push(listener), metrics, logger }),
         siteDetailRoutes({ influxConn: config.influx, registry, agentState, pointsToday: this.pointsToday, bannedClients: () => broker.guard.banned(), alerts: (site) => alerts.list({ site, includeResolved: true }), auth: access.auth, metrics, logger }),
+        fleetRoutes({ registry, auth: access.auth, audit: access.audit, logger, mqtt: config.mqtt }),
+        usersRoutes({ store: access.sessions?.store, storeError: access.sessionsError, auth: access.auth, audit: access.audit, logger }),
         wallRoutes({ auth: access.auth, sites: (now) => siteViews({ registry, agentState, pointsToday: this.pointsToday, bannedClients: () => broker.guard.banned(), siteAlerts, siteStatePolicy }, now), siteAlerts, rules: alertRules, figures: influxWallFigures(config.influx, config.wall, metrics), config: config.wall }),
       ],
     });

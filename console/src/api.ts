@@ -97,3 +97,6 @@ export const api = {
   deleteSilence: (id: string) => call<void>('DELETE', `/api/silences/${encodeURIComponent(id)}`),
   site: (slug: string) => call<SiteDetail>('GET', `/api/sites/${encodeURIComponent(slug)}`),
 };
+
+/** The same-origin call with the session's CSRF token, for the pages' own API modules (fleet-api.ts). */
+export { call as apiCall };

@@ -6,6 +6,7 @@ import { mountLostBanner } from './banner.ts';
 import { currentLang, localTime, setLang, t, type Word } from './i18n.ts';
 import { live } from './live.ts';
 import './style.css';
+import './nav.ts';
 
 type Child = Node | string | null | undefined | false;
 

@@ -4,6 +4,7 @@
 // DOM; every text from the hub goes in through textContent.
 import { api, ApiError, type AlertView } from './api.ts';
 import { currentLang, localTime, setLang, t } from './i18n.ts';
+import { live } from './live.ts';
 import type { SiteDetail } from './site-api.ts';
 import { drawChart, type Chart, type ChartSeries } from './site-charts.ts';
 import { num, w, type SiteWord } from './site-words.ts';
@@ -22,7 +23,9 @@ function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string, 
   return el;
 }
 
+/** The poll (it also notices a lost hub); live events bring changes sooner. */
 const REFRESH_MS = 10_000;
+const LIVE_MIN_MS = 3_000;
 const slug = new URLSearchParams(location.search).get('s') ?? '';
 
 type Status = 'loading' | 'ok' | 'login' | 'not-found' | 'no-slug';
@@ -247,6 +250,24 @@ function drawCharts(d: SiteDetail): void {
 window.addEventListener('resize', () => {
   for (const c of charts) c.chart.resize(c.host.clientWidth);
 });
+
+// Pushed from the hub (live.ts): this site's points or status changed, or its alerts did; at most one fetch every
+// LIVE_MIN_MS (each is three bounded InfluxDB reads). The poll is the safety net.
+let liveTimer: number | undefined;
+let lastLoad = 0;
+function loadSoon(): void {
+  if (liveTimer !== undefined) return;
+  liveTimer = window.setTimeout(() => {
+    liveTimer = undefined;
+    lastLoad = Date.now();
+    void loadSite();
+  }, Math.max(250, lastLoad + LIVE_MIN_MS - Date.now()));
+}
+live.on('sites', (e) => {
+  if (e.resync || e.all === true || (e.sites ?? []).includes(slug)) loadSoon();
+});
+live.on('alerts', loadSoon);
+live.start();
 
 setLang(currentLang());
 render();
