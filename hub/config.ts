@@ -5,6 +5,7 @@ import { LIMITS, MAX_TOPIC_DEPTH, describeIssues } from '../protocol/index.ts';
 import { durationSchema as msDurationSchema } from './alerts/duration.ts';
 import { serviceAccountSchema } from './auth/service-accounts.ts';
 import { consoleConfigSchema, sessionsConfigSchema } from './auth/session-config.ts';
+import { wallConfigSchema } from './http/wall-config.ts';
 import { deepFreeze, type DeepReadonly } from '../common/deep-freeze.ts';
 import { HubError } from './errors.ts';
 import { defaultRegistryPath } from './state-dir.ts';
@@ -219,6 +220,8 @@ export const hubConfigSchema = z.strictObject({
   console: consoleConfigSchema.prefault({}),
   /** Agent software updates: bundles served over HTTP, rollouts in waves (hub/agents/rollouts.ts). */
   releases: releasesSchema.prefault({}),
+  /** The wall (console/wall.html): tile freshness bounds, headline figures. */
+  wall: wallConfigSchema.prefault({}),
 });
 
 export type HubConfigInput = z.input<typeof hubConfigSchema>;

@@ -18,7 +18,7 @@ import { ServiceBrokerPolicy } from './auth/service-accounts.ts';
 import { packetLimitAfterAuth } from './broker/broker-guard.ts';
 import { MqttBroker } from './broker/broker.ts';
 import type { HubConfig } from './config.ts';
-import { buildHttp, type HubHttp } from './http/http.ts';
+import { buildHttp, siteViews, type HubHttp } from './http/http.ts';
 import { consoleRoutes } from './http/console-routes.ts';
 import { diagnosticsRoutes } from './http/diagnostics-routes.ts';
 import { eventRoutes } from './http/events-routes.ts';
@@ -28,6 +28,8 @@ import { usersRoutes } from './http/users-routes.ts';
 import { ReleaseStore } from './agents/release-store.ts';
 import { RolloutRunner } from './agents/rollouts.ts';
 import { releaseRoutes } from './http/release-routes.ts';
+import { engineSiteAlerts } from './http/site-alerts.ts';
+import { influxWallFigures, wallRoutes } from './http/wall-routes.ts';
 import { silentLogger } from './logger.ts';
 import { HubMetrics } from './metrics.ts';
 import { DatabaseSetup } from './storage/database-setup.ts';
@@ -173,6 +175,9 @@ export class Hub {
       parallel: config.releases.parallel,
     });
     metrics.addCounter(rollouts.outcomes);
+    // One tile state per site, the same in /api/sites and /api/wall.
+    const siteAlerts = engineSiteAlerts(alerts, alertRules.maintenance);
+    const siteStatePolicy = { freshForMs: config.wall.freshFor, downForMs: config.wall.downFor };
     const http = buildHttp({
       metrics,
       registry,
@@ -185,6 +190,8 @@ export class Hub {
       logger,
       auth: access.auth,
       audit: access.audit,
+      siteAlerts,
+      siteStatePolicy,
       plugins: [
         alertHttpPlugin(alerts, access, config, logger, { rules: alertRules, sites: () => registry.listSites() }),
         consoleRoutes({ sessions: access.sessions, sessionsError: access.sessionsError, console: config.console, audit: access.audit, metrics, logger }),
@@ -195,6 +202,7 @@ export class Hub {
         fleetRoutes({ registry, auth: access.auth, audit: access.audit, logger, mqtt: config.mqtt }),
         usersRoutes({ store: access.sessions?.store, storeError: access.sessionsError, auth: access.auth, audit: access.audit, logger }),
         releaseRoutes({ store: releases, runner: rollouts, registry, auth: access.auth, audit: access.audit, logger, metrics }),
+        wallRoutes({ auth: access.auth, sites: (now) => siteViews({ registry, agentState, pointsToday: this.pointsToday, bannedClients: () => broker.guard.banned(), siteAlerts, siteStatePolicy }, now), siteAlerts, rules: alertRules, figures: influxWallFigures(config.influx, config.wall, metrics), config: config.wall }),
       ],
     });
     const database = new DatabaseSetup({ influx, conn: config.influx, sites: () => registry.listSites(), log: this.log });

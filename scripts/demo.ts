@@ -266,6 +266,7 @@ async function main(): Promise<void> {
   console.log(`ioc-edge demo is running (${sites} simulated offices + 1 real agent on ${realAgent.site})
   Console      http://127.0.0.1:${httpPort}/   (alerts: acknowledge, silences, history; Vietnamese first)
 ${logins.map((l) => `    login ${l.name.padEnd(10)} password ${l.password}   (${l.role})`).join('\n')}
+  Wall         http://127.0.0.1:${httpPort}/wall.html   (kiosk for a TV: every commune by state, map, incidents; no login)
   InfluxDB     ${influx.url}   (database ioc)   influx -host 127.0.0.1 -port ${influx.port} -database ioc
   MQTT broker  ${hubUrl}
   Hub API      http://127.0.0.1:${httpPort}/api/sites   /api/alerts   /api/audit (these need the header: Authorization: Bearer $IOC_HUB_API_TOKEN)   /metrics   /healthz

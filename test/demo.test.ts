@@ -117,6 +117,10 @@ describe('npm run demo', () => {
     expect(login.status).toBe(200);
     expect(((await login.json()) as { user: { role: string } }).user.role).toBe('technician');
     expect((await fetch(`${consoleUrl}/`)).headers.get('content-type')).toMatch(/^text\/html/);
+    // The wall beside it, open without a login.
+    expect(out0).toContain(`  Wall         ${consoleUrl}/wall.html`);
+    expect((await fetch(`${consoleUrl}/wall.html`)).headers.get('content-type')).toMatch(/^text\/html/);
+    expect((await fetch(`${consoleUrl}/api/wall`)).status).toBe(200);
     const state = demoStateDir(PROJECT_ROOT, { XDG_STATE_HOME: xdg });
     expect(out0).toContain(`state        ${state}`);
 

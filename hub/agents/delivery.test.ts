@@ -48,13 +48,13 @@ describe('DeliveryTable', () => {
     // reconnect after an outage: a live batch first (seq 100), then the replay from seq 3
     const live = d.record('xa', 'pi-1', batch(100, { backlog: { depth: 97, oldestT: T - 3_600_000 } }), T + 2000);
     expect(live).toMatchObject({ backlog_depth: 97, oldest_unsent_age_s: 3600, expected_batches: 100, received_batches: 3 });
-    expect(d.view('xa', 'pi-1', T + 12_000)).toEqual({ backlog: 97, oldestUnsentAgeS: 3610, completenessPct: 3 });
+    expect(d.view('xa', 'pi-1', T + 12_000)).toEqual({ backlog: 97, oldestUnsentAgeS: 3610, completenessPct: 3, lastLiveAt: T + 2000, lastLateAt: null });
     for (let s = 3; s < 100; s += 1) d.record('xa', 'pi-1', batch(s, { late: true, backlog: { depth: 100 - s, oldestT: T - 3_600_000 + s * 1000 } }), T + 3000 + s);
     // a duplicate delivery of a replayed batch counts once
     d.record('xa', 'pi-1', batch(50, { late: true, backlog: { depth: 1, oldestT: T } }), T + 4000);
     const end = d.record('xa', 'pi-1', batch(101), T + 5000);
     expect(end).toEqual({ late_points: 97 * 2, live_points: 4 * 2, backlog_depth: 0, oldest_unsent_age_s: 0, expected_batches: 101, received_batches: 101 });
-    expect(d.view('xa', 'pi-1', T + 5000)).toEqual({ backlog: 0, oldestUnsentAgeS: 0, completenessPct: 100 });
+    expect(d.view('xa', 'pi-1', T + 5000)).toEqual({ backlog: 0, oldestUnsentAgeS: 0, completenessPct: 100, lastLiveAt: T + 5000, lastLateAt: T + 4000 });
     expect(d.view('xa', 'pi-2', T)).toBeUndefined();
   });
 

@@ -31,6 +31,9 @@ export interface DeliveryView {
   oldestUnsentAgeS: number;
   /** received / expected batches today, % (100 with nothing expected). */
   completenessPct: number;
+  /** Hub time of the last live batch, and of the last replayed (`late`) one; null: none since the hub started. */
+  lastLiveAt: number | null;
+  lastLateAt: number | null;
 }
 
 export interface DeliveryPolicy {
@@ -136,6 +139,8 @@ interface AgentDelivery {
   reportedAt: number;
   writtenAt: number | undefined;
   writtenBacklog: boolean;
+  lastLiveAt: number | null;
+  lastLateAt: number | null;
 }
 
 /** Delivery state of every agent; `record` tells when a `delivery` point is due. */
@@ -148,7 +153,7 @@ export class DeliveryTable {
     const day = localDayNumber(now);
     let d = this.agents.get(key);
     if (d === undefined) {
-      d = { day, seqs: new SeqRanges(), anchor: undefined, latePoints: 0, livePoints: 0, backlogDepth: 0, backlogAgeMs: 0, reportedAt: now, writtenAt: undefined, writtenBacklog: false };
+      d = { day, seqs: new SeqRanges(), anchor: undefined, latePoints: 0, livePoints: 0, backlogDepth: 0, backlogAgeMs: 0, reportedAt: now, writtenAt: undefined, writtenBacklog: false, lastLiveAt: null, lastLateAt: null };
       this.agents.set(key, d);
     } else if (d.day !== day) {
       d.anchor = d.seqs.max ?? d.anchor;
@@ -164,6 +169,8 @@ export class DeliveryTable {
   record(site: string, agent: string, batch: Batch, receivedAt: number): DeliveryFields | undefined {
     const d = this.entry(`${site}/${agent}`, receivedAt);
     const fresh = d.seqs.add(batch.seq);
+    if (batch.late === true) d.lastLateAt = receivedAt;
+    else d.lastLiveAt = receivedAt;
     if (fresh) {
       if (batch.late === true) d.latePoints += batch.points.length;
       else d.livePoints += batch.points.length;
@@ -194,6 +201,8 @@ export class DeliveryTable {
       backlog: f.backlog_depth,
       oldestUnsentAgeS: f.oldest_unsent_age_s,
       completenessPct: f.expected_batches === 0 ? 100 : Math.round((1000 * f.received_batches) / f.expected_batches) / 10,
+      lastLiveAt: d.lastLiveAt,
+      lastLateAt: d.lastLateAt,
     };
   }
 

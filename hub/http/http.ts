@@ -10,6 +10,8 @@ import type { HubMetrics } from '../metrics.ts';
 import type { PointsToday } from '../agents/points-today.ts';
 import type { Registry } from '../agents/registry.ts';
 import { fleetFilterOf, fleetViews } from '../agents/fleet.ts';
+import type { SiteAlertsSource } from './site-alerts.ts';
+import { DEFAULT_SITE_STATE_POLICY, siteState, type SiteState, type SiteStatePolicy, type SiteStateReason } from './site-state.ts';
 
 export interface HttpDeps {
   metrics: HubMetrics;
@@ -29,6 +31,10 @@ export interface HttpDeps {
   listFleet?: Registry['listFleet'];
   /** Further route sets (the alert API). */
   plugins?: readonly FastifyPluginAsync[];
+  /** What the alert engine says of each site (maintenance, site down, warnings), for its tile state; none: nothing. */
+  siteAlerts?: SiteAlertsSource;
+  /** Freshness bounds of the tile state (config `wall:`). */
+  siteStatePolicy?: SiteStatePolicy;
 }
 
 export type HubHttp = ReturnType<typeof buildHttp>;
@@ -61,6 +67,7 @@ export interface SiteView {
   area: string;
   areaName: string;
   province: string;
+  provinceName: string;
   /** null while the office's coordinates are unknown (the 2025 commune list has none). */
   lat: number | null;
   lon: number | null;
@@ -68,6 +75,9 @@ export interface SiteView {
   lastSeen: string | null;
   agents: SiteAgentView[];
   pointsToday: number;
+  /** The site's tile state (site-state.ts: its precedence and bounds), the same on the wall. */
+  state: SiteState;
+  stateReason: SiteStateReason;
 }
 
 export function buildHttp(deps: HttpDeps) {
@@ -115,7 +125,9 @@ export function buildHttp(deps: HttpDeps) {
   return app;
 }
 
-export function siteViews(deps: Pick<HttpDeps, 'registry' | 'agentState' | 'pointsToday' | 'bannedClients'>, now: number = Date.now()): SiteView[] {
+export function siteViews(deps: Pick<HttpDeps, 'registry' | 'agentState' | 'pointsToday' | 'bannedClients' | 'siteAlerts' | 'siteStatePolicy'>, now: number = Date.now()): SiteView[] {
+  const alertsOf = deps.siteAlerts?.snapshot(now);
+  const liveAt = new Map<string, { lastLiveAt: number | null; lastLateAt: number | null; lastSeen: number | null }>();
   const bans = deps.bannedClients?.() ?? new Map<string, number>();
   const agentsBySite = new Map<string, SiteAgentView[]>();
   const lastSeenBySite = new Map<string, number>();
@@ -138,6 +150,7 @@ export function siteViews(deps: Pick<HttpDeps, 'registry' | 'agentState' | 'poin
       clockProblem: problems?.clock != null && now - problems.clock.lastAt <= CLOCK_PROBLEM_SHOWN_MS,
       problems,
     };
+    liveAt.set(`${site}/${agent}`, { lastLiveAt: d?.lastLiveAt ?? null, lastLateAt: d?.lastLateAt ?? null, lastSeen: s?.lastSeen ?? null });
     const list = agentsBySite.get(site);
     if (list === undefined) agentsBySite.set(site, [view]);
     else list.push(view);
@@ -145,18 +158,23 @@ export function siteViews(deps: Pick<HttpDeps, 'registry' | 'agentState' | 'poin
   }
   return deps.registry.listSites().map((site) => {
     const agents = agentsBySite.get(site.slug) ?? [];
+    const inputs = agents.map((a) => ({ ...(liveAt.get(`${site.slug}/${a.agent}`) ?? { lastLiveAt: null, lastLateAt: null, lastSeen: null }), online: a.online, connected: a.connected, backlog: a.backlog, clockProblem: a.clockProblem }));
+    const tile = siteState(inputs, alertsOf?.(site), deps.siteStatePolicy ?? DEFAULT_SITE_STATE_POLICY, now);
     return {
       slug: site.slug,
       name: site.name,
       area: site.area,
       areaName: site.areaName,
       province: site.province,
+      provinceName: site.provinceName,
       lat: site.lat ?? null,
       lon: site.lon ?? null,
       online: agents.some((a) => a.online),
       lastSeen: iso(lastSeenBySite.get(site.slug) ?? null),
       agents,
       pointsToday: deps.pointsToday.get(site.slug),
+      state: tile.state,
+      stateReason: tile.reason,
     };
   });
 }
