@@ -289,6 +289,24 @@ Ctrl-C stops everything.`);
     250,
   );
   console.log(`first points queryable in InfluxDB after ${((Date.now() - t0) / 1000).toFixed(1)} s (${firstPoint} net_probe readings)`);
+  // The wall is populated once every commune with an agent shows a state from fresh data (not blind).
+  const withAgent = new Set(creds.agents.map((a) => a.site)).size;
+  const wallPopulated = async (): Promise<void> => {
+    const wall = await waitUntil(
+      'the wall populated',
+      async () => {
+        const res = await fetch(`http://127.0.0.1:${httpPort}/api/wall`, { signal: AbortSignal.timeout(2000) });
+        const body = (await res.json()) as { sites: { slug: string; state: string }[]; counts: Record<string, number> };
+        const shown = body.sites.filter((x) => x.state !== 'blind').length;
+        return shown >= withAgent ? body : undefined;
+      },
+      60_000,
+      500,
+    );
+    const states = Object.entries(wall.counts).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`).join(', ');
+    console.log(`wall populated after ${((Date.now() - t0) / 1000).toFixed(1)} s: the ${withAgent} communes with an agent show their state; ${wall.sites.length} tiles (${states})`);
+  };
+  wallPopulated().catch((err: unknown) => console.log(`the wall is not populated yet: ${err instanceof Error ? err.message : String(err)} (the demo goes on)`));
 
   let last: { t: number; received: number } | undefined;
   const tick = async (): Promise<void> => {

@@ -160,6 +160,10 @@ describe('npm run demo', () => {
     const firstPoints = /first points queryable in InfluxDB after ([\d.]+) s/.exec(out);
     expect(firstPoints, out).not.toBeNull();
     expect(Number(firstPoints?.[1])).toBeLessThan(30);
+    // Every commune with an agent shows its state on the wall, from fresh data.
+    const wall = /wall populated after ([\d.]+) s: the 6 communes with an agent show their state; (\d+) tiles \(([^)]*)\)/.exec(out);
+    expect(wall, out).not.toBeNull();
+    expect(Number(wall?.[2])).toBeGreaterThan(6); // the province's other communes: tiles too, blind until they have an agent
     const lines = [...out.matchAll(/agents online (\d+)\/6 · received (\d+) points .* stored (\d+) · rejected (\d+)/g)];
     expect(lines.length).toBeGreaterThanOrEqual(2);
     const lastLine = lines.at(-1);

@@ -38,6 +38,9 @@ describe('siteState', () => {
     expect(at([live({ backlog: 3, lastLiveAt: null })]).state).toBe('backfilling');
     expect(at([live({ lastLateAt: NOW - 30_000 })])).toEqual({ state: 'backfilling', reason: 'late-data' });
     expect(at([live({ lastLateAt: NOW - 61_000 })]).state).toBe('up');
+    // the few batches queued while an agent connected: with the default 5 min freshness, up a minute after the last
+    expect(siteState([live({ lastLateAt: NOW - 61_000 })], none, { ...policy, freshForMs: 300_000 }, NOW).state).toBe('up');
+    expect(siteState([live({ lastLateAt: NOW - 59_000 })], none, { ...policy, freshForMs: 300_000 }, NOW).state).toBe('backfilling');
     // an offline agent's stale backlog report does not hide that it is down
     expect(at([live({ connected: false, backlog: 5 })]).state).toBe('down');
   });

@@ -9,7 +9,9 @@
 //   3. down        — every agent is offline (last will / status offline / connection closed) or an alert of a rule
 //      that marks the site down is active — while the last contact is younger than `downForMs`; older: blind
 //      (nothing fresh is known of the office any more).
-//   4. backfilling — an online agent reports a backlog, or sent late (replayed) points within `freshForMs`.
+//   4. backfilling — an online agent reports a backlog, or sent late (replayed) points within the last minute (or
+//      `freshForMs` when shorter): a replay is over once no late batch came for that long — the few batches an agent
+//      queued while it connected must not keep a tile "backfilling" for the whole freshness bound.
 //   5. blind       — no live data younger than `freshForMs` (a status alone is not data).
 //   6. degraded    — an active (firing or acknowledged) warning or critical alert of the site (probe loss and
 //      latency count through their rules), one of several agents offline, or an agent's clock refused readings.
@@ -73,6 +75,9 @@ export interface SiteStateResult {
 
 const NO_ALERTS: SiteAlertsInput = { siteDown: false, warnings: 0, maintenance: false };
 
+/** A replay is over once no late batch came for this long. */
+export const REPLAY_QUIET_MS = 60_000;
+
 const offline = (a: AgentStateInput): boolean => !a.online || !a.connected;
 const within = (t: number | null, boundMs: number, now: number): boolean => t !== null && now - t <= boundMs;
 const newest = (values: readonly (number | null)[]): number | null => values.reduce<number | null>((m, v) => (v !== null && (m === null || v > m) ? v : m), null);
@@ -89,7 +94,7 @@ export function siteState(agents: readonly AgentStateInput[], alerts: SiteAlerts
   }
   const live = seen.filter((a) => !offline(a));
   if (live.some((a) => (a.backlog ?? 0) > 0)) return { state: 'backfilling', reason: 'backlog' };
-  if (live.some((a) => within(a.lastLateAt, policy.freshForMs, now))) return { state: 'backfilling', reason: 'late-data' };
+  if (live.some((a) => within(a.lastLateAt, Math.min(policy.freshForMs, REPLAY_QUIET_MS), now))) return { state: 'backfilling', reason: 'late-data' };
   if (!within(newest(live.map((a) => a.lastLiveAt)), policy.freshForMs, now)) return { state: 'blind', reason: 'stale' };
   if (alerts.warnings > 0) return { state: 'degraded', reason: 'alert' };
   // An enrolled agent never seen, or one of two offline: the office is only partly watched.
