@@ -5,3 +5,4 @@ export * from './schemas.ts';
 export { encodeBatch, isEpochMs, maxPointsBytes, MAX_BACKLOG_DEPTH, MAX_ENVELOPE_BYTES, MAX_SEQ, type BatchBacklog, type BatchEnvelope } from './envelope.ts';
 export * from './decode.ts';
 export * from './contract.ts';
+export * from './edge-config.ts';
