@@ -23,7 +23,9 @@ export type HubErrorCode =
   | 'E_SPOOL'
   | 'E_USAGE'
   | 'E_AUDIT'
-  | 'E_ACCOUNTS';
+  | 'E_ACCOUNTS'
+  | 'E_CONFIG_INVALID'
+  | 'E_CONFIG_SCOPE';
 
 export class HubError extends CodedError<HubErrorCode> {}
 
