@@ -8,9 +8,12 @@ import { AcceptPath } from './accept/accept-path.ts';
 import { IssuedCommands } from './accept/budgets.ts';
 import { AgentStateTable } from './agents/agent-state.ts';
 import { CommandService } from './agents/commands.ts';
+import { ConfigDelivery } from './agents/config-delivery.ts';
+import { ConfigStore } from './agents/config-store.ts';
+import { configRoutes } from './http/config-routes.ts';
 import { startFleetSync, type FleetSync } from './agents/fleet-sync.ts';
 import { PointsToday } from './agents/points-today.ts';
-import { Registry, type RegistryOptions } from './agents/registry.ts';
+import { Registry, registryDbPath, type RegistryOptions } from './agents/registry.ts';
 import type { AlertEngine } from './alerts/engine.ts';
 import { alertHttpPlugin, apiAccess, createAlertEngine, createNotifyWatchdog, loadAlertRules, serviceAccounts } from './alerts/hub-alerts.ts';
 import type { NotifyWatchdog } from './alerts/watchdog.ts';
@@ -65,6 +68,8 @@ interface Parts {
   http: HubHttp;
   watchdog: NotifyWatchdog;
   commands: CommandService;
+  configStore: ConfigStore;
+  configDelivery: ConfigDelivery;
 }
 
 export class Hub {
@@ -144,6 +149,8 @@ export class Hub {
     const commands = new CommandService({ publish: (topic, payload) => broker.publish(topic, payload, false), issued: issuedCommands, isConnected: (site, agent) => agentState.get(site, agent)?.connected === true, logger });
     late.commands = commands;
     this.addCommandMetrics(commands);
+    const configStore = ConfigStore.open(registryDbPath(config.registry.path), { busyTimeoutMs: config.registry.busyTimeoutMs });
+    const configDelivery = new ConfigDelivery({ store: configStore, commands, agentState, metrics, logger, pollMs: config.registry.pollMs, ...config.remoteConfig });
     const fleet = startFleetSync({ registry, agentState, closeClient: (id) => broker.closeClient(id), metrics, logger, pollMs: config.registry.pollMs, lastSeenFlushMs: config.registry.lastSeenFlushMs });
     const watchdog = createNotifyWatchdog(config, broker, logger, metrics);
     const alerts = createAlertEngine({ config, rules: alertRules, broker, write, logger, metrics, extraRules: watchdog.enabled ? [watchdog.rule] : [] });
@@ -165,11 +172,12 @@ export class Hub {
         alertHttpPlugin(alerts, access, config, logger, { rules: alertRules, sites: () => registry.listSites() }),
         consoleRoutes({ sessions: access.sessions, sessionsError: access.sessionsError, console: config.console, audit: access.audit, metrics, logger }),
         watchdog.routes(access.auth),
+        configRoutes({ store: configStore, auth: access.auth, audit: access.audit, logger }),
       ],
     });
     const database = new DatabaseSetup({ influx, conn: config.influx, sites: () => registry.listSites(), log: this.log });
     this.addGauges(broker, ingest);
-    return { registry, fleet, database, ingest, spool, broker, alerts, http, watchdog, commands };
+    return { registry, fleet, database, ingest, spool, broker, alerts, http, watchdog, commands, configStore, configDelivery };
   }
 
   /** Builds, then starts the parts and opens the MQTT and HTTP ports. */
@@ -192,6 +200,7 @@ export class Hub {
       const addr = parts.http.server.address();
       httpPort = addr !== null && typeof addr === 'object' ? addr.port : config.http.port;
       parts.watchdog.start();
+      parts.configDelivery.start();
     } catch (err: unknown) {
       await this.closeParts(parts, alertsStarted);
       throw err;
@@ -257,6 +266,7 @@ export class Hub {
   private async closeParts(parts: Parts, alertsStarted: boolean): Promise<void> {
     parts.database.stop();
     parts.watchdog.stop();
+    parts.configDelivery.stop();
     parts.commands.stop();
     await parts.broker.close();
     await parts.ingest.stop();
@@ -266,6 +276,7 @@ export class Hub {
     await parts.http.close();
     parts.fleet.stop();
     await parts.registry.close(); // token migrations and agents' reports still pending
+    parts.configStore.close();
   }
 
   private get live(): Parts {
