@@ -1,7 +1,10 @@
-// `ioc-edge run`: the agent (collectors, the outbox on disk, the MQTT link) until SIGTERM/SIGINT.
+// `ioc-edge run`: the agent (collectors, the outbox on disk, the MQTT link) until SIGTERM/SIGINT. A config the hub
+// pushes (link/remote-config.ts) is written over the config file and the agent's parts are rebuilt from it here:
+// stopped (the outbox flushed, the offline status sent) and started again with the new file.
 import { Agent } from '../agent.ts';
-import { loadEdgeConfig } from '../config.ts';
+import { ConfigError, loadEdgeConfig, type EdgeConfig } from '../config.ts';
 import { createLogger } from '../logger.ts';
+import { RemoteConfig, rollBackUnloadable } from '../link/remote-config.ts';
 import { envValue, help, parseCommand, str, usageError, type CliIo } from './args.ts';
 
 export async function run(args: string[], io: CliIo): Promise<number> {
@@ -9,12 +12,27 @@ export async function run(args: string[], io: CliIo): Promise<number> {
   if (parsed === undefined) return help('run', io);
   const file = str(parsed.values, 'config') ?? envValue(io.env, 'IOC_EDGE_CONFIG');
   if (file === undefined) throw usageError('run needs --config FILE', 'run');
-  const config = await loadEdgeConfig(file, io.env);
-  const logger = createLogger(config.logLevel);
-  const agent = new Agent(config, { logger });
-  await agent.start();
-  const sig = await io.untilSignal();
-  logger.info({ signal: sig }, 'stopping');
-  await agent.stop();
-  return 0;
+  const signal = io.untilSignal().then((sig) => ({ kind: 'signal' as const, sig }));
+  for (;;) {
+    let config: Readonly<EdgeConfig>;
+    try {
+      config = await loadEdgeConfig(file, io.env);
+    } catch (err: unknown) {
+      // A pushed config that does not load (it was validated, but the environment differs): the previous file back.
+      if (!(err instanceof ConfigError) || !rollBackUnloadable(file, createLogger('warn'))) throw err;
+      continue;
+    }
+    const logger = createLogger(config.logLevel);
+    let restart: (why: string) => void = () => undefined;
+    const restarted = new Promise<{ kind: 'restart'; why: string }>((resolve) => (restart = (why) => resolve({ kind: 'restart', why })));
+    const remote = new RemoteConfig({ configPath: file, config, env: io.env, log: logger.child({ component: 'remote-config' }), restart });
+    const agent = new Agent(config, { logger, remoteConfig: { apply: remote.apply, result: () => remote.result() } });
+    await agent.start();
+    remote.watch(() => agent.stats().connected);
+    const next = await Promise.race([signal, restarted]);
+    remote.stop();
+    logger.info(next.kind === 'signal' ? { signal: next.sig } : { restart: next.why }, next.kind === 'signal' ? 'stopping' : 'restarting with the config file');
+    await agent.stop();
+    if (next.kind === 'signal') return 0;
+  }
 }

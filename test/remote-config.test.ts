@@ -1,0 +1,149 @@
+// Remote configuration with the real hub, real `ioc-edge run` agent processes and real influxd: a config set for
+// all agents with `ioc-hub config set` reaches every one of them (each reports the new revision in its status);
+// a config that breaks one agent's hub connection is rolled back by that agent by itself and the rollback shows in
+// the hub's history; a config that would not validate on the agent is refused before delivery, naming the field.
+// Prints what the push cost (bytes sent by the hub, seconds until every agent reported the revision).
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { generateToken, hashToken } from '../hub/agents/token.ts';
+import { startAgentProcess } from '../testkit/agent-process.ts';
+import { runProgram, type ManagedProcess } from '../testkit/child-process.ts';
+import { freePort } from '../testkit/free-port.ts';
+import { startStack, type Stack } from '../testkit/stack.ts';
+import { waitUntil } from '../testkit/wait.ts';
+
+/** The issue's fleet: 50 agents (IOC_TEST_CONFIG_AGENTS to try another size). */
+const AGENTS = Number(process.env.IOC_TEST_CONFIG_AGENTS ?? 50);
+
+let stack: Stack;
+const agents: ManagedProcess[] = [];
+const opsToken = generateToken();
+let opsAuth = '';
+
+interface AgentConfigState {
+  site: string;
+  agent: string;
+  rev: number;
+  last?: { kind: string; detail?: string };
+}
+
+beforeAll(async () => {
+  const services = ['services:', '  - name: ops', `    tokenHash: ${await hashToken(opsToken, { N: 1024, r: 8, p: 1 })}`, '    subscribe: []', '    api: [config:write]'].join('\n');
+  stack = await startStack({ agents: AGENTS, hubYaml: `${services}\nremoteConfig:\n  retryMs: 5000\n  timeoutMs: 15000\n` });
+  opsAuth = `Bearer ops:${opsToken}`;
+  // A modest collector set: 50 agent processes share this machine with the hub and influxd.
+  for (const me of stack.agents) agents.push(startAgentProcess(stack, me, ['  - { type: host, intervalS: 30 }']));
+  await waitUntil(`${AGENTS} agents online`, async () => ((await stack.metrics()).get('ioc_hub_agents_online') ?? 0) >= AGENTS, 240_000, 500);
+}, 360_000);
+
+afterAll(async () => {
+  await Promise.all(agents.map((a) => a.stop()));
+  await stack?.stop();
+}, 120_000);
+
+async function cli(args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return runProgram('ioc-hub', [...args, '--config', stack.hubConfig], { timeoutMs: 60_000 });
+}
+
+async function states(): Promise<AgentConfigState[]> {
+  const res = await fetch(`${stack.httpUrl}/api/config/agents`, { headers: { authorization: opsAuth }, signal: AbortSignal.timeout(10_000) });
+  expect(res.status).toBe(200);
+  return ((await res.json()) as { agents: AgentConfigState[] }).agents;
+}
+
+/** One labelled series of /metrics (stack.metrics() sums a name's series). */
+async function outcome(name: string): Promise<number> {
+  const text = await (await fetch(`${stack.httpUrl}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
+  const m = new RegExp(`^ioc_hub_config_deliveries_total\\{outcome="${name}"\\} (\\d+)$`, 'm').exec(text);
+  return Number(m?.[1] ?? 0);
+}
+
+function configFile(site: string, agent: string): string {
+  return readFileSync(join(stack.dir, `${site}-${agent}.yaml`), 'utf8');
+}
+
+let fleetRev = 0;
+
+it(`pushes a config to ${AGENTS} agents: every one reports the new revision`, async () => {
+  const template = join(stack.dir, 'fleet.yaml');
+  writeFileSync(
+    template,
+    ['logLevel: info', 'batch:', '  flushIntervalMs: 500', 'remoteConfig:', '  confirmTimeoutS: 60', 'collectors:', '  - { type: host, name: "{{site}}-{{agent}}", intervalS: 60 }', ''].join('\n'),
+  );
+  const bytesBefore = (await stack.metrics()).get('ioc_hub_config_delivery_bytes_total') ?? 0;
+  const t0 = performance.now();
+  const set = await cli(['config', 'set', '--all', '--template', template, '--comment', 'fleet host collector']);
+  expect(set.code, set.stderr).toBe(0);
+  fleetRev = Number(/revision (\d+) set/.exec(set.stdout)?.[1]);
+  expect(set.stdout).toContain(`${AGENTS} agent(s)`);
+  await waitUntil(`${AGENTS} agents applied revision ${fleetRev}`, async () => (await states()).filter((s) => s.rev === fleetRev && s.last?.kind === 'applied').length === AGENTS, 300_000, 500);
+  const seconds = (performance.now() - t0) / 1000;
+  const m = await stack.metrics();
+  const bytes = (m.get('ioc_hub_config_delivery_bytes_total') ?? 0) - bytesBefore;
+  // Every agent runs it: its file carries the revision and the site's variable, its token kept.
+  for (const a of stack.agents) {
+    const text = configFile(a.site, a.agent);
+    expect(text).toContain(`configRev: ${fleetRev}`);
+    expect(text).toContain(`name: ${a.site}-${a.agent}`);
+    expect(text).toContain(a.token);
+  }
+  expect(await outcome('applied')).toBe(AGENTS);
+  expect(await outcome('delivered')).toBeGreaterThanOrEqual(AGENTS);
+  expect(m.get('ioc_hub_config_deliveries_inflight')).toBe(0);
+  const perAgent = bytes / AGENTS;
+  console.log(
+    `config push: ${AGENTS} agents in ${seconds.toFixed(1)} s, ${bytes} bytes of config-apply commands (${perAgent.toFixed(0)} per agent); ` +
+      `150 agents: ~${((perAgent * 150) / 1024).toFixed(1)} KiB of commands; time measured for ${AGENTS} on this 2-core machine (all agents restarting on it at once)`,
+  );
+  const history = await cli(['config', 'history']);
+  expect(history.stdout).toMatch(new RegExp(`^${fleetRev}\\t\\S+\\tcli:\\S+\\tall\\t${AGENTS} agent\\(s\\)\\tfleet host collector$`, 'm'));
+  const audit = readFileSync(join(stack.dir, 'audit.jsonl'), 'utf8');
+  expect(audit).toContain(`"action":"config.set","target":"all","detail":{"rev":${fleetRev},"agents":${AGENTS}`);
+}, 420_000);
+
+it('a config that breaks the hub connection of one agent is rolled back by that agent and reported', async () => {
+  const victim = stack.agents[0];
+  if (victim === undefined) throw new Error('no agent');
+  const closed = await freePort(); // nothing listens there
+  const template = join(stack.dir, 'broken.yaml');
+  writeFileSync(template, [`hub:`, `  url: mqtt://127.0.0.1:${closed}`, 'remoteConfig:', '  confirmTimeoutS: 4', 'collectors:', '  - { type: host, intervalS: 60 }', ''].join('\n'));
+  const set = await cli(['config', 'set', '--agent', `${victim.site}/${victim.agent}`, '--template', template, '--comment', 'wrong port']);
+  expect(set.code, set.stderr).toBe(0);
+  const badRev = Number(/revision (\d+) set/.exec(set.stdout)?.[1]);
+  expect(set.stdout).toContain('1 agent(s)');
+  await waitUntil('the rollback reported', async () => (await states()).some((s) => s.site === victim.site && s.rev === badRev && s.last?.kind === 'rolled-back'), 120_000, 500);
+  // The agent runs its previous config again, and its history shows the revision delivered, then rolled back.
+  expect(configFile(victim.site, victim.agent)).toContain(`configRev: ${fleetRev}`);
+  const history = await cli(['config', 'history', '--agent', `${victim.site}/${victim.agent}`]);
+  expect(history.code, history.stderr).toBe(0);
+  expect(history.stdout).toMatch(new RegExp(`revision ${badRev}\\tdelivered`));
+  expect(history.stdout).toMatch(new RegExp(`revision ${badRev}\\trolled-back\\tno connection to the hub within 4 s`));
+  expect(await outcome('rolled-back')).toBe(1);
+  // The others were not touched.
+  expect((await states()).filter((s) => s.rev === fleetRev && s.last?.kind === 'applied')).toHaveLength(AGENTS - 1);
+}, 180_000);
+
+it('refuses before delivery a config that would not validate on the agent, naming the field', async () => {
+  const site = stack.agents[1]?.site ?? '';
+  const template = join(stack.dir, 'invalid.yaml');
+  writeFileSync(template, ['batch:', '  maxPoints: 0', ''].join('\n'));
+  const before = (await cli(['config', 'history'])).stdout;
+  const set = await cli(['config', 'set', '--site', site, '--template', template]);
+  expect(set.code).toBe(1);
+  expect(set.stderr).toContain(`config for ${site}/pi-1 would not validate on the agent`);
+  expect(set.stderr).toMatch(/batch\.maxPoints: .*>=1/);
+  expect(set.stderr).toContain('nothing was stored or delivered');
+  // The API refuses it the same way (422), and nothing was stored by either.
+  const res = await fetch(`${stack.httpUrl}/api/config/revisions`, {
+    method: 'POST',
+    headers: { authorization: opsAuth, 'content-type': 'application/json' },
+    body: JSON.stringify({ scope: `site:${site}`, template: 'hub:\n  keepaliveS: 1\n' }),
+  });
+  expect(res.status).toBe(422);
+  expect(((await res.json()) as { error: string }).error).toMatch(/hub\.keepaliveS/);
+  expect((await cli(['config', 'history'])).stdout).toBe(before);
+  // A read-only account may not write.
+  const denied = await fetch(`${stack.httpUrl}/api/config/revisions`, { method: 'POST', headers: { authorization: stack.readAuth, 'content-type': 'application/json' }, body: '{}' });
+  expect(denied.status).toBe(401);
+}, 120_000);
