@@ -92,6 +92,8 @@ it(`pushes a config to ${AGENTS} agents: every one reports the new revision`, as
   expect(await outcome('delivered')).toBeGreaterThanOrEqual(AGENTS);
   expect(m.get('ioc_hub_config_deliveries_inflight')).toBe(0);
   const perAgent = bytes / AGENTS;
+  const rssKiB = agents.map((p) => Number(/^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${p.pid ?? 0}/status`, 'utf8'))?.[1] ?? 0));
+  console.log(`agent processes after the push: ${(rssKiB.reduce((x, y) => x + y, 0) / 1024).toFixed(0)} MiB RSS in all, ${(Math.max(...rssKiB) / 1024).toFixed(0)} MiB the largest`);
   console.log(
     `config push: ${AGENTS} agents in ${seconds.toFixed(1)} s, ${bytes} bytes of config-apply commands (${perAgent.toFixed(0)} per agent); ` +
       `150 agents: ~${((perAgent * 150) / 1024).toFixed(1)} KiB of commands; time measured for ${AGENTS} on this 2-core machine (all agents restarting on it at once)`,
@@ -147,3 +149,42 @@ it('refuses before delivery a config that would not validate on the agent, namin
   const denied = await fetch(`${stack.httpUrl}/api/config/revisions`, { method: 'POST', headers: { authorization: stack.readAuth, 'content-type': 'application/json' }, body: '{}' });
   expect(denied.status).toBe(401);
 }, 120_000);
+
+it("an operator's console session sets and rolls back a site's config through the API (CSRF), both in the audit log", async () => {
+  const target = stack.agents[2];
+  if (target === undefined) throw new Error('no agent');
+  const users = [['op', 'operator'], ['tech', 'technician']] as const;
+  const sessions = new Map<string, { cookie: string; csrf: string }>();
+  for (const [name, role] of users) {
+    const added = await cli(['users', 'add', '--name', name, '--role', role]);
+    expect(added.code, added.stderr).toBe(0);
+    const password = /^password: (\S+)$/m.exec(added.stdout)?.[1] ?? '';
+    const res = await fetch(`${stack.httpUrl}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: name, password }) });
+    expect(res.status).toBe(200);
+    sessions.set(name, { cookie: (res.headers.get('set-cookie') ?? '').split(';')[0] ?? '', csrf: ((await res.json()) as { csrf: string }).csrf });
+  }
+  const post = (path: string, who: string, body: unknown, csrf = true): Promise<Response> => {
+    const s = sessions.get(who);
+    return fetch(`${stack.httpUrl}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', cookie: s?.cookie ?? '', ...(csrf ? { 'x-csrf-token': s?.csrf ?? '' } : {}) }, body: JSON.stringify(body) });
+  };
+  const scope = `site:${target.site}`;
+  expect((await post('/api/config/revisions', 'op', { scope, template: 'logLevel: warn\n' }, false)).status).toBe(403); // no CSRF token
+  expect((await post('/api/config/revisions', 'tech', { scope, template: 'logLevel: warn\n' })).status).toBe(403); // a technician may not
+  const first = await post('/api/config/revisions', 'op', { scope, template: 'logLevel: warn\n', comment: 'quieter' });
+  expect(first.status).toBe(201);
+  const { rev: revA } = (await first.json()) as { rev: number };
+  const second = await post('/api/config/revisions', 'op', { scope, template: 'logLevel: debug\n' });
+  const { rev: revB } = (await second.json()) as { rev: number };
+  const back = await post('/api/config/rollback', 'op', { scope, comment: 'too verbose' });
+  expect(back.status).toBe(201);
+  const rolled = (await back.json()) as { rev: number; from: number; agents: string[] };
+  expect(rolled).toMatchObject({ from: revA, agents: [`${target.site}/${target.agent}`] });
+  expect(rolled.rev).toBeGreaterThan(revB);
+  await waitUntil(`${target.site} applies revision ${rolled.rev}`, async () => (await states()).some((s) => s.site === target.site && s.rev === rolled.rev && s.last?.kind === 'applied'), 120_000, 500);
+  expect(configFile(target.site, target.agent)).toMatch(/^logLevel: warn$/m);
+  const audit = readFileSync(join(stack.dir, 'audit.jsonl'), 'utf8');
+  expect(audit).toContain(`"who":"user:op","action":"config.set","target":"${scope}","detail":{"rev":${revA},"agents":1,"comment":"quieter"}`);
+  expect(audit).toContain(`"who":"user:op","action":"config.rollback","target":"${scope}","detail":{"rev":${rolled.rev},"to":${revA},"agents":1,"comment":"too verbose"}`);
+  const history = await cli(['config', 'history', '--site', target.site]);
+  expect(history.stdout).toMatch(new RegExp(`^${rolled.rev}\\t\\S+\\tuser:op\\t${scope}\\t1 agent\\(s\\)\\trollback to ${revA}; too verbose$`, 'm'));
+}, 180_000);
