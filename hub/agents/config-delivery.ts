@@ -43,6 +43,8 @@ export class ConfigDelivery {
   private stopWatch: (() => void) | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
   private stopped = false;
+  /** Newly enrolled agents whose config would not validate, logged once. */
+  private readonly invalidLogged = new Set<string>();
 
   constructor(private readonly deps: ConfigDeliveryDeps) {
     this.log = deps.logger.child({ component: 'config-delivery' });
@@ -72,6 +74,13 @@ export class ConfigDelivery {
     if (this.stopped) return;
     let states;
     try {
+      const adopted = this.deps.store.adoptNew();
+      if (adopted.added.length > 0) this.log.info({ agents: adopted.added.length }, 'config rendered for agents enrolled since their revision');
+      for (const bad of adopted.invalid) {
+        if (this.invalidLogged.has(bad.agent)) continue;
+        this.invalidLogged.add(bad.agent);
+        this.log.warn({ agent: bad.agent, error: bad.error }, 'config of a newly enrolled agent would not validate: none delivered');
+      }
       states = this.deps.store.states();
     } catch (err: unknown) {
       this.log.warn({ err }, 'config states not read');

@@ -39,6 +39,14 @@ describe('ConfigStore', () => {
     expect(back.from).toBe(all2.rev);
     expect(parse(store.rendered('xa-a', 'pi-1') ?? '')).toMatchObject({ configRev: back.rev, logLevel: 'error' });
     expect(store.revision(back.rev)).toMatchObject({ who: 'cli:chi', rollbackOf: all2.rev, comment: `rollback to revision ${all2.rev}` });
+    // An agent enrolled afterwards gets the newest revision of its most specific scope.
+    const reg = SqliteRegistryStore.open(store.path);
+    await reg.putAgents([{ site: 'xa-b', agent: 'pi-2', tokenHash: 'h', createdAt: 'now' }, { site: 'xa-c', agent: 'pi-2', tokenHash: 'h', createdAt: 'now' }]);
+    await reg.close();
+    expect(store.adoptNew()).toEqual({ added: ['xa-b/pi-2', 'xa-c/pi-2'], invalid: [] });
+    expect(parse(store.rendered('xa-b', 'pi-2') ?? '')).toMatchObject({ agent: 'pi-2', configRev: site.rev, logLevel: 'debug' });
+    expect(parse(store.rendered('xa-c', 'pi-2') ?? '')).toMatchObject({ configRev: all.rev, collectors: [{ name: 'xa-c-pi-2' }] });
+    expect(store.adoptNew().added).toEqual([]);
     store.close();
   });
 

@@ -309,6 +309,43 @@ export class ConfigStore {
     return out;
   }
 
+  /**
+   * Agents enrolled after the revisions that decide their config were set: their config is rendered now from the
+   * newest revision of their most specific scope. Returns the agents added, and those whose config would not
+   * validate (left without one, and reported).
+   */
+  adoptNew(): { added: string[]; invalid: { agent: string; error: string }[] } {
+    const desired = this.desiredRevs();
+    const fresh = this.enrolled().filter((a) => !desired.has(`${a.site}/${a.agent}`));
+    if (fresh.length === 0) return { added: [], invalid: [] };
+    const latest = this.latestByScope();
+    if (latest.size === 0) return { added: [], invalid: [] };
+    const sites = this.sites();
+    const rows: { site: string; agent: string; rev: number; text: string }[] = [];
+    const invalid: { agent: string; error: string }[] = [];
+    for (const a of fresh) {
+      const site = sites.get(a.site);
+      const win = site === undefined ? undefined : ConfigStore.winner(site, a.agent, latest);
+      const r = win === undefined ? undefined : latest.get(win);
+      if (site === undefined || r === undefined) continue;
+      try {
+        rows.push({ site: a.site, agent: a.agent, rev: r.rev, text: renderForAgent(r.template, site, a.agent, r.rev) });
+      } catch (err: unknown) {
+        invalid.push({ agent: `${a.site}/${a.agent}`, error: errorMessage(err) });
+      }
+    }
+    if (rows.length === 0) return { added: [], invalid };
+    const rendered = this.db.prepare('INSERT INTO config_rendered (rev, site, agent, text) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING');
+    const put = this.db.prepare('INSERT INTO config_desired (site, agent, rev) VALUES (?, ?, ?) ON CONFLICT (site, agent) DO NOTHING');
+    this.write(() => {
+      for (const r of rows) {
+        rendered.run(r.rev, r.site, r.agent, r.text);
+        put.run(r.site, r.agent, r.rev);
+      }
+    });
+    return { added: rows.map((r) => `${r.site}/${r.agent}`), invalid };
+  }
+
   private nextRev(): number {
     const row = this.db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'config_revisions'").get() as { seq: number } | undefined;
     return (row?.seq ?? 0) + 1;
