@@ -13,6 +13,8 @@ import { EdgeError } from './errors.ts';
 import { readInventory } from './system/inventory.ts';
 import { CONFIG_APPLY_COMMAND, type ConfigResult, type Inventory } from '../protocol/index.ts';
 import type { CommandHandler } from './link/commands.ts';
+import { diagnosticHandlers } from './link/diagnostics.ts';
+import type { LogRing } from './log-ring.ts';
 
 export interface AgentOptions {
   logger?: Logger;
@@ -30,6 +32,8 @@ export interface AgentOptions {
   clock?: EdgeClock;
   /** Remote configuration (link/remote-config.ts): the `config-apply` handler and the result sent with the status. */
   remoteConfig?: { apply: CommandHandler; result: () => ConfigResult | undefined };
+  /** The process's recent log lines, for the `logs` diagnostic (`ioc-edge run` keeps them). */
+  logRing?: LogRing;
 }
 
 export interface AgentStats {
@@ -49,11 +53,13 @@ interface ScheduledCollector {
   timer: NodeJS.Timeout | undefined;
   running: Promise<void> | undefined;
   overruns: number;
+  /** Aborts this collector's gather alone (restart-collector). */
+  abort: AbortController;
 }
 
 /** No gather may run longer than this, whatever its interval. */
 const MAX_GATHER_MS = 60_000;
-/** The inventory is read again this often (disk and uptime move; it goes with the next online status). */
+/** The inventory is read again this often (disk and uptime move) and sent with the online status again. */
 const INVENTORY_REFRESH_MS = 10 * 60_000;
 
 export class Agent {
@@ -105,7 +111,8 @@ export class Agent {
       });
     }
     await this.refreshInventory();
-    this.inventoryTimer = setInterval(() => void this.refreshInventory(), INVENTORY_REFRESH_MS);
+    // A connected agent reports its inventory again (disk free, uptime move), not only at its next connect.
+    this.inventoryTimer = setInterval(() => void this.refreshInventory().then(() => this.link?.refreshStatus()), INVENTORY_REFRESH_MS);
     this.inventoryTimer.unref();
     const link = new MqttLink({
       url: config.hub.url,
@@ -144,6 +151,7 @@ export class Agent {
     this.batcher = batcher;
     link.handleCommand('probe-now', async () => await this.probeNow());
     if (this.opts.remoteConfig !== undefined) link.handleCommand(CONFIG_APPLY_COMMAND, this.opts.remoteConfig.apply);
+    for (const [name, handler] of diagnosticHandlers({ logRing: this.opts.logRing, restartCollector: (n) => this.restartCollector(n) })) link.handleCommand(name, handler);
     batcher.start();
     link.start();
     this.collectors = config.collectors.map((c) => this.schedule(c));
@@ -167,6 +175,35 @@ export class Agent {
     const before = this.batcher?.collected ?? 0;
     await Promise.all(this.collectors.map((s) => this.runOnce(s)));
     return { collectors: this.collectors.length, points: (this.batcher?.collected ?? 0) - before };
+  }
+
+  /**
+   * Restarts one collector (by label, e.g. `icmp:gateway`, or by its `name`): its gather is aborted, it is closed,
+   * made anew from its config, started and scheduled again. Rejects when no collector has that label or name.
+   */
+  async restartCollector(name: string): Promise<{ collector: string; durationMs: number }> {
+    const i = this.collectors.findIndex((c) => c.label === name || c.config.name === name);
+    const old = this.collectors[i];
+    if (old === undefined) {
+      const known = this.collectors.map((c) => c.label).join(', ');
+      throw new EdgeError('E_CONFIG', `no collector ${JSON.stringify(name.slice(0, 80))} on this agent (it has: ${known.slice(0, 600) || 'none'})`);
+    }
+    if (this.state !== 'running' || this.batcher === undefined) throw new EdgeError('E_CONFIG', 'the agent is stopping');
+    const started = Date.now();
+    clearTimeout(old.phase);
+    clearInterval(old.timer);
+    old.abort.abort();
+    await old.running;
+    try {
+      await old.collector.close?.();
+    } catch (err: unknown) {
+      this.log.warn({ err, collector: old.label }, 'collector close failed');
+    }
+    const fresh = this.schedule(old.config);
+    this.collectors[i] = fresh;
+    await fresh.collector.start?.(this.batcher);
+    this.log.info({ collector: fresh.label }, 'collector restarted');
+    return { collector: fresh.label, durationMs: Date.now() - started };
   }
 
   stats(): AgentStats {
@@ -236,6 +273,7 @@ export class Agent {
       timer: undefined,
       running: undefined,
       overruns: 0,
+      abort: new AbortController(),
     };
     const intervalMs = config.intervalS * 1000;
     // A random phase keeps collectors (and agents booted together) from firing in lockstep.
@@ -256,7 +294,7 @@ export class Agent {
       this.log.debug({ collector: s.label, overruns: s.overruns }, 'gather still running, tick skipped');
       return s.running;
     }
-    const signal = AbortSignal.any([this.abort.signal, AbortSignal.timeout(Math.min(s.config.intervalS * 1000, MAX_GATHER_MS))]);
+    const signal = AbortSignal.any([this.abort.signal, s.abort.signal, AbortSignal.timeout(Math.min(s.config.intervalS * 1000, MAX_GATHER_MS))]);
     s.running = s.collector
       .gather(batcher, signal)
       .catch((err: unknown) => this.log.warn({ err, collector: s.label }, 'gather failed'))

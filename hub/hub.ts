@@ -23,6 +23,11 @@ import { MqttBroker } from './broker/broker.ts';
 import type { HubConfig } from './config.ts';
 import { buildHttp, type HubHttp } from './http/http.ts';
 import { consoleRoutes } from './http/console-routes.ts';
+import { diagnosticsRoutes } from './http/diagnostics-routes.ts';
+import { eventRoutes } from './http/events-routes.ts';
+import { siteDetailRoutes } from './http/site-routes.ts';
+import { fleetRoutes } from './http/fleet-routes.ts';
+import { usersRoutes } from './http/users-routes.ts';
 import { silentLogger } from './logger.ts';
 import { HubMetrics } from './metrics.ts';
 import { DatabaseSetup } from './storage/database-setup.ts';
@@ -172,6 +177,11 @@ export class Hub {
         alertHttpPlugin(alerts, access, config, logger, { rules: alertRules, sites: () => registry.listSites() }),
         consoleRoutes({ sessions: access.sessions, sessionsError: access.sessionsError, console: config.console, audit: access.audit, metrics, logger }),
         watchdog.routes(access.auth),
+        diagnosticsRoutes({ commands, knownAgent: (site, agent) => registry.getAgent(site, agent) !== undefined, auth: access.auth, audit: access.audit, logger, addCounter: (c) => metrics.addCounter(c) }),
+        eventRoutes({ auth: access.auth, console: config.console, agentState, alertChanges: alerts.changes, onWritten: (listener) => written.push(listener), metrics, logger }),
+        siteDetailRoutes({ influxConn: config.influx, registry, agentState, pointsToday: this.pointsToday, bannedClients: () => broker.guard.banned(), alerts: (site) => alerts.list({ site, includeResolved: true }), auth: access.auth, metrics, logger }),
+        fleetRoutes({ registry, auth: access.auth, audit: access.audit, logger, mqtt: config.mqtt }),
+        usersRoutes({ store: access.sessions?.store, storeError: access.sessionsError, auth: access.auth, audit: access.audit, logger }),
         configRoutes({ store: configStore, auth: access.auth, audit: access.audit, logger }),
       ],
     });

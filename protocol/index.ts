@@ -6,3 +6,4 @@ export { encodeBatch, isEpochMs, maxPointsBytes, MAX_BACKLOG_DEPTH, MAX_ENVELOPE
 export * from './decode.ts';
 export * from './contract.ts';
 export * from './edge-config.ts';
+export * from './diagnostics.ts';

@@ -1,4 +1,5 @@
 // The hub API as the console uses it: same origin, the session cookie, the CSRF token on every write.
+import type { SiteDetail } from './site-api.ts';
 export interface User {
   name: string;
   displayName: string;
@@ -94,4 +95,8 @@ export const api = {
   silences: () => call<{ silences: Silence[] }>('GET', '/api/silences'),
   addSilence: (s: Record<string, unknown>) => call<{ silence: Silence }>('POST', '/api/silences', s),
   deleteSilence: (id: string) => call<void>('DELETE', `/api/silences/${encodeURIComponent(id)}`),
+  site: (slug: string) => call<SiteDetail>('GET', `/api/sites/${encodeURIComponent(slug)}`),
 };
+
+/** The same-origin call with the session's CSRF token, for the pages' own API modules (fleet-api.ts). */
+export { call as apiCall };

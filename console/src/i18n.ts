@@ -48,6 +48,8 @@ const WORDS = {
   role_operator: { vi: 'điều hành', en: 'operator' },
   role_admin: { vi: 'quản trị', en: 'admin' },
   hours: { vi: 'giờ', en: 'h' },
+  lostHubAsOf: { vi: 'Mất kết nối tới hub — dữ liệu lúc', en: 'Lost the hub — data as of' },
+  lostHubNoData: { vi: 'Mất kết nối tới hub', en: 'Lost the hub' },
 } as const satisfies Record<string, Record<Lang, string>>;
 
 export type Word = keyof typeof WORDS;
@@ -62,6 +64,7 @@ export function setLang(l: Lang): void {
   lang = l;
   localStorage.setItem('ioc-lang', l);
   document.documentElement.lang = l;
+  document.dispatchEvent(new Event('ioc-lang')); // parts drawn apart from the page (banner.ts) follow
 }
 
 export function t(w: Word): string {

@@ -2,8 +2,11 @@
 // logged-in person, silences (the form's draft survives a reload: sessionStorage), history. Plain DOM, no framework;
 // every text from the hub goes in through textContent.
 import { api, ApiError, setCsrf, type AlertView, type Incident, type Silence, type SiteView, type User } from './api.ts';
+import { mountLostBanner } from './banner.ts';
 import { currentLang, localTime, setLang, t, type Word } from './i18n.ts';
+import { live } from './live.ts';
 import './style.css';
+import './nav.ts';
 
 type Child = Node | string | null | undefined | false;
 
@@ -18,7 +21,10 @@ function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string, 
   return el;
 }
 
-const REFRESH_MS = 10_000;
+/** Live events (live.ts) bring changes; this slow poll is only the safety net. */
+const SAFETY_POLL_MS = 60_000;
+/** Events that come together (a storm) are one refetch. */
+const LIVE_DEBOUNCE_MS = 250;
 const DRAFT_KEY = 'ioc-silence-draft';
 const TAB_KEY = 'ioc-tab';
 
@@ -39,6 +45,28 @@ const state = {
 
 const app = document.getElementById('app') ?? document.body;
 let timer: number | undefined;
+let liveRefresh: number | undefined;
+
+/** A refetch soon, once for any number of live events meanwhile. */
+function refreshSoon(): void {
+  if (liveRefresh !== undefined) return;
+  liveRefresh = window.setTimeout(() => {
+    liveRefresh = undefined;
+    void refresh();
+  }, LIVE_DEBOUNCE_MS);
+}
+
+live.on('alerts', refreshSoon);
+// After a hub restart the registry's names are fetched again too.
+live.on('sites', (e) => {
+  if (e.resync) void loadCatalog().then(refreshSoon, failed);
+});
+live.onStatus((s) => {
+  if (!s.connected || s.asOf === null || state.user === null) return;
+  state.asOf = Math.max(state.asOf, s.asOf);
+  renderAsOf();
+});
+mountLostBanner();
 
 /** A site's Vietnamese name from the registry (its slug while unknown: a province incident's site is the province). */
 function siteName(slug: string): string {
@@ -105,7 +133,8 @@ async function afterLogin(): Promise<void> {
   render();
   await refresh();
   if (timer !== undefined) clearInterval(timer);
-  timer = window.setInterval(() => void refresh(), REFRESH_MS);
+  timer = window.setInterval(() => void refresh(), SAFETY_POLL_MS);
+  live.start();
 }
 
 // ---- rendering: the frame (header, tabs, forms) is drawn once per login or tab; the data parts on each refresh,
@@ -161,6 +190,7 @@ async function logout(): Promise<void> {
   }
   state.user = null;
   if (timer !== undefined) clearInterval(timer);
+  live.stop();
   render();
 }
 
@@ -173,10 +203,14 @@ function mainView(): HTMLElement {
   return h('main', {}, nav, h('p', { class: 'asof', id: 'asof' }), body);
 }
 
-function renderData(): void {
-  renderBanner();
+function renderAsOf(): void {
   const asof = document.getElementById('asof');
   if (asof !== null) asof.textContent = state.asOf === 0 ? '' : `${t('dataAsOf')} ${localTime(state.asOf)}`;
+}
+
+function renderData(): void {
+  renderBanner();
+  renderAsOf();
   document.getElementById('incident-list')?.replaceChildren(...(state.incidents.length === 0 ? [h('p', { class: 'empty' }, t('none'))] : state.incidents.map(incidentRow)));
   document.getElementById('silence-list')?.replaceChildren(...(state.silences.length === 0 ? [h('p', { class: 'empty' }, t('noSilence'))] : state.silences.map(silenceRow)));
   document.getElementById('history-list')?.replaceChildren(...(state.history.length === 0 ? [h('p', { class: 'empty' }, t('noHistory'))] : state.history.map((a) => alertLine(a, true))));
@@ -186,8 +220,13 @@ function badge(a: AlertView): HTMLElement {
   return h('span', { class: `sev ${a.severity}` }, t(a.severity));
 }
 
+/** A registry site's name links to its page (site.html); a province incident's site is not one. */
+function siteLink(slug: string, text = siteName(slug)): Node {
+  return state.sites.has(slug) ? h('a', { href: `site.html?s=${encodeURIComponent(slug)}` }, text) : document.createTextNode(text);
+}
+
 function alertLine(a: AlertView, history = false): HTMLElement {
-  return h('div', { class: 'line' }, badge(a), h('span', { class: 'site' }, siteName(a.site)), h('span', { class: 'text' }, summary(a)),
+  return h('div', { class: 'line' }, badge(a), h('span', { class: 'site' }, siteLink(a.site)), h('span', { class: 'text' }, summary(a)),
     h('span', { class: 'time' }, `${t('since')} ${localTime(a.since)}${history ? ` → ${localTime(a.updatedAt)}` : ''}`),
     a.ackedBy === undefined ? null : h('span', { class: 'acked' }, `${t('ackedBy')} ${a.ackedBy}`));
 }
@@ -199,7 +238,7 @@ function incidentRow(inc: Incident): HTMLElement {
   const ack = a.state === 'firing' ? h('button', { type: 'button', class: 'ack primary', 'data-testid': 'ack', onclick: (e: Event) => void acknowledge(a.id, e.currentTarget as HTMLButtonElement) }, t('ack')) : null;
   const parts = inc.parts.length === 0 ? null : h('details', { class: 'parts' }, h('summary', {}, `${t('parts')}: ${inc.parts.length}`), h('ul', {}, ...inc.parts.map((p) => h('li', {}, `${siteName(p.site)} — ${summary(p)}`))));
   return h('article', { class: `incident ${a.severity} ${a.state}`, 'data-alert-id': a.id },
-    h('div', { class: 'head' }, badge(a), h('strong', { class: 'site' }, title), ack),
+    h('div', { class: 'head' }, badge(a), h('strong', { class: 'site' }, siteLink(a.site, title)), ack),
     h('p', { class: 'text' }, summary(a)),
     h('p', { class: 'meta' }, h('span', { class: 'state', 'data-testid': 'state' }, stateText), ' · ', `${t('since')} ${localTime(a.since)}`, a.suppressedBy === undefined ? null : ` · ${t('suppressed')} (${a.suppressedBy})`),
     parts);

@@ -5,6 +5,8 @@ import { Agent } from '../agent.ts';
 import { ConfigError, loadEdgeConfig, type EdgeConfig } from '../config.ts';
 import { createLogger } from '../logger.ts';
 import { RemoteConfig, rollBackUnloadable } from '../link/remote-config.ts';
+import { LogRing, teeToRing } from '../log-ring.ts';
+import { pino } from 'pino';
 import { envValue, help, parseCommand, str, usageError, type CliIo } from './args.ts';
 
 export async function run(args: string[], io: CliIo): Promise<number> {
@@ -13,6 +15,9 @@ export async function run(args: string[], io: CliIo): Promise<number> {
   const file = str(parsed.values, 'config') ?? envValue(io.env, 'IOC_EDGE_CONFIG');
   if (file === undefined) throw usageError('run needs --config FILE', 'run');
   const signal = io.untilSignal().then((sig) => ({ kind: 'signal' as const, sig }));
+  // Under systemd the log goes to stdout (the journal); the newest lines stay in memory too, for the `logs` diagnostic
+  // (one ring for the process: it keeps the lines of the agent before a config restart).
+  const logRing = new LogRing();
   for (;;) {
     let config: Readonly<EdgeConfig>;
     try {
@@ -22,11 +27,11 @@ export async function run(args: string[], io: CliIo): Promise<number> {
       if (!(err instanceof ConfigError) || !rollBackUnloadable(file, createLogger('warn'))) throw err;
       continue;
     }
-    const logger = createLogger(config.logLevel);
+    const logger = createLogger(config.logLevel, teeToRing(logRing, pino.destination({ dest: 1, sync: true })));
     let restart: (why: string) => void = () => undefined;
     const restarted = new Promise<{ kind: 'restart'; why: string }>((resolve) => (restart = (why) => resolve({ kind: 'restart', why })));
     const remote = new RemoteConfig({ configPath: file, config, env: io.env, log: logger.child({ component: 'remote-config' }), restart });
-    const agent = new Agent(config, { logger, remoteConfig: { apply: remote.apply, result: () => remote.result() } });
+    const agent = new Agent(config, { logger, logRing, remoteConfig: { apply: remote.apply, result: () => remote.result() } });
     await agent.start();
     remote.watch(() => agent.stats().connected);
     const next = await Promise.race([signal, restarted]);

@@ -77,6 +77,25 @@ describe('MqttLink', () => {
     expect(parsed).toMatchObject({ online: true, configRev: 'abc', clockSynced: true, inventory: { kernel: '6.6.51+rpt-rpi-v8', usb: [{ vendorId: '0764', productId: '0501' }] } });
   });
 
+  it('sends the online status again with the inventory as it is now when asked while connected', async () => {
+    const broker = await startBroker();
+    cleanups.push(() => broker.stop());
+    let uptimeS = 100;
+    const link = makeLink(broker.url, new MemoryOutbox({ maxBatches: 10 }), { inventory: () => ({ uptimeS, diskFreeBytes: 1000 + uptimeS }) });
+    const statuses = () => broker.received.filter((r) => r.topic === statusTopic(SITE, AGENT)).map((r) => ({ retain: r.retain, status: statusSchema.parse(JSON.parse(r.payload)) }));
+    link.refreshStatus(); // not connected yet: nothing
+    link.start();
+    cleanups.push(() => link.stop({ drainTimeoutMs: 100 }));
+    await waitFor(() => statuses().length === 1, 10_000, 'first online status');
+    uptimeS = 700;
+    link.refreshStatus();
+    await waitFor(() => statuses().length === 2, 10_000, 'status sent again');
+    expect(statuses().map((s) => [s.retain, s.status.online, s.status.inventory?.uptimeS, s.status.inventory?.diskFreeBytes])).toEqual([
+      [true, true, 100, 1100],
+      [true, true, 700, 1700],
+    ]);
+  });
+
   it('reconnects with back-off after a broker restart on the same port: nothing lost, order kept', async () => {
     let broker = await startBroker({ pubackDelayMs: 40 });
     const port = broker.port;

@@ -87,6 +87,11 @@ export class MqttLink extends EventEmitter<MqttLinkEvents> {
   }
 
   /** Registers the handler of command `name` (topic `.../cmd/{name}`); its result goes to cmd-result. */
+  /** Sends the online status again (with the inventory as it is now) while connected; nothing while not. */
+  refreshStatus(): void {
+    this.session.republishStatus();
+  }
+
   handleCommand(name: string, handler: CommandHandler): void {
     this.commands.handle(name, handler);
   }

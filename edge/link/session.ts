@@ -169,6 +169,15 @@ export class MqttSession extends EventEmitter<MqttSessionEvents> {
     return true;
   }
 
+  /** Publishes the retained online status again while connected (an inventory read since the connect: disk, uptime). */
+  republishStatus(): void {
+    const client = this.client;
+    if (client === undefined || !this.up) return;
+    client.publish(this.statusTopic, JSON.stringify(this.status(true)), { qos: 1, retain: true }, (err?: Error) => {
+      if (err) this.opts.log.debug({ err }, 'online status not acknowledged');
+    });
+  }
+
   /** Publishes the retained `online:false` while connected (a clean stop leaves no will behind). */
   async publishOffline(): Promise<void> {
     const client = this.client;

@@ -29,7 +29,7 @@ export function startFleetSync(deps: FleetSyncDeps): FleetSync {
   const now = deps.now ?? Date.now;
   const closes = { revoked: 0, rotated: 0 };
   deps.metrics.addGauge({ name: 'ioc_hub_registry_reloads_total', help: "Times the hub read and applied another process's registry changes (the CLI's enroll, rotate, revoke)", read: () => registry.reloads });
-  deps.metrics.addGauge({ name: 'ioc_hub_registry_changes_applied_total', help: 'Agent changes (enroll, rotate, revoke) applied from another process', read: () => registry.changesApplied });
+  deps.metrics.addGauge({ name: 'ioc_hub_registry_changes_applied_total', help: "Agent changes (enroll, rotate, revoke) applied from another process or from this hub's API", read: () => registry.changesApplied });
   deps.metrics.addGauge({ name: 'ioc_hub_registry_reload_errors_total', help: 'Reads of the registry database that failed (retried at the next poll)', read: () => registry.reloadErrors });
   deps.metrics.addGauge({ name: 'ioc_hub_registry_report_write_errors_total', help: "Batched writes of the agents' reports and last seen that failed (retried with the next)", read: () => registry.reportWriteErrors });
   deps.metrics.addGauge({ name: 'ioc_hub_revoked_connections_closed_total', help: 'Live connections closed because their agent was revoked', read: () => closes.revoked });

@@ -106,7 +106,7 @@ export class Registry {
   reportWriteErrors = 0;
   /** Times another process's changes were read and applied (ioc_hub_registry_reloads_total). */
   reloads = 0;
-  /** Agent changes applied from another process (enroll, rotate, revoke). */
+  /** Agent changes applied from another process, or from this one's API (`syncNow`): enroll, rotate, revoke. */
   changesApplied = 0;
   /** Change-log reads that failed (retried at the next poll). */
   reloadErrors = 0;
@@ -235,6 +235,23 @@ export class Registry {
     this.changesApplied += applied.length;
     for (const change of applied) for (const listener of this.changeListeners) listener(change);
     return changes.length;
+  }
+
+  /**
+   * Applies the change log now, after this process's own enroll, rotate or revoke (the API): its commit does not
+   * move this connection's `PRAGMA data_version`, so `watch` would not see it until another process wrote. The
+   * change listeners (fleet-sync) then close a revoked or rotated agent's live connection at once. Queued behind a
+   * poll already applying, so no change is passed on twice.
+   */
+  syncNow(): Promise<number> {
+    const run = this.applying.then(() => this.applyChanges());
+    this.applying = run.then(
+      () => undefined,
+      () => {
+        this.reloadErrors++;
+      },
+    );
+    return run;
   }
 
   /** Called with each agent change another process made, once applied (watch). */

@@ -112,7 +112,7 @@ export interface AlertCliIo {
 }
 
 /** The hub API base URL: --url, $IOC_HUB_API_URL, the config's http listener, or the default port. */
-function apiBase(values: OptionValues, env: Readonly<Record<string, string | undefined>>): string {
+export function apiBase(values: OptionValues, env: Readonly<Record<string, string | undefined>>): string {
   const explicit = stringOption(values, 'url') ?? (env.IOC_HUB_API_URL === '' ? undefined : env.IOC_HUB_API_URL);
   if (explicit !== undefined) return explicit.replace(/\/+$/, '');
   const path = configPath(values, env);
@@ -241,7 +241,7 @@ function groupUsage(argv: readonly string[], io: AlertCliIo): number {
 }
 
 /** `{code, error}` of a hub API error as one line; any other body as it is (shortened). */
-function apiErrorText(text: string): string {
+export function apiErrorText(text: string): string {
   try {
     const body = JSON.parse(text) as unknown;
     if (typeof body === 'object' && body !== null) {
@@ -257,7 +257,7 @@ function apiErrorText(text: string): string {
 }
 
 /** Why fetch failed, without its stack: ECONNREFUSED, ENOTFOUND, timeout… */
-function networkReason(err: unknown): string {
+export function networkReason(err: unknown): string {
   if (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError')) return 'no answer within 10 s';
   const cause = err instanceof Error ? err.cause : undefined;
   if (typeof cause === 'object' && cause !== null) {

@@ -8,6 +8,7 @@ import { errorMessage } from '../errors.ts';
 import { silentLogger } from '../logger.ts';
 import type { HubPoint } from '../write/sink.ts';
 import { recordOf, type Alert } from './alert.ts';
+import { AlertChanges } from './alert-changes.ts';
 import { AlertQueries, type AlertFilter, type AlertPage, type AlertView } from './alert-queries.ts';
 import { AlertTable } from './alert-table.ts';
 import { Announcer } from './announcer.ts';
@@ -36,6 +37,8 @@ export type { AlertPage, AlertView } from './alert-queries.ts';
 export type { AlertEngineOptions, AlertEngineStats, AlertOutputs } from './engine-options.ts';
 
 export class AlertEngine {
+  /** What the API shows changed (announced, acknowledged, resolved, silences): listeners such as the console's live updates. */
+  readonly changes = new AlertChanges();
   private readonly table = new AlertTable();
   private readonly rules: readonly RuleInstance[];
   private readonly now: () => number;
@@ -80,7 +83,7 @@ export class AlertEngine {
     this.lifecycle = new Lifecycle({ table: this.table, cap: this.cap, officeHours: new OfficeHours(opts.rules.officeHours), holdMsOf: (r) => this.grouping.holdMsOf(r) });
     this.silences = new Silences({ maxSilences: opts.maxSilences ?? 1000, maxSilenceMs: opts.maxSilenceMs ?? 7 * 24 * 3_600_000 });
     this.muters = [silenceMuter(this.silences), maintenanceMuter(opts.rules.maintenance), this.siteOffline, hubLinkMuter(this.selfCheck), groupedMuter(this.grouping, this.table), compositeMuter(this.grouping, this.table), groupWaitMuter];
-    this.announcer = new Announcer(opts.outputs, this.log, opts.historySize ?? 500);
+    this.announcer = new Announcer(this.changes.wrap(opts.outputs), this.log, opts.historySize ?? 500);
     this.replay = new ReplayHistory({
       rules: this.rules,
       officeHours: new OfficeHours(opts.rules.officeHours),
@@ -294,12 +297,14 @@ export class AlertEngine {
     const s = this.silences.add(input, createdBy, this.now());
     this.markDirty();
     this.saver?.persist(false);
+    this.changes.emit({ kind: 'silences' });
     return s;
   }
 
   deleteSilence(id: string): void {
     this.silences.delete(id);
     this.markDirty();
+    this.changes.emit({ kind: 'silences' });
     // An alert that was silenced and still fires is announced now (or in the next slices, when there is much to do).
     this.requestEvaluation();
   }

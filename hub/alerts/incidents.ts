@@ -104,7 +104,7 @@ export function checkSilenceTargets(input: unknown, catalog: SilenceCatalog): vo
 }
 
 /** The known name closest to `v` by edit distance, when it is close (at most a third of its length). */
-function nearest(v: string, known: ReadonlySet<string>): string | undefined {
+export function nearest(v: string, known: ReadonlySet<string>): string | undefined {
   let best: string | undefined;
   let bestD = Math.max(1, Math.floor(v.length / 3)) + 1;
   for (const k of known) {

@@ -15,13 +15,14 @@ export type Role = (typeof ROLES)[number];
 
 /**
  * What each role may do through the API (the console is a client of it). `wall:read` is the wall's own data;
- * anonymous visitors get it alone, when `console.anonymousWall` is on.
+ * anonymous visitors get it alone, when `console.anonymousWall` is on. `users:write` (the logins) is an admin
+ * session's alone: no service account holds it.
  */
-export const ROLE_SCOPES: Readonly<Record<Role | 'wall', readonly (ApiScope | 'wall:read')[]>> = {
+export const ROLE_SCOPES: Readonly<Record<Role | 'wall', readonly (ApiScope | 'wall:read' | 'users:write')[]>> = {
   wall: ['wall:read'],
-  technician: ['wall:read', 'sites:read', 'alerts:read', 'alerts:write'],
-  operator: ['wall:read', 'sites:read', 'alerts:read', 'alerts:write', 'audit:read', 'config:read', 'config:write'],
-  admin: ['wall:read', 'sites:read', 'alerts:read', 'alerts:write', 'audit:read', 'config:read', 'config:write'],
+  technician: ['wall:read', 'sites:read', 'alerts:read', 'alerts:write', 'diagnostics:run', 'agents:read'],
+  operator: ['wall:read', 'sites:read', 'alerts:read', 'alerts:write', 'audit:read', 'diagnostics:run', 'agents:read', 'agents:write', 'config:read', 'config:write'],
+  admin: ['wall:read', 'sites:read', 'alerts:read', 'alerts:write', 'audit:read', 'diagnostics:run', 'agents:read', 'agents:write', 'users:write', 'config:read', 'config:write'],
 };
 
 export const loginNameSchema = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'a login: lowercase letters, digits, . _ -, at most 64');

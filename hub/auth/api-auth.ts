@@ -50,6 +50,10 @@ export class ApiAuth {
       await reply.code(r.status).send({ code: r.code, error });
       return undefined;
     }
+    if (scope === 'users:write') {
+      await reply.code(403).send({ code: 'E_AUTH', error: "people's logins are managed from an admin's console session only (no service token)" });
+      return undefined;
+    }
     // A service account reads the wall's data with sites:read.
     const r = await this.check(header, scope === 'wall:read' ? 'sites:read' : scope);
     if (r.ok) return { kind: 'service', name: r.account.name, displayName: r.account.name };

@@ -10,7 +10,7 @@ import { HubError } from '../errors.ts';
 import { decoyHash, sha256, verifyToken } from '../agents/token.ts';
 
 /** `alerts:write` includes `alerts:read` (who acknowledges must see what). */
-export const API_SCOPES = ['alerts:write', 'alerts:read', 'sites:read', 'audit:read', 'agents:read', 'config:read', 'config:write'] as const;
+export const API_SCOPES = ['alerts:write', 'alerts:read', 'sites:read', 'audit:read', 'agents:read', 'diagnostics:run', 'agents:write', 'config:read', 'config:write'] as const;
 export type ApiScope = (typeof API_SCOPES)[number];
 
 export function hasScope(account: Pick<ServiceAccount, 'api'>, scope: ApiScope): boolean {
@@ -23,7 +23,7 @@ export const serviceAccountSchema = z.strictObject({
   tokenHash: z.string().startsWith('scrypt$'),
   /** Topic filters it may subscribe to (and any narrower filter below them). */
   subscribe: z.array(z.string().min(1)).default([ALL_ALERTS_FILTER]),
-  /** API scopes: `alerts:write` = acknowledge, silence (and read alerts); `alerts:read`, `sites:read`, `audit:read`, `agents:read` (fleet inventory). */
+  /** API scopes: `alerts:write` = acknowledge, silence (and read alerts); `alerts:read`, `sites:read`, `audit:read`, `agents:read` (fleet inventory), `diagnostics:run` (remote diagnostics on agents, hub/http/diagnostics-routes.ts), `agents:write` (enroll, rotate, revoke). */
   api: z.array(z.enum(API_SCOPES)).default([]),
 });
 export type ServiceAccount = DeepReadonly<z.output<typeof serviceAccountSchema>>;

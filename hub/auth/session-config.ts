@@ -25,6 +25,14 @@ export const consoleConfigSchema = z.strictObject({
   dir: z.string().min(1).optional(),
   /** Anonymous visitors may see the wall (read-only, `wall:read` only); false: the wall needs a login too. */
   anonymousWall: z.boolean().default(true),
+  /** Live updates (GET /api/events, server-sent events) open at once; past it a stream is refused (503, counted). */
+  maxEventStreams: z.int().min(1).max(100_000).default(200),
+  /** A heartbeat on every stream this often (the client calls the hub lost after two without one). */
+  eventHeartbeat: durationSchema.prefault('15s').pipe(z.int().min(100).max(300_000)),
+  /** Bytes a stream may have waiting for its client; past it the client is too slow and its stream is dropped (counted). */
+  eventBufferBytes: z.int().min(1024).max(16 * 1024 * 1024).default(64 * 1024),
+  /** A stream is ended (the client reconnects at once, its session checked again) after this long. */
+  eventStreamMaxAge: durationSchema.prefault('10m').pipe(z.int().min(1000)),
 });
 
 export type SessionsConfig = z.output<typeof sessionsConfigSchema>;

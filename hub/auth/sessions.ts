@@ -10,7 +10,8 @@ export type { ConsoleConfig, SessionsConfig } from './session-config.ts';
 export const SESSION_COOKIE = 'ioc_session';
 export const CSRF_HEADER = 'x-csrf-token';
 
-export type ConsoleScope = ApiScope | 'wall:read';
+/** `users:write`: people's logins, for an admin's session only (never a service token). */
+export type ConsoleScope = ApiScope | 'wall:read' | 'users:write';
 
 /** Who a request acts as: a service account (bearer token), a logged-in person, or an anonymous visitor. */
 export interface ApiPrincipal {

@@ -28,6 +28,7 @@ import { Registry, registryDbPath } from '../agents/registry.ts';
 import { fleetTable, fleetViews } from '../agents/fleet.ts';
 import { USER_COMMANDS, runUsersCommand } from './cli-users.ts';
 import { CONFIG_COMMANDS, runConfigCommand } from './cli-config.ts';
+import { DIAG_CLI_COMMANDS, DIAG_COMMANDS, runDiagCli } from './cli-diag.ts';
 
 export interface CliIo {
   stdout: (text: string) => void;
@@ -157,7 +158,7 @@ const COMMANDS: readonly CommandSpec[] = [
 ];
 
 /** Every `ioc-hub` command, for --help and the tests. */
-export const HUB_COMMANDS: readonly CommandSpec[] = [...COMMANDS, ...ALERT_COMMANDS];
+export const HUB_COMMANDS: readonly CommandSpec[] = [...COMMANDS, ...ALERT_COMMANDS, ...DIAG_COMMANDS];
 
 const GROUPS = new Set(HUB_COMMANDS.filter((c) => c.command.includes(' ')).map((c) => c.command.split(' ')[0] ?? ''));
 
@@ -174,6 +175,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       return argv.length === 0 ? 2 : 0;
     }
     if (ALERT_CLI_COMMANDS.has(argv[0] ?? '')) return await runAlertCli(argv, io);
+    if (DIAG_CLI_COMMANDS.has(argv[0] ?? '')) return await runDiagCli(argv, io);
     const found = findCommand(argv, COMMANDS);
     if (found === undefined) return groupUsage(argv, io);
     const { spec, rest } = found;

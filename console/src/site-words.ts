@@ -1,0 +1,91 @@
+// The site page's words, Vietnamese first (the language is the console's: i18n.ts).
+import { currentLang } from './i18n.ts';
+
+const WORDS = {
+  title: { vi: 'Trung tâm IOC — Điểm', en: 'IOC — Site' },
+  backToAlerts: { vi: '← Cảnh báo', en: '← Alerts' },
+  login: { vi: 'Cần đăng nhập để xem trang này', en: 'Log in to see this page' },
+  loginLink: { vi: 'Đăng nhập', en: 'Log in' },
+  notFound: { vi: 'Không tìm thấy điểm', en: 'No such site' },
+  notFoundTail: { vi: 'trong danh mục của hub', en: "in the hub's registry" },
+  noSlug: { vi: 'Thiếu mã điểm trong địa chỉ (site.html?s=mã-xã)', en: 'No site in the address (site.html?s=slug)' },
+  missing: { vi: 'Thiếu một phần dữ liệu (InfluxDB không trả lời)', en: 'Part of the data is missing (InfluxDB did not answer)' },
+  part_latest: { vi: 'giá trị mới nhất', en: 'latest values' },
+  part_probeSeries: { vi: 'biểu đồ đo mạng', en: 'probe charts' },
+  part_queueSeries: { vi: 'biểu đồ hàng đợi', en: 'queue chart' },
+  capped: { vi: 'Chỉ hiện một phần (quá nhiều chuỗi số liệu)', en: 'Shown in part (too many series)' },
+  online: { vi: 'Trực tuyến', en: 'Online' },
+  offline: { vi: 'Mất kết nối', en: 'Offline' },
+  link: { vi: 'Đường truyền', en: 'Link' },
+  agents: { vi: 'Thiết bị Pi', en: 'Agents' },
+  connected: { vi: 'đang kết nối', en: 'connected' },
+  disconnected: { vi: 'không kết nối', en: 'not connected' },
+  lastSeen: { vi: 'Lần cuối', en: 'Last seen' },
+  version: { vi: 'Phiên bản', en: 'Version' },
+  configRev: { vi: 'Cấu hình', en: 'Config' },
+  never: { vi: 'chưa từng', en: 'never' },
+  uplink: { vi: 'Kết nối mạng', en: 'Uplink' },
+  uplinkSince: { vi: 'từ', en: 'since' },
+  noUplink: { vi: 'Chưa có dữ liệu kết nối mạng trong 24 giờ', en: 'No uplink data in 24 h' },
+  uplink_fibre: { vi: 'Cáp quang', en: 'Fibre' },
+  uplink_adsl: { vi: 'ADSL', en: 'ADSL' },
+  uplink_4g: { vi: '4G', en: '4G' },
+  uplink_wifi: { vi: 'Wi-Fi', en: 'Wi-Fi' },
+  uplink_none: { vi: 'Không có đường ra', en: 'No route out' },
+  uplink_other: { vi: 'Khác', en: 'Other' },
+  probes: { vi: 'Đo mạng', en: 'Probes' },
+  target: { vi: 'Đích', en: 'Target' },
+  method: { vi: 'Cách đo', en: 'Method' },
+  state: { vi: 'Trạng thái', en: 'State' },
+  latency: { vi: 'Độ trễ', en: 'Latency' },
+  loss: { vi: 'Mất gói', en: 'Loss' },
+  up: { vi: 'Tốt', en: 'Up' },
+  down: { vi: 'Lỗi', en: 'Down' },
+  noProbes: { vi: 'Chưa có số đo mạng trong 24 giờ', en: 'No probe reading in 24 h' },
+  latencyChart: { vi: 'Độ trễ 24 giờ qua (ms)', en: 'Latency, last 24 h (ms)' },
+  lossChart: { vi: 'Mất gói 24 giờ qua (%)', en: 'Loss, last 24 h (%)' },
+  queue: { vi: 'Hàng đợi', en: 'Queue' },
+  counter: { vi: 'Quầy', en: 'Counter' },
+  counterAll: { vi: 'Cả văn phòng', en: 'Whole office' },
+  current: { vi: 'Số đang gọi', en: 'Now serving' },
+  waiting: { vi: 'Đang chờ', en: 'Waiting' },
+  served: { vi: 'Đã phục vụ', en: 'Served' },
+  noQueue: { vi: 'Chưa có số liệu hàng đợi trong 24 giờ', en: 'No queue data in 24 h' },
+  queueChart: { vi: 'Người chờ hôm nay', en: 'Waiting today' },
+  displays: { vi: 'Màn hình gọi số', en: 'Displays' },
+  alive: { vi: 'Hoạt động', en: 'Alive' },
+  frozen: { vi: 'Bị đứng', en: 'Frozen' },
+  dead: { vi: 'Không phản hồi', en: 'Not answering' },
+  equipment: { vi: 'Thiết bị', en: 'Equipment' },
+  noEquipment: { vi: 'Không có thiết bị nào báo số liệu trong 24 giờ', en: 'No equipment reported in 24 h' },
+  gpio: { vi: 'Tín hiệu', en: 'Signals' },
+  host: { vi: 'Sức khoẻ Pi', en: "The Pi's health" },
+  cpu: { vi: 'CPU', en: 'CPU' },
+  temp: { vi: 'Nhiệt độ', en: 'Temperature' },
+  mem: { vi: 'Bộ nhớ', en: 'Memory' },
+  disk: { vi: 'Thẻ nhớ', en: 'Disk' },
+  noHost: { vi: 'Chưa có số liệu của Pi trong 24 giờ', en: 'No health reading in 24 h' },
+  delivery: { vi: 'Chuyển dữ liệu', en: 'Delivery' },
+  backlog: { vi: 'Còn tồn', en: 'Backlog' },
+  batches: { vi: 'gói', en: 'batches' },
+  oldestUnsent: { vi: 'Cũ nhất chưa gửi', en: 'Oldest unsent' },
+  completeness: { vi: 'Đầy đủ hôm nay', en: 'Complete today' },
+  alerts: { vi: 'Cảnh báo gần đây', en: 'Recent alerts' },
+  active: { vi: 'Đang mở', en: 'Open' },
+  resolved: { vi: 'Đã hết', en: 'Resolved' },
+  noAlerts: { vi: 'Không có cảnh báo', en: 'No alert' },
+  noData: { vi: 'Không có dữ liệu', en: 'No data' },
+  seconds: { vi: 'giây', en: 's' },
+} as const;
+
+export type SiteWord = keyof typeof WORDS;
+
+export function w(word: SiteWord): string {
+  return WORDS[word][currentLang()];
+}
+
+/** A reading in the language's notation (a decimal comma in Vietnamese), `—` when absent. */
+export function num(v: number | null | undefined, digits = 1): string {
+  if (v === null || v === undefined || !Number.isFinite(v)) return '—';
+  return new Intl.NumberFormat(currentLang() === 'vi' ? 'vi-VN' : 'en-GB', { maximumFractionDigits: digits, useGrouping: false }).format(v);
+}
