@@ -11,7 +11,8 @@ import { DiskOutbox, outboxDir } from './disk-outbox.ts';
 import { SeqStore } from './seq-store.ts';
 import { EdgeError } from './errors.ts';
 import { readInventory } from './system/inventory.ts';
-import type { Inventory } from '../protocol/index.ts';
+import { CONFIG_APPLY_COMMAND, type ConfigResult, type Inventory } from '../protocol/index.ts';
+import type { CommandHandler } from './link/commands.ts';
 import { diagnosticHandlers } from './link/diagnostics.ts';
 import type { LogRing } from './log-ring.ts';
 import { Updater } from './update/updater.ts';
@@ -30,6 +31,8 @@ export interface AgentOptions {
   drainTimeoutMs?: number;
   /** Wall/monotonic clock and sync state for the batcher's time correction (tests: a fake clock). */
   clock?: EdgeClock;
+  /** Remote configuration (link/remote-config.ts): the `config-apply` handler and the result sent with the status. */
+  remoteConfig?: { apply: CommandHandler; result: () => ConfigResult | undefined };
   /** The process's recent log lines, for the `logs` diagnostic (`ioc-edge run` keeps them). */
   logRing?: LogRing;
 }
@@ -133,6 +136,7 @@ export class Agent {
       reconnectMaxMs: config.link.reconnectMaxMs,
       configRev: config.configRev,
       inventory: () => this.inventory,
+      ...(this.opts.remoteConfig === undefined ? {} : { configResult: this.opts.remoteConfig.result }),
       logger: this.opts.logger ?? silentLogger(),
       ...(this.opts.clockSynced === undefined ? {} : { clockSynced: this.opts.clockSynced }),
     });
@@ -151,6 +155,7 @@ export class Agent {
     });
     this.batcher = batcher;
     link.handleCommand('probe-now', async () => await this.probeNow());
+    if (this.opts.remoteConfig !== undefined) link.handleCommand(CONFIG_APPLY_COMMAND, this.opts.remoteConfig.apply);
     for (const [name, handler] of diagnosticHandlers({ logRing: this.opts.logRing, restartCollector: (n) => this.restartCollector(n) })) link.handleCommand(name, handler);
     const updater = new Updater({ config, logger: this.opts.logger ?? silentLogger(), healthy: () => link.connected && link.stats().batchesAcked > 0, requestRestart: () => this.restartWanted?.() });
     this.updater = updater;

@@ -94,3 +94,14 @@ collectors:
     await expect(loadEdgeConfig(write('broken.yaml', 'site: [unclosed\n'), {})).rejects.toMatchObject({ code: 'E_CONFIG' });
   });
 });
+
+describe('the shared schema (protocol/edge-config.ts)', () => {
+  it('knows the same collector types as the agent, and refuses what the agent refuses at the top level', async () => {
+    const { COLLECTOR_TYPES } = await import('./collectors/index.ts');
+    const { EDGE_COLLECTOR_TYPES, edgeConfigBaseSchema } = await import('../protocol/index.ts');
+    expect([...EDGE_COLLECTOR_TYPES].sort()).toEqual([...COLLECTOR_TYPES].sort());
+    const bad = { site: 'xa-a', agent: 'pi-1', hub: { url: 'mqtt://h:1883', token: 't' }, batch: { maxPoints: 0 } };
+    expect(edgeConfigBaseSchema.safeParse(bad).success).toBe(false);
+    expect(() => parseEdgeConfig(bad)).toThrow(/batch\.maxPoints/);
+  });
+});

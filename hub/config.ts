@@ -222,6 +222,17 @@ export const hubConfigSchema = z.strictObject({
   releases: releasesSchema.prefault({}),
   /** The wall (console/wall.html): tile freshness bounds, headline figures. */
   wall: wallConfigSchema.prefault({}),
+  /** Delivery of the configs set with `ioc-hub config set` (remote configuration, agents/config-delivery.ts). */
+  remoteConfig: z
+    .strictObject({
+      /** Configs sent and waiting for the agent's answer at once; the rest wait their turn (ioc_hub_config_delivery_queue). */
+      maxInflight: z.int().min(1).max(1000).default(20),
+      /** Wait for the agent's answer to a config; past it the delivery counts as a timeout and is sent again on its next connect. */
+      timeoutMs: z.int().min(100).max(600_000).default(30_000),
+      /** A connected agent still without its revision (a timeout) is sent it again this often. */
+      retryMs: z.int().min(100).max(3_600_000).default(60_000),
+    })
+    .prefault({}),
 });
 
 export type HubConfigInput = z.input<typeof hubConfigSchema>;

@@ -25,7 +25,9 @@ export type HubErrorCode =
   | 'E_AUDIT'
   | 'E_ACCOUNTS'
   | 'E_RELEASE'
-  | 'E_ROLLOUT';
+  | 'E_ROLLOUT'
+  | 'E_CONFIG_INVALID'
+  | 'E_CONFIG_SCOPE';
 
 export class HubError extends CodedError<HubErrorCode> {}
 

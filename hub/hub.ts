@@ -8,9 +8,12 @@ import { AcceptPath } from './accept/accept-path.ts';
 import { IssuedCommands } from './accept/budgets.ts';
 import { AgentStateTable } from './agents/agent-state.ts';
 import { CommandService } from './agents/commands.ts';
+import { ConfigDelivery } from './agents/config-delivery.ts';
+import { ConfigStore } from './agents/config-store.ts';
+import { configRoutes } from './http/config-routes.ts';
 import { startFleetSync, type FleetSync } from './agents/fleet-sync.ts';
 import { PointsToday } from './agents/points-today.ts';
-import { Registry, type RegistryOptions } from './agents/registry.ts';
+import { Registry, registryDbPath, type RegistryOptions } from './agents/registry.ts';
 import type { AlertEngine } from './alerts/engine.ts';
 import { alertHttpPlugin, apiAccess, createAlertEngine, createNotifyWatchdog, loadAlertRules, serviceAccounts } from './alerts/hub-alerts.ts';
 import type { NotifyWatchdog } from './alerts/watchdog.ts';
@@ -77,6 +80,8 @@ interface Parts {
   commands: CommandService;
   releases: ReleaseStore;
   rollouts: RolloutRunner;
+  configStore: ConfigStore;
+  configDelivery: ConfigDelivery;
 }
 
 export class Hub {
@@ -156,6 +161,8 @@ export class Hub {
     const commands = new CommandService({ publish: (topic, payload) => broker.publish(topic, payload, false), issued: issuedCommands, isConnected: (site, agent) => agentState.get(site, agent)?.connected === true, logger });
     late.commands = commands;
     this.addCommandMetrics(commands);
+    const configStore = ConfigStore.open(registryDbPath(config.registry.path), { busyTimeoutMs: config.registry.busyTimeoutMs });
+    const configDelivery = new ConfigDelivery({ store: configStore, commands, agentState, metrics, logger, pollMs: config.registry.pollMs, ...config.remoteConfig });
     const fleet = startFleetSync({ registry, agentState, closeClient: (id) => broker.closeClient(id), metrics, logger, pollMs: config.registry.pollMs, lastSeenFlushMs: config.registry.lastSeenFlushMs });
     const watchdog = createNotifyWatchdog(config, broker, logger, metrics);
     const alerts = createAlertEngine({ config, rules: alertRules, broker, write, logger, metrics, extraRules: watchdog.enabled ? [watchdog.rule] : [] });
@@ -203,11 +210,12 @@ export class Hub {
         usersRoutes({ store: access.sessions?.store, storeError: access.sessionsError, auth: access.auth, audit: access.audit, logger }),
         releaseRoutes({ store: releases, runner: rollouts, registry, auth: access.auth, audit: access.audit, logger, metrics }),
         wallRoutes({ auth: access.auth, sites: (now) => siteViews({ registry, agentState, pointsToday: this.pointsToday, bannedClients: () => broker.guard.banned(), siteAlerts, siteStatePolicy }, now), siteAlerts, rules: alertRules, figures: influxWallFigures(config.influx, config.wall, metrics), config: config.wall }),
+        configRoutes({ store: configStore, auth: access.auth, audit: access.audit, logger }),
       ],
     });
     const database = new DatabaseSetup({ influx, conn: config.influx, sites: () => registry.listSites(), log: this.log });
     this.addGauges(broker, ingest);
-    return { registry, fleet, database, ingest, spool, broker, alerts, http, watchdog, commands, releases, rollouts };
+    return { registry, fleet, database, ingest, spool, broker, alerts, http, watchdog, commands, releases, rollouts, configStore, configDelivery };
   }
 
   /** Builds, then starts the parts and opens the MQTT and HTTP ports. */
@@ -231,6 +239,7 @@ export class Hub {
       httpPort = addr !== null && typeof addr === 'object' ? addr.port : config.http.port;
       parts.watchdog.start();
       parts.rollouts.start();
+      parts.configDelivery.start();
     } catch (err: unknown) {
       await this.closeParts(parts, alertsStarted);
       throw err;
@@ -297,6 +306,7 @@ export class Hub {
     parts.database.stop();
     parts.watchdog.stop();
     parts.rollouts.stop();
+    parts.configDelivery.stop();
     parts.commands.stop();
     await parts.broker.close();
     await parts.ingest.stop();
@@ -307,6 +317,7 @@ export class Hub {
     parts.fleet.stop();
     await parts.registry.close(); // token migrations and agents' reports still pending
     parts.releases.close();
+    parts.configStore.close();
   }
 
   private get live(): Parts {

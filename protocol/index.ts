@@ -5,5 +5,6 @@ export * from './schemas.ts';
 export { encodeBatch, isEpochMs, maxPointsBytes, MAX_BACKLOG_DEPTH, MAX_ENVELOPE_BYTES, MAX_SEQ, type BatchBacklog, type BatchEnvelope } from './envelope.ts';
 export * from './decode.ts';
 export * from './contract.ts';
+export * from './edge-config.ts';
 export * from './diagnostics.ts';
 export * from './release.ts';

@@ -110,6 +110,19 @@ export const inventorySchema = z.object({
 });
 export type Inventory = z.infer<typeof inventorySchema>;
 
+/**
+ * What an agent reports of the last config the hub pushed, in its status until the next: applied (it reached
+ * the hub with it), refused (it would not validate or not be written), rolled-back (it could not reach the hub
+ * with it within confirmTimeoutS and went back to the previous file).
+ */
+export const configResultSchema = z.strictObject({
+  rev: z.int().min(0),
+  state: z.enum(['applied', 'refused', 'rolled-back']),
+  at: z.int().min(0),
+  error: z.string().max(1024).optional(),
+});
+export type ConfigResult = z.infer<typeof configResultSchema>;
+
 export const statusSchema = z.strictObject({
   online: z.boolean(),
   ts: epochMsSchema,
@@ -119,6 +132,8 @@ export const statusSchema = z.strictObject({
   clockSynced: z.boolean(),
   /** With the online status: the device (fleet inventory); optional, older agents send none. */
   inventory: inventorySchema.optional(),
+  /** The outcome of the last config the hub pushed (remote configuration); optional, older agents send none. */
+  configResult: configResultSchema.optional(),
 });
 export type Status = z.infer<typeof statusSchema>;
 

@@ -1,5 +1,5 @@
 // The link's public option and stat types (MqttLink in link.ts), one doc line per field.
-import type { Inventory } from '../../protocol/index.ts';
+import type { ConfigResult, Inventory } from '../../protocol/index.ts';
 import type { Logger } from '../logger.ts';
 import type { Outbox } from '../outbox.ts';
 
@@ -37,6 +37,8 @@ export interface MqttLinkOptions {
   clockSynced?: boolean;
   /** The device's inventory, sent with each online status. */
   inventory?: () => Inventory | undefined;
+  /** The outcome of the last config the hub pushed, sent with each online status (remote-config.ts). */
+  configResult?: () => ConfigResult | undefined;
   /** Randomness of the back-off jitter (tests). */
   random?: () => number;
 }

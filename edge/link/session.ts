@@ -20,7 +20,7 @@ import { readFileSync } from 'node:fs';
 import { Socket } from 'node:net';
 import mqtt from 'mqtt';
 import type { IClientOptions, MqttClient } from 'mqtt';
-import { cmdFilter, statusTopic, type Inventory, type Status } from '../../protocol/index.ts';
+import { cmdFilter, statusTopic, type ConfigResult, type Inventory, type Status } from '../../protocol/index.ts';
 import { readBootId, readClockSynced } from '../boot-info.ts';
 import { EdgeError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
@@ -45,6 +45,8 @@ export interface MqttSessionOptions {
   clockSynced?: boolean;
   /** The device's inventory, sent with the online status (fleet inventory); read when a connection comes up. */
   inventory?: () => Inventory | undefined;
+  /** The outcome of the last config the hub pushed, sent with the online status. */
+  configResult?: () => ConfigResult | undefined;
   /** Asked when a CONNACK arrives: false (the link is stopping) leaves the attempt unused. */
   accept: () => boolean;
   log: Logger;
@@ -116,6 +118,7 @@ export class MqttSession extends EventEmitter<MqttSessionEvents> {
       configRev: this.opts.configRev ?? 0,
       clockSynced: readClockSynced(this.opts.clockSynced),
       ...(online ? inventoryField(this.opts.inventory?.()) : {}),
+      ...(online ? configResultField(this.opts.configResult?.()) : {}),
     };
   }
 
@@ -241,6 +244,10 @@ function publishAsync(client: MqttClient, topic: string, payload: string, retain
       else resolve();
     });
   });
+}
+
+function configResultField(r: ConfigResult | undefined): { configResult?: ConfigResult } {
+  return r === undefined ? {} : { configResult: r };
 }
 
 function inventoryField(inventory: Inventory | undefined): { inventory?: Inventory } {

@@ -33,6 +33,17 @@ export const MIGRATIONS: readonly string[] = [
    CREATE TABLE rollout_agents (
      rollout_id INTEGER NOT NULL REFERENCES rollouts(id), site TEXT NOT NULL, agent TEXT NOT NULL, wave INTEGER NOT NULL, state TEXT NOT NULL,
      detail TEXT, sent_at INTEGER, done_at INTEGER, PRIMARY KEY (rollout_id, site, agent));`,
+  // Remote configuration (config-store.ts): revisions of templates by scope, each agent's rendered config per
+  // revision, the revision each agent should run, and what happened to it (delivered, applied, refused, rolled back).
+  `CREATE TABLE config_revisions (
+     rev INTEGER PRIMARY KEY AUTOINCREMENT, scope TEXT NOT NULL, target TEXT NOT NULL, template TEXT NOT NULL,
+     who TEXT NOT NULL, at TEXT NOT NULL, comment TEXT, rollback_of INTEGER);
+   CREATE TABLE config_rendered (
+     rev INTEGER NOT NULL REFERENCES config_revisions(rev), site TEXT NOT NULL, agent TEXT NOT NULL, text TEXT NOT NULL, PRIMARY KEY (rev, site, agent));
+   CREATE TABLE config_desired (site TEXT NOT NULL, agent TEXT NOT NULL, rev INTEGER NOT NULL REFERENCES config_revisions(rev), PRIMARY KEY (site, agent));
+   CREATE TABLE config_events (
+     seq INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, site TEXT NOT NULL, agent TEXT NOT NULL, rev INTEGER NOT NULL, kind TEXT NOT NULL, detail TEXT);
+   CREATE INDEX config_events_agent ON config_events (site, agent, seq);`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -21,8 +21,8 @@ export type Role = (typeof ROLES)[number];
 export const ROLE_SCOPES: Readonly<Record<Role | 'wall', readonly (ApiScope | 'wall:read' | 'users:write')[]>> = {
   wall: ['wall:read'],
   technician: ['wall:read', 'sites:read', 'alerts:read', 'alerts:write', 'diagnostics:run', 'agents:read'],
-  operator: ['wall:read', 'sites:read', 'alerts:read', 'alerts:write', 'audit:read', 'diagnostics:run', 'agents:read', 'agents:write'],
-  admin: ['wall:read', 'sites:read', 'alerts:read', 'alerts:write', 'audit:read', 'diagnostics:run', 'agents:read', 'agents:write', 'users:write'],
+  operator: ['wall:read', 'sites:read', 'alerts:read', 'alerts:write', 'audit:read', 'diagnostics:run', 'agents:read', 'agents:write', 'config:read', 'config:write'],
+  admin: ['wall:read', 'sites:read', 'alerts:read', 'alerts:write', 'audit:read', 'diagnostics:run', 'agents:read', 'agents:write', 'users:write', 'config:read', 'config:write'],
 };
 
 export const loginNameSchema = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'a login: lowercase letters, digits, . _ -, at most 64');

@@ -10,11 +10,11 @@ import { HubError } from '../errors.ts';
 import { decoyHash, sha256, verifyToken } from '../agents/token.ts';
 
 /** `alerts:write` includes `alerts:read` (who acknowledges must see what). */
-export const API_SCOPES = ['alerts:write', 'alerts:read', 'sites:read', 'audit:read', 'agents:read', 'diagnostics:run', 'agents:write', 'releases:read', 'releases:write'] as const;
+export const API_SCOPES = ['alerts:write', 'alerts:read', 'sites:read', 'audit:read', 'agents:read', 'diagnostics:run', 'agents:write', 'releases:read', 'releases:write', 'config:read', 'config:write'] as const;
 export type ApiScope = (typeof API_SCOPES)[number];
 
 export function hasScope(account: Pick<ServiceAccount, 'api'>, scope: ApiScope): boolean {
-  return account.api.includes(scope) || (scope === 'alerts:read' && account.api.includes('alerts:write'));
+  return account.api.includes(scope) || (scope === 'alerts:read' && account.api.includes('alerts:write')) || (scope === 'config:read' && account.api.includes('config:write'));
 }
 
 export const serviceAccountSchema = z.strictObject({

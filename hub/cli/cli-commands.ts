@@ -27,6 +27,7 @@ import { createLogger } from '../logger.ts';
 import { Registry, registryDbPath } from '../agents/registry.ts';
 import { fleetTable, fleetViews } from '../agents/fleet.ts';
 import { USER_COMMANDS, runUsersCommand } from './cli-users.ts';
+import { CONFIG_COMMANDS, runConfigCommand } from './cli-config.ts';
 import { DIAG_CLI_COMMANDS, DIAG_COMMANDS, runDiagCli } from './cli-diag.ts';
 import { RELEASE_COMMANDS, runReleaseCli } from './cli-release.ts';
 
@@ -154,6 +155,7 @@ const COMMANDS: readonly CommandSpec[] = [
     ],
   },
   ...USER_COMMANDS,
+  ...CONFIG_COMMANDS,
 ];
 
 /** Every `ioc-hub` command, for --help and the tests. */
@@ -186,6 +188,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     }
     const { values } = parsed;
     const config = loadHubConfig({ path: configPath(values, io.env), env: io.env });
+    if (spec.command.startsWith('config ')) return await runConfigCommand(spec.command, config, values, { stdout: io.stdout, who: osUser(io) });
     switch (spec.command) {
       case 'start':
         return await start(config, io);
