@@ -1,6 +1,7 @@
 // The console's alerts page: log in, the open incidents (one row each, with their parts), acknowledge as the
 // logged-in person, silences (the form's draft survives a reload: sessionStorage), history. Plain DOM, no framework;
 // every text from the hub goes in through textContent.
+import { h } from './dom.ts';
 import { api, ApiError, setCsrf, type AlertView, type Incident, type Silence, type SiteView, type User } from './api.ts';
 import { mountLostBanner } from './banner.ts';
 import { currentLang, localTime, setLang, t, type Word } from './i18n.ts';
@@ -8,18 +9,7 @@ import { live } from './live.ts';
 import './style.css';
 import './nav.ts';
 
-type Child = Node | string | null | undefined | false;
 
-function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string, string | boolean | ((e: Event) => void)> = {}, ...children: Child[]): HTMLElementTagNameMap[K] {
-  const el = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (typeof v === 'function') el.addEventListener(k.replace(/^on/, ''), v);
-    else if (v === true) el.setAttribute(k, '');
-    else if (v !== false) el.setAttribute(k, v);
-  }
-  for (const c of children) if (c !== null && c !== undefined && c !== false) el.append(c);
-  return el;
-}
 
 /** Live events (live.ts) bring changes; this slow poll is only the safety net. */
 const SAFETY_POLL_MS = 60_000;

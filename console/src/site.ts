@@ -2,6 +2,7 @@
 // queue per counter and its displays, equipment, the Pi's health, delivery, recent alerts. Polled by loadSite() (one
 // function, so that a push from the hub can drive it later); "data as of" and a banner when the hub is lost. Plain
 // DOM; every text from the hub goes in through textContent.
+import { h, type Child } from './dom.ts';
 import { api, ApiError, type AlertView } from './api.ts';
 import { currentLang, localTime, setLang, t } from './i18n.ts';
 import { live } from './live.ts';
@@ -11,17 +12,7 @@ import { num, w, type SiteWord } from './site-words.ts';
 import './style.css';
 import './site.css';
 
-type Child = Node | string | null | undefined | false;
 
-function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string, string | ((e: Event) => void)> = {}, ...children: Child[]): HTMLElementTagNameMap[K] {
-  const el = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (typeof v === 'function') el.addEventListener(k.replace(/^on/, ''), v);
-    else el.setAttribute(k, v);
-  }
-  for (const c of children) if (c !== null && c !== undefined && c !== false) el.append(c);
-  return el;
-}
 
 /** The poll (it also notices a lost hub); live events bring changes sooner. */
 const REFRESH_MS = 10_000;

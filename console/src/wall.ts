@@ -5,6 +5,7 @@
 // `view` (tiles | map | incidents: the first one), `poll` (seconds between reads; default 5), `lang` (vi | en).
 // All data comes from GET /api/wall through loadWall(): at once when the hub pushes that sites changed (live.ts,
 // server-sent events), and every `poll` seconds whatever comes (a stream that is down does not stop the wall).
+import { h } from './dom.ts';
 import { currentLang, setLang, type Lang } from './i18n.ts';
 import { live } from './live.ts';
 import './wall.css';
@@ -112,13 +113,6 @@ const wall = {
 };
 
 const root = document.getElementById('wall') ?? document.body;
-
-function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string, string> = {}, ...children: (Node | string | null)[]): HTMLElementTagNameMap[K] {
-  const el = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, v);
-  for (const c of children) if (c !== null) el.append(c);
-  return el;
-}
 
 const SVG = 'http://www.w3.org/2000/svg';
 function s<K extends keyof SVGElementTagNameMap>(tag: K, attrs: Record<string, string | number> = {}): SVGElementTagNameMap[K] {

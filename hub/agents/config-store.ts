@@ -10,7 +10,7 @@ import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { edgeConfigBaseSchema } from '../../protocol/index.ts';
 import { issueLines } from '../../common/zod-issues.ts';
 import { HubError, errorMessage } from '../errors.ts';
-import { SqliteRegistryStore } from './sqlite-store.ts';
+import { SqliteRegistryStore, watchDataVersion } from './sqlite-store.ts';
 
 export const CONFIG_SCOPES = ['agent', 'site', 'area', 'province', 'all'] as const;
 export type ConfigScopeKind = (typeof CONFIG_SCOPES)[number];
@@ -447,17 +447,7 @@ export class ConfigStore {
 
   /** Calls `onChange` when another connection committed (PRAGMA data_version), polled every `intervalMs`. */
   watch(onChange: () => void, intervalMs: number): () => void {
-    const version = this.db.prepare('PRAGMA data_version').pluck();
-    let last = version.get() as number;
-    const timer = setInterval(() => {
-      if (this.closed) return;
-      const now = version.get() as number;
-      if (now === last) return;
-      last = now;
-      onChange();
-    }, intervalMs);
-    timer.unref();
-    return () => clearInterval(timer);
+    return watchDataVersion(this.db, () => this.closed, onChange, intervalMs);
   }
 
   close(): void {

@@ -285,17 +285,7 @@ export class SqliteRegistryStore implements RegistryStore {
   }
 
   watch(onChange: () => void, intervalMs: number): () => void {
-    const version = this.db.prepare('PRAGMA data_version').pluck();
-    let last = version.get() as number;
-    const timer = setInterval(() => {
-      if (this.closed) return;
-      const now = version.get() as number;
-      if (now === last) return;
-      last = now;
-      onChange();
-    }, intervalMs);
-    timer.unref();
-    return () => clearInterval(timer);
+    return watchDataVersion(this.db, () => this.closed, onChange, intervalMs);
   }
 
   putReports(reports: readonly InventoryRecord[]): Promise<void> {
@@ -410,4 +400,22 @@ function toReport(r: ReportRow): InventoryRecord {
     ...(r.connected === null ? {} : { connected: r.connected === 1 }),
     ...(inventory === undefined ? {} : { inventory }),
   };
+}
+
+/**
+ * Calls `onChange` when another connection committed to `db` (its `PRAGMA data_version` moved), polled every
+ * `intervalMs` until the returned stop is called or `closed()` says the connection is gone.
+ */
+export function watchDataVersion(db: Database.Database, closed: () => boolean, onChange: () => void, intervalMs: number): () => void {
+  const version = db.prepare('PRAGMA data_version').pluck();
+  let last = version.get() as number;
+  const timer = setInterval(() => {
+    if (closed()) return;
+    const now = version.get() as number;
+    if (now === last) return;
+    last = now;
+    onChange();
+  }, intervalMs);
+  timer.unref();
+  return () => clearInterval(timer);
 }

@@ -25,19 +25,8 @@ export interface WallRoutesDeps {
   now?: () => number;
 }
 
-export interface WallTile {
-  slug: string;
-  name: string;
-  area: string;
-  areaName: string;
-  province: string;
-  provinceName: string;
-  lat: number | null;
-  lon: number | null;
-  state: SiteState;
-  stateReason: string;
-  lastSeen: string | null;
-}
+/** A tile: the fields of a site's view the wall shows (no agent details: the wall may be anonymous). */
+export type WallTile = Pick<SiteView, 'slug' | 'name' | 'area' | 'areaName' | 'province' | 'provinceName' | 'lat' | 'lon' | 'state' | 'stateReason' | 'lastSeen'>;
 
 export interface WallIncident {
   id: string;
