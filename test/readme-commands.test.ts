@@ -148,7 +148,7 @@ describe('README commands', () => {
       expect(r.stdout, what).toContain(`Usage:\n  ${[c.program, ...c.words].join(' ')}`);
       for (const flag of new Set(c.flags)) expect(r.stdout, `${what}\noption ${flag}`).toMatch(new RegExp(`(^|[ ,])${flag}\\b`, 'm'));
     }
-  }, 300_000);
+  }, 600_000); // one tsx start per command (~70 of them): minutes on a loaded 2-core machine
 
   it('a command the CLI does not have fails the check', async () => {
     const r = await helpFor({ line: 'npx ioc-hub sites purge', program: 'ioc-hub', launcher: 'npx', words: ['sites', 'purge'], flags: [] });
