@@ -102,7 +102,9 @@ describe('alert notifications through Node-RED', () => {
     expect(mails.map((m) => m.kind)).toEqual(['firing']);
     expect(mails[0]).toMatchObject({ rule: 'incident-portal-down', site: 'vinh-phuc' });
     await Promise.all(sites.map((site) => s.telemetry(site, probe(true))));
-    await waitUntil('incident resolved', async () => s.mails.slice(before).length === 2, 15_000, 50);
+    // 50 members clear, then the incident: room for a loaded machine; any extra mail still fails the equality below.
+    await waitUntil('incident resolved', async () => s.mails.slice(before).length >= 2, 30_000, 50);
+    await sleep(500);
     expect(s.mails.slice(before).map((m) => m.kind)).toEqual(['firing', 'resolved']);
   });
 

@@ -337,7 +337,8 @@ async function expectFits(width: number, height: number): Promise<void> {
   expect(await page.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(width);
   const main = await page.evaluate<number[]>("(() => { const m = document.querySelector('.wall-main'); return [m.scrollHeight, m.clientHeight]; })()");
   expect(main[0] ?? Infinity).toBeLessThanOrEqual((main[1] ?? 0) + 1);
-  const last = await page.locator('.wall-main .tile, .wall-main svg.map').last().boundingBox();
-  expect(last).not.toBeNull();
-  expect((last?.y ?? Infinity) + (last?.height ?? 0)).toBeLessThanOrEqual(height);
+  // Read in one evaluation: the page redraws on every poll, so a located element may be replaced before a second call.
+  const bottom = await page.evaluate<number | null>("(() => { const all = document.querySelectorAll('.wall-main .tile, .wall-main svg.map'); const el = all[all.length - 1]; return el === undefined ? null : el.getBoundingClientRect().bottom; })()");
+  expect(bottom).not.toBeNull();
+  expect(bottom ?? Infinity).toBeLessThanOrEqual(height);
 }
