@@ -10,7 +10,7 @@ import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { edgeConfigBaseSchema } from '../../protocol/index.ts';
 import { issueLines } from '../../common/zod-issues.ts';
 import { HubError, errorMessage } from '../errors.ts';
-import { SqliteRegistryStore, watchDataVersion } from './sqlite-store.ts';
+import { SqliteRegistryStore, watchDataVersion, type SiteRow } from './sqlite-store.ts';
 
 export const CONFIG_SCOPES = ['agent', 'site', 'area', 'province', 'all'] as const;
 export type ConfigScopeKind = (typeof CONFIG_SCOPES)[number];
@@ -71,18 +71,6 @@ export const TEMPLATE_VARIABLES = ['site', 'site_name', 'site_code', 'area', 'ar
 
 /** Stand-ins for what the agent keeps of its own file when the pushed config lacks it (see renderForAgent). */
 const KEPT_BY_AGENT = { url: 'mqtt://kept-by-the-agent:1883', token: 'kept-by-the-agent' };
-
-interface SiteRow {
-  slug: string;
-  name: string;
-  code: string;
-  province: string;
-  province_name: string;
-  area: string;
-  area_name: string;
-  lat: number | null;
-  lon: number | null;
-}
 
 interface RevisionRow {
   rev: number;

@@ -55,7 +55,8 @@ export interface SqliteStoreOptions {
   targetVersion?: number;
 }
 
-interface SiteRow {
+/** A row of the `sites` table. */
+export interface SiteRow {
   slug: string;
   name: string;
   code: string;
