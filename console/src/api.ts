@@ -100,3 +100,17 @@ export const api = {
 
 /** The same-origin call with the session's CSRF token, for the pages' own API modules (fleet-api.ts). */
 export { call as apiCall };
+
+/**
+ * The login of this browser's session cookie, if any, with its CSRF token set for the writes; `lost`: the hub did not
+ * answer (an ApiError is an answer: no session).
+ */
+export async function resumeSession(): Promise<{ user: User | null; lost: boolean }> {
+  try {
+    const s = await api.session();
+    if (s.csrf !== undefined) setCsrf(s.csrf);
+    return { user: s.user, lost: false };
+  } catch (err: unknown) {
+    return { user: null, lost: !(err instanceof ApiError) };
+  }
+}

@@ -2,7 +2,7 @@
 // logged-in person, silences (the form's draft survives a reload: sessionStorage), history. Plain DOM, no framework;
 // every text from the hub goes in through textContent.
 import { h } from './dom.ts';
-import { api, ApiError, setCsrf, type AlertView, type Incident, type Silence, type SiteView, type User } from './api.ts';
+import { api, ApiError, resumeSession, setCsrf, type AlertView, type Incident, type Silence, type SiteView, type User } from './api.ts';
 import { mountLostBanner } from './banner.ts';
 import { currentLang, localTime, setLang, t, type Word } from './i18n.ts';
 import { live } from './live.ts';
@@ -102,13 +102,9 @@ async function loadCatalog(): Promise<void> {
 
 async function start(): Promise<void> {
   setLang(currentLang());
-  try {
-    const s = await api.session();
-    state.user = s.user;
-    if (s.csrf !== undefined) setCsrf(s.csrf);
-  } catch (err: unknown) {
-    state.lost = !(err instanceof ApiError);
-  }
+  const resumed = await resumeSession();
+  state.user = resumed.user;
+  if (resumed.lost) state.lost = true;
   if (state.user !== null) await afterLogin();
   else render();
 }

@@ -1,6 +1,6 @@
 // The frame of the fleet and users pages: header (who, language, log out), the banner (lost hub, messages), a
 // login form when nobody is logged in; the page draws its body once logged in and refreshes its data.
-import { api, ApiError, setCsrf, type User } from './api.ts';
+import { api, ApiError, resumeSession, setCsrf, type User } from './api.ts';
 import { h } from './dom.ts';
 import { currentLang, setLang, t, type Word } from './i18n.ts';
 import { refreshNav } from './nav.ts';
@@ -122,13 +122,9 @@ export function startPage(spec: PageSpec): Page {
 
   void (async () => {
     setLang(currentLang());
-    try {
-      const s = await api.session();
-      state.user = s.user;
-      if (s.csrf !== undefined) setCsrf(s.csrf);
-    } catch (err: unknown) {
-      state.lost = !(err instanceof ApiError);
-    }
+    const resumed = await resumeSession();
+    state.user = resumed.user;
+    if (resumed.lost) state.lost = true;
     if (state.user !== null) await loggedIn();
     else render();
   })();
