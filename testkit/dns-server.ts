@@ -1,5 +1,5 @@
 // A tiny authoritative DNS server on 127.0.0.1 (UDP, a free port) for tests: each name of `answers` has one A
-// record, any other name is NXDOMAIN. Stopped with close().
+// record, a name of `silent` gets no answer at all (a timeout), any other name is NXDOMAIN. Stopped with close().
 import { createSocket } from 'node:dgram';
 
 export interface TestDnsServer {
@@ -26,7 +26,7 @@ function qname(msg: Buffer): string {
   return labels.join('.');
 }
 
-export async function startDnsServer(answers: Readonly<Record<string, string>>): Promise<TestDnsServer> {
+export async function startDnsServer(answers: Readonly<Record<string, string>>, silent: readonly string[] = []): Promise<TestDnsServer> {
   const socket = createSocket('udp4');
   const server: TestDnsServer = {
     port: 0,
@@ -36,7 +36,9 @@ export async function startDnsServer(answers: Readonly<Record<string, string>>):
   socket.on('message', (msg, rinfo) => {
     if (msg.length < 12) return;
     server.queries++;
-    const address = answers[qname(msg)];
+    const name = qname(msg);
+    if (silent.includes(name)) return;
+    const address = answers[name];
     const question = msg.subarray(12, questionEnd(msg));
     const header = Buffer.alloc(12);
     msg.copy(header, 0, 0, 2);
