@@ -25,8 +25,9 @@ import { loadRulesFile } from './rules-file.ts';
 
 export const ALERT_CLI_COMMANDS: ReadonlySet<string> = new Set(['alerts', 'silences', 'services']);
 
-const URL_OPTION: OptionSpec = { type: 'string', arg: 'URL', help: "the hub's HTTP API (default $IOC_HUB_API_URL, else the config's http listener, else http://127.0.0.1:8080)" };
-const API_CONFIG_OPTION: OptionSpec = { ...CONFIG_OPTION, help: 'hub config whose http listener is the API, when neither --url nor IOC_HUB_API_URL is set (default $IOC_HUB_CONFIG)' };
+/** --url and --config of the CLI commands that talk to a running hub's API (alerts, silences, diag). */
+export const URL_OPTION: OptionSpec = { type: 'string', arg: 'URL', help: "the hub's HTTP API (default $IOC_HUB_API_URL, else the config's http listener, else http://127.0.0.1:8080)" };
+export const API_CONFIG_OPTION: OptionSpec = { ...CONFIG_OPTION, help: 'hub config whose http listener is the API, when neither --url nor IOC_HUB_API_URL is set (default $IOC_HUB_CONFIG)' };
 const API_ENV: readonly (readonly [string, string])[] = [
   ['IOC_HUB_API_URL', 'the hub API, e.g. http://hub:8080 (npm run demo prints its own)'],
   ['IOC_HUB_API_TOKEN', 'NAME:TOKEN of a service account, sent as "Authorization: Bearer NAME:TOKEN" (writes need alerts:write)'],

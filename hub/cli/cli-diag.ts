@@ -2,11 +2,10 @@
 // (POST /api/agents/:site/:agent/diagnostics, GET /api/diagnostics), with a service token holding diagnostics:run.
 import { errorMessage } from '../../common/errors.ts';
 import { DIAG_HUB_TIMEOUT_MS, DIAGNOSTIC_COMMANDS, isDiagnosticCommand, type DiagnosticCommand } from '../../protocol/index.ts';
-import { apiBase, apiErrorText, networkReason } from '../alerts/cli-alerts.ts';
+import { API_CONFIG_OPTION, apiBase, apiErrorText, networkReason, URL_OPTION } from '../alerts/cli-alerts.ts';
 import type { AuditEntry } from '../auth/audit-log.ts';
 import { HubError } from '../errors.ts';
 import {
-  CONFIG_OPTION,
   LAUNCHER,
   booleanOption,
   findCommand,
@@ -23,9 +22,9 @@ import {
 export const DIAG_CLI_COMMANDS: ReadonlySet<string> = new Set(['diag']);
 
 const API_OPTIONS: Readonly<Record<string, OptionSpec>> = {
-  url: { type: 'string', arg: 'URL', help: "the hub's HTTP API (default $IOC_HUB_API_URL, else the config's http listener, else http://127.0.0.1:8080)" },
+  url: URL_OPTION,
   token: { type: 'string', arg: 'NAME:TOKEN', help: 'a service account holding diagnostics:run (default $IOC_HUB_API_TOKEN)' },
-  config: { ...CONFIG_OPTION, help: 'hub config whose http listener is the API, when neither --url nor IOC_HUB_API_URL is set (default $IOC_HUB_CONFIG)' },
+  config: API_CONFIG_OPTION,
   json: { type: 'boolean', help: "print the hub's JSON answer as it is" },
 };
 const API_ENV: readonly (readonly [string, string])[] = [
